@@ -1,0 +1,1 @@
+//! msim-server: a reference MySpaceIM server (to be written).

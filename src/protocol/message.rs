@@ -1,0 +1,452 @@
+//! One MSIM message: an ordered list of key/value pairs (SPEC §2.1, §4).
+//!
+//! The message keeps its exact wire text (without the `\final\` terminator) and an index of field
+//! spans into it, so parsing is one copy and one scan, lookups borrow, and re-encoding a parsed
+//! message gives back the identical bytes. Values stay raw until read as a type; typed getters
+//! return errors, never defaults (SPEC §24).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+
+use super::dict::{Dict, DictBuilder, DictError};
+use super::escape;
+use super::list::{List, ListBuilder};
+
+/// The 7-byte terminator of every message (SPEC §2.1).
+pub const FINAL: &[u8] = b"\\final\\";
+
+/// Why a frame is not a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("message does not start with a backslash")]
+    NoLeadingBackslash,
+    #[error("message is empty")]
+    Empty,
+}
+
+/// Why a field could not be read as the requested type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("field `{0}` is missing")]
+    Missing(String),
+    #[error("field `{0}` is not valid UTF-8")]
+    NotUtf8(String),
+    #[error("field `{0}` is not an integer in range")]
+    BadInteger(String),
+    #[error("field `{0}` is not valid base64")]
+    BadBase64(String),
+    #[error("field `{field}` has length {got}, expected {expected}")]
+    BadLength { field: String, got: usize, expected: usize },
+    #[error("field `{0}` holds a malformed dictionary: {1}")]
+    BadDict(String, DictError),
+    #[error("field `{0}` has an unexpected value")]
+    BadValue(String),
+}
+
+/// Why a message could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("key `{0}` is not a valid key (empty, `final`, or contains a backslash)")]
+    BadKey(String),
+    #[error("value of `{0}` would be exactly `final`, which ends a message early (SPEC §2.2)")]
+    BareFinal(String),
+    #[error("raw value of `{0}` contains a backslash")]
+    BackslashInRaw(String),
+    #[error("dictionary for `{0}`: {1}")]
+    Dict(String, DictError),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Field {
+    key_start: u32,
+    key_end: u32,
+    /// The value starts at `key_end + 1` (after the separating backslash).
+    val_end: u32,
+}
+
+/// An ordered MSIM message; see the module docs.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    text: Vec<u8>,
+    fields: Vec<Field>,
+}
+
+impl Message {
+    /// Parses one frame (the bytes before `\final\`, as the [`super::Framer`] yields them).
+    pub fn parse(frame: &[u8]) -> Result<Message, ParseError> {
+        let mut m = Message::default();
+        m.parse_into(frame)?;
+        Ok(m)
+    }
+
+    /// Parses into `self`, reusing its buffers (no allocation once they are large enough).
+    pub fn parse_into(&mut self, frame: &[u8]) -> Result<(), ParseError> {
+        self.text.clear();
+        self.fields.clear();
+        match frame.first() {
+            None => return Err(ParseError::Empty),
+            Some(b'\\') => {}
+            Some(_) => return Err(ParseError::NoLeadingBackslash),
+        }
+        if frame.len() < 2 {
+            return Err(ParseError::Empty);
+        }
+        self.text.extend_from_slice(frame);
+        let text = &self.text[..];
+        // Tokens alternate key, value; a trailing key without a value is dropped (SPEC §2.2).
+        let mut pos = 1usize;
+        loop {
+            let Some(k) = memchr::memchr(b'\\', &text[pos..]) else { break };
+            let key_end = pos + k;
+            let val_start = key_end + 1;
+            let val_end = memchr::memchr(b'\\', &text[val_start..]).map_or(text.len(), |v| val_start + v);
+            self.fields.push(Field { key_start: pos as u32, key_end: key_end as u32, val_end: val_end as u32 });
+            if val_end >= text.len() {
+                break;
+            }
+            pos = val_end + 1;
+        }
+        Ok(())
+    }
+
+    /// Starts a message whose first key is `kind` with a raw value (`\persistr\\`, `\bm\1`, …).
+    pub fn build(kind: &str) -> MessageBuilder {
+        MessageBuilder::new().raw(kind, b"")
+    }
+
+    /// The whole message on the wire, `\final\` included.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.text.len() + FINAL.len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the wire form, `\final\` included, to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.text);
+        out.extend_from_slice(FINAL);
+    }
+
+    /// The wire text without the terminator.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn key_of(&self, f: &Field) -> &[u8] {
+        &self.text[f.key_start as usize..f.key_end as usize]
+    }
+
+    fn value_of(&self, f: &Field) -> &[u8] {
+        let start = (f.key_end as usize + 1).min(f.val_end as usize);
+        &self.text[start..f.val_end as usize]
+    }
+
+    /// All pairs in order, duplicates included: (key, raw value).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields.iter().map(move |f| (self.key_of(f), self.value_of(f)))
+    }
+
+    /// The first key and its raw value: the message kind (SPEC §2.1).
+    pub fn kind(&self) -> Option<(&[u8], &[u8])> {
+        self.fields.first().map(|f| (self.key_of(f), self.value_of(f)))
+    }
+
+    /// True when the first key is `key`.
+    pub fn is_kind(&self, key: &str) -> bool {
+        self.kind().is_some_and(|(k, _)| k == key.as_bytes())
+    }
+
+    /// Raw value of the first field named `key` (SPEC §2.2: first wins).
+    pub fn get_raw(&self, key: &str) -> Option<&[u8]> {
+        let key = key.as_bytes();
+        self.fields.iter().find(|f| self.key_of(f) == key).map(|f| self.value_of(f))
+    }
+
+    /// Boolean-by-presence: any value counts as true (SPEC §4.3, §24).
+    pub fn has(&self, key: &str) -> bool {
+        self.get_raw(key).is_some()
+    }
+
+    fn require(&self, key: &str) -> Result<&[u8], FieldError> {
+        self.get_raw(key).ok_or_else(|| FieldError::Missing(key.to_owned()))
+    }
+
+    /// A string value, unescaped (SPEC §3, §4.2).
+    pub fn get_str(&self, key: &str) -> Result<Cow<'_, str>, FieldError> {
+        decode_str(key, self.require(key)?)
+    }
+
+    /// An unsigned decimal integer, strictly parsed (SPEC §24: no `atoi`).
+    pub fn get_u64(&self, key: &str) -> Result<u64, FieldError> {
+        parse_u64(self.require(key)?).ok_or_else(|| FieldError::BadInteger(key.to_owned()))
+    }
+
+    pub fn get_u32(&self, key: &str) -> Result<u32, FieldError> {
+        let v = self.get_u64(key)?;
+        u32::try_from(v).map_err(|_| FieldError::BadInteger(key.to_owned()))
+    }
+
+    /// A signed decimal integer (Pidgin prints unsigned values with `%d`, SPEC §4.1).
+    pub fn get_i64(&self, key: &str) -> Result<i64, FieldError> {
+        parse_i64(self.require(key)?).ok_or_else(|| FieldError::BadInteger(key.to_owned()))
+    }
+
+    /// A top-level base64 value, not escaped (SPEC §4.4).
+    pub fn get_base64(&self, key: &str) -> Result<Vec<u8>, FieldError> {
+        base64::engine::general_purpose::STANDARD
+            .decode(self.require(key)?)
+            .map_err(|_| FieldError::BadBase64(key.to_owned()))
+    }
+
+    /// A 0x1C dictionary value (SPEC §4.5), borrowing from this message.
+    pub fn get_dict(&self, key: &str) -> Result<Dict<'_>, FieldError> {
+        Dict::parse(self.require(key)?).map_err(|e| FieldError::BadDict(key.to_owned(), e))
+    }
+
+    /// A `|` list value (SPEC §4.6), borrowing from this message.
+    pub fn get_list(&self, key: &str) -> Result<List<'_>, FieldError> {
+        Ok(List::parse(self.require(key)?))
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Message({:?})", String::from_utf8_lossy(&self.text))
+    }
+}
+
+/// Reads a raw escaped value as a string.
+pub(crate) fn decode_str<'a>(key: &str, raw: &'a [u8]) -> Result<Cow<'a, str>, FieldError> {
+    match escape::unescape(raw) {
+        Cow::Borrowed(b) => std::str::from_utf8(b).map(Cow::Borrowed),
+        Cow::Owned(v) => String::from_utf8(v).map(Cow::Owned).map_err(|e| e.utf8_error()),
+    }
+    .map_err(|_| FieldError::NotUtf8(key.to_owned()))
+}
+
+/// Strict unsigned decimal: one or more ASCII digits, no sign, no spaces, fits in 64 bits.
+pub fn parse_u64(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in raw {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Strict signed decimal: an optional `-`, then [`parse_u64`] rules.
+pub fn parse_i64(raw: &[u8]) -> Option<i64> {
+    match raw.split_first() {
+        Some((b'-', rest)) => {
+            let v = parse_u64(rest)?;
+            if v == 1u64 << 63 { Some(i64::MIN) } else { i64::try_from(v).ok().map(|v| -v) }
+        }
+        _ => i64::try_from(parse_u64(raw)?).ok(),
+    }
+}
+
+/// Builds a message field by field, escaping as each type requires; the first error is kept and
+/// returned by [`MessageBuilder::finish`], so call chains stay readable.
+#[derive(Debug, Default)]
+pub struct MessageBuilder {
+    msg: Message,
+    error: Option<EncodeError>,
+}
+
+impl MessageBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A raw value written as is: integers, top-level base64, flags. Must not contain `\`.
+    pub fn raw(mut self, key: &str, value: &[u8]) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        if key.is_empty() || key == "final" || key.contains('\\') {
+            self.error = Some(EncodeError::BadKey(key.to_owned()));
+            return self;
+        }
+        if value.contains(&b'\\') {
+            self.error = Some(EncodeError::BackslashInRaw(key.to_owned()));
+            return self;
+        }
+        if value == b"final" {
+            self.error = Some(EncodeError::BareFinal(key.to_owned()));
+            return self;
+        }
+        let t = &mut self.msg.text;
+        t.push(b'\\');
+        let key_start = t.len() as u32;
+        t.extend_from_slice(key.as_bytes());
+        let key_end = t.len() as u32;
+        t.push(b'\\');
+        t.extend_from_slice(value);
+        let val_end = t.len() as u32;
+        self.msg.fields.push(Field { key_start, key_end, val_end });
+        self
+    }
+
+    /// A string value, escaped (SPEC §3).
+    pub fn str(self, key: &str, value: &str) -> Self {
+        let escaped = escape::escape(value);
+        self.raw(key, escaped.as_bytes())
+    }
+
+    /// An unsigned integer value.
+    pub fn int(self, key: &str, value: u64) -> Self {
+        self.raw(key, value.to_string().as_bytes())
+    }
+
+    /// A signed integer value.
+    pub fn signed(self, key: &str, value: i64) -> Self {
+        self.raw(key, value.to_string().as_bytes())
+    }
+
+    /// A true boolean: the key with an empty value (SPEC §4.3). False booleans are omitted.
+    pub fn flag(self, key: &str) -> Self {
+        self.raw(key, b"")
+    }
+
+    /// Optional flag: written only when `on`.
+    pub fn flag_if(self, key: &str, on: bool) -> Self {
+        if on { self.flag(key) } else { self }
+    }
+
+    /// Binary data as top-level base64, not escaped (SPEC §4.4).
+    pub fn base64(self, key: &str, data: &[u8]) -> Self {
+        let enc = base64::engine::general_purpose::STANDARD.encode(data);
+        self.raw(key, enc.as_bytes())
+    }
+
+    /// A dictionary body (SPEC §4.5).
+    pub fn dict(mut self, key: &str, dict: &DictBuilder) -> Self {
+        match dict.as_bytes() {
+            Ok(b) => self.raw(key, b),
+            Err(e) => {
+                if self.error.is_none() {
+                    self.error = Some(EncodeError::Dict(key.to_owned(), e));
+                }
+                self
+            }
+        }
+    }
+
+    /// A `|` list (SPEC §4.6).
+    pub fn list(self, key: &str, list: &ListBuilder) -> Self {
+        self.raw(key, list.as_bytes())
+    }
+
+    pub fn finish(self) -> Result<Message, EncodeError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.msg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_fields_in_order_and_first_wins() {
+        let m = Message::parse(b"\\a\\1\\b\\x/1y\\a\\2\\c\\").unwrap();
+        let pairs: Vec<_> = m.iter().collect();
+        assert_eq!(pairs, vec![(&b"a"[..], &b"1"[..]), (b"b", b"x/1y"), (b"a", b"2"), (b"c", b"")]);
+        assert_eq!(m.get_u32("a"), Ok(1));
+        assert_eq!(m.get_str("b").unwrap(), "x/y");
+        assert!(m.has("c"));
+        assert!(!m.has("d"));
+        assert_eq!(m.get_u32("d"), Err(FieldError::Missing("d".into())));
+    }
+
+    #[test]
+    fn trailing_key_without_value_is_dropped_but_bytes_kept() {
+        let m = Message::parse(b"\\a\\1\\dangling").unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.encode(), b"\\a\\1\\dangling\\final\\");
+    }
+
+    #[test]
+    fn rejects_frames_not_starting_with_backslash() {
+        assert_eq!(Message::parse(b""), Err(ParseError::Empty));
+        assert_eq!(Message::parse(b"\\"), Err(ParseError::Empty));
+        assert_eq!(Message::parse(b"\nx\\a\\1"), Err(ParseError::NoLeadingBackslash));
+    }
+
+    #[test]
+    fn integers_are_strict() {
+        let m = Message::parse(b"\\a\\12x\\b\\\\c\\-5\\d\\99999999999\\e\\ 1").unwrap();
+        for k in ["a", "b", "e"] {
+            assert_eq!(m.get_u64(k), Err(FieldError::BadInteger(k.into())), "{k}");
+        }
+        assert_eq!(m.get_i64("c"), Ok(-5));
+        assert_eq!(m.get_u64("d"), Ok(99_999_999_999));
+        assert_eq!(m.get_u32("d"), Err(FieldError::BadInteger("d".into())));
+    }
+
+    #[test]
+    fn builder_escapes_and_refuses_bare_final() {
+        let m = Message::build("bm").int("t", 5).str("msg", "a/b\\c").flag("x").finish().unwrap();
+        assert_eq!(m.encode(), b"\\bm\\\\t\\5\\msg\\a/1b/2c\\x\\\\final\\");
+        assert_eq!(
+            Message::build("bm").str("msg", "final").finish(),
+            Err(EncodeError::BareFinal("msg".into()))
+        );
+        assert!(matches!(Message::build("final").finish(), Err(EncodeError::BadKey(_))));
+        assert!(matches!(Message::build("a\\b").finish(), Err(EncodeError::BadKey(_))));
+    }
+
+    #[test]
+    fn base64_top_level_is_not_escaped() {
+        let m = Message::build("lc").base64("nc", &[0xff; 6]).finish().unwrap();
+        assert_eq!(m.get_raw("nc"), Some(&b"////////"[..]));
+        assert_eq!(m.get_base64("nc").unwrap(), vec![0xff; 6]);
+    }
+
+    fn arb_fields() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec(("[a-zA-Z][a-zA-Z0-9]{0,8}", ".{0,20}"), 1..12)
+    }
+
+    proptest! {
+        #[test]
+        fn parse_of_encode_is_identity(fields in arb_fields()) {
+            let mut b = MessageBuilder::new();
+            for (k, v) in &fields {
+                b = b.str(k, v);
+            }
+            let Ok(m) = b.finish() else { return Ok(()) }; // only a bare `final` is refused
+            let wire = m.encode();
+            let frame = &wire[..wire.len() - FINAL.len()];
+            let back = Message::parse(frame).unwrap();
+            prop_assert_eq!(&back, &m);
+            for ((k, v), (bk, _)) in fields.iter().zip(back.iter()) {
+                prop_assert_eq!(k.as_bytes(), bk);
+                let _ = v;
+            }
+            for (k, v) in &fields {
+                // first-wins lookup returns the first value for that key
+                let first = fields.iter().find(|(k2, _)| k2 == k).unwrap();
+                prop_assert_eq!(back.get_str(k).unwrap(), first.1.as_str());
+                let _ = v;
+            }
+        }
+    }
+}

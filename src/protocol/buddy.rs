@@ -1,1 +1,117 @@
-//! (to be written)
+//! Buddy messages `\bm\` (SPEC §11): types, and what a payload means.
+
+use super::status::StatusList;
+use super::zap::Zap;
+
+/// bm type numbers (SPEC §11.2).
+pub mod bm {
+    pub const IM: u32 = 1;
+    pub const ADD_NOTICE: u32 = 4;
+    pub const STATUS: u32 = 100;
+    pub const INSTANT: u32 = 121;
+    pub const MEDIA: u32 = 122;
+    pub const PROFILE: u32 = 124;
+    pub const MOOD: u32 = 126;
+    pub const UNOFFICIAL_CLIENT: u32 = 200;
+}
+
+/// Typing payloads (SPEC §11.3).
+pub const TYPING: &str = "%typing%";
+pub const STOP_TYPING: &str = "%stoptyping%";
+/// The bm 122 payload the official client sends when an IM window opens (SPEC §4.7, §11.2).
+pub fn media_payload(reqid: u64) -> String {
+    format!("cmdtype=1&reqid={reqid}&contenttype=1&")
+}
+
+/// The payload of a bm as carried by the typed messages: bm 100 is a `|` list whose items are
+/// escaped one by one; every other type carries one escaped string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BmPayload {
+    Text(String),
+    Status(StatusList),
+}
+
+/// What a received bm means (SPEC §11.3 order of classification, with §24's tolerances).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BmContent {
+    /// An instant message: MSIM markup (unescaped).
+    Im(String),
+    Typing,
+    StopTyping,
+    Zap(Zap),
+    /// bm 122: a window was opened (reported as a typing blip by Pidgin).
+    Media,
+    /// Presence / headline update.
+    Status(StatusList),
+    /// bm 4, sent after an `addbuddy` for that uid.
+    AddNotice,
+    /// bm 200: the peer's client description.
+    ClientVersion(String),
+    /// bm 126.
+    Mood(String),
+    /// bm 124.
+    Profile(String),
+    /// Group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, non-zero `aid`): not supported.
+    GroupChat(String),
+    /// Any other type, kept for the host.
+    Unknown { kind: u32, text: String },
+}
+
+/// Classifies a received bm (SPEC §11.3). `%typing%` and `%stoptyping%` are recognised in bm 1 as
+/// well as bm 121 (SPEC §24: revival servers relay typing as bm 1).
+pub fn classify(kind: u32, payload: &BmPayload, aid: Option<u32>) -> BmContent {
+    let text = match payload {
+        BmPayload::Status(s) => return BmContent::Status(s.clone()),
+        BmPayload::Text(t) => t,
+    };
+    match kind {
+        bm::IM | bm::INSTANT => {
+            if text == TYPING {
+                BmContent::Typing
+            } else if text == STOP_TYPING {
+                BmContent::StopTyping
+            } else if let Some(z) = Zap::parse_payload(text) {
+                BmContent::Zap(z)
+            } else if text.contains("!!!GroupCount=") || text.contains("!!!Offline=") || aid.unwrap_or(0) != 0 {
+                BmContent::GroupChat(text.clone())
+            } else {
+                BmContent::Im(text.clone())
+            }
+        }
+        bm::ADD_NOTICE => BmContent::AddNotice,
+        bm::MEDIA => BmContent::Media,
+        bm::PROFILE => BmContent::Profile(text.clone()),
+        bm::MOOD => BmContent::Mood(text.clone()),
+        bm::UNOFFICIAL_CLIENT => BmContent::ClientVersion(text.clone()),
+        other => BmContent::Unknown { kind: other, text: text.clone() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        let t = |s: &str| BmPayload::Text(s.into());
+        let cases: Vec<(u32, BmPayload, Option<u32>, BmContent)> = vec![
+            (1, t("hi"), None, BmContent::Im("hi".into())),
+            (1, t("%typing%"), None, BmContent::Typing),
+            (121, t("%typing%"), None, BmContent::Typing),
+            (121, t("%stoptyping%"), None, BmContent::StopTyping),
+            (121, t("!!!ZAP_SEND!!!=RTE_BTN_ZAPS_4"), None, BmContent::Zap(Zap::Hug)),
+            (1, t("x!!!GroupCount=3"), None, BmContent::GroupChat("x!!!GroupCount=3".into())),
+            (1, t("hello"), Some(7), BmContent::GroupChat("hello".into())),
+            (1, t("hello"), Some(0), BmContent::Im("hello".into())),
+            (4, t(""), None, BmContent::AddNotice),
+            (122, t(&media_payload(5)), None, BmContent::Media),
+            (200, t("Libpurple"), None, BmContent::ClientVersion("Libpurple".into())),
+            (126, t("happy"), None, BmContent::Mood("happy".into())),
+            (124, t("p"), None, BmContent::Profile("p".into())),
+            (77, t("?"), None, BmContent::Unknown { kind: 77, text: "?".into() }),
+        ];
+        for (kind, payload, aid, want) in cases {
+            assert_eq!(classify(kind, &payload, aid), want, "bm {kind} {payload:?}");
+        }
+    }
+}

@@ -1,1 +1,12 @@
-//! (to be written)
+//! TEMPORARY placeholder: replaced by the login-ffi branch.
+pub const NONCE_LEN: usize = 64;
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    #[error("bad nonce")]
+    BadNonce,
+}
+pub fn decode_nonce(nc: &[u8]) -> Result<[u8; NONCE_LEN], LoginError> {
+    use base64::Engine as _;
+    let v = base64::engine::general_purpose::STANDARD.decode(nc).map_err(|_| LoginError::BadNonce)?;
+    v.try_into().map_err(|_| LoginError::BadNonce)
+}

@@ -13,6 +13,10 @@ pub const DEFAULT_HOST: &str = "im.myspace.akadns.net";
 /// The service's port (SPEC §1).
 pub const DEFAULT_PORT: u16 = 1863;
 
+/// Default IO thread stack: 128 KiB (DNS resolution through glibc needs a few tens of KiB; only
+/// touched pages count towards memory).
+pub const DEFAULT_IO_STACK: usize = 128 * 1024;
+
 /// Everything a session can be tuned with. `Config::default()` is what a normal client wants.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -42,6 +46,9 @@ pub struct Config {
     pub trace: bool,
     /// Frame size cap (SPEC §24).
     pub max_frame: usize,
+    /// Stack of the session's IO thread. Small, so 10 000 sessions fit in one process; the
+    /// thread only parses frames and runs the host's callbacks (which should not recurse deeply).
+    pub io_stack_size: usize,
 }
 
 impl Default for Config {
@@ -59,6 +66,7 @@ impl Default for Config {
             choose_username: true,
             trace: false,
             max_frame: DEFAULT_MAX_FRAME,
+            io_stack_size: DEFAULT_IO_STACK,
         }
     }
 }

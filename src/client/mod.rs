@@ -11,11 +11,13 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod gate;
 pub mod incoming;
 pub mod machine;
 pub mod names;
 pub mod reconnect;
 pub mod requests;
+pub mod session;
 pub mod trace;
 
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};
@@ -23,3 +25,4 @@ pub use error::Error;
 pub use events::{Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, OwnStatus, RequestId, UserInfo, UsernameOutcome};
 pub use machine::{Credentials, IoAction, Machine, Phase};
 pub use reconnect::ReconnectPolicy;
+pub use session::Session;

@@ -49,6 +49,25 @@ fn compile(src: &str, name: &str) -> PathBuf {
     out
 }
 
+#[test]
+fn header_compiles_cleanly_as_c99_and_cxx() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = target_dir().join("header_check.o");
+    for lang in [["-x", "c", "-std=c99"], ["-x", "c++", "-std=c++11"]] {
+        let cc = if lang[1] == "c" { "cc" } else { "c++" };
+        let status = Command::new(cc)
+            .args(lang)
+            .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-c"])
+            .arg(format!("-I{}", root.join("include").display()))
+            .arg(root.join("tests/c/header_check.c"))
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .expect("a C and a C++ compiler are installed");
+        assert!(status.success(), "include/msim.h does not compile cleanly as {}", lang[1]);
+    }
+}
+
 fn run_smoke(mode: &str) {
     let s = server();
     s.add_account("a@example.com", "apw", Some("ca"), None).unwrap();

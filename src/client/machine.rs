@@ -80,8 +80,9 @@ impl Phase {
 /// What the IO layer must do with the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IoAction {
-    /// Resolve and connect, then call [`Machine::connected`] or [`Machine::connect_failed`].
-    Connect,
+    /// Resolve and connect, then call [`Machine::connected`] or [`Machine::connect_failed`] with
+    /// this attempt number (answers for an older attempt are ignored).
+    Connect { attempt: u64 },
     /// Close the current socket (after writing what is queued).
     Close,
 }
@@ -179,6 +180,8 @@ pub struct Machine {
     signed_on_once: bool,
     reconnect_attempt: u32,
     reconnect_at: Option<Instant>,
+    /// Number of the current connect attempt (see [`IoAction::Connect`]).
+    pub(crate) attempt: u64,
     pub(crate) server_info: Vec<(String, String)>,
 }
 
@@ -222,6 +225,7 @@ impl Machine {
             signed_on_once: false,
             reconnect_attempt: 0,
             reconnect_at: None,
+            attempt: 0,
             server_info: Vec::new(),
         }
     }
@@ -340,14 +344,15 @@ impl Machine {
         self.phase = Phase::Connecting;
         self.reconnect_at = None;
         self.phase_deadline = None;
-        self.io.push_back(IoAction::Connect);
+        self.attempt += 1;
+        self.io.push_back(IoAction::Connect { attempt: self.attempt });
         let text = if self.reconnect_attempt == 0 { "Connecting".to_owned() } else { format!("Reconnecting (attempt {})", self.reconnect_attempt) };
         self.emit(Event::Progress { step: progress::CONNECTING, total: progress::TOTAL, text });
     }
 
-    /// The TCP connection is open.
-    pub fn connected(&mut self, now: Instant) {
-        if self.phase != Phase::Connecting {
+    /// The TCP connection of `attempt` is open.
+    pub fn connected(&mut self, attempt: u64, now: Instant) {
+        if self.phase != Phase::Connecting || attempt != self.attempt {
             return;
         }
         self.phase = Phase::AwaitingChallenge;
@@ -358,9 +363,9 @@ impl Machine {
         self.emit(Event::Progress { step: progress::CHALLENGE, total: progress::TOTAL, text: "Waiting for the login challenge".into() });
     }
 
-    /// Resolving or connecting failed.
-    pub fn connect_failed(&mut self, error: &str, now: Instant) {
-        if self.phase == Phase::Connecting {
+    /// Resolving or connecting for `attempt` failed.
+    pub fn connect_failed(&mut self, attempt: u64, error: &str, now: Instant) {
+        if self.phase == Phase::Connecting && attempt == self.attempt {
             self.end_connection(Cause::Network, 0, format!("could not connect: {error}"), now);
         }
     }

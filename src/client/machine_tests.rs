@@ -63,6 +63,10 @@ impl H {
         std::iter::from_fn(|| self.m.poll_event()).filter(|e| !matches!(e, Event::Trace { .. } | Event::Progress { .. })).collect()
     }
 
+    fn attempt(&self) -> u64 {
+        self.m.attempt
+    }
+
     fn io(&mut self) -> Vec<IoAction> {
         std::iter::from_fn(|| self.m.poll_io()).collect()
     }
@@ -71,8 +75,8 @@ impl H {
     fn to_logging_in(&mut self) -> ClientMessage {
         let t = self.t;
         self.m.start(Credentials { email: "jeff@example.com".into(), password: "hunter2".into() }, t).unwrap();
-        assert_eq!(self.io(), vec![IoAction::Connect]);
-        self.m.connected(t);
+        assert!(matches!(self.io()[..], [IoAction::Connect { .. }]));
+        self.m.connected(self.attempt(), t);
         self.feed(ServerMessage::Challenge { nonce: [7u8; 64] });
         let mut s = self.sent();
         assert_eq!(s.len(), 1);
@@ -152,11 +156,11 @@ fn login_happy_path_sends_post_login_sequence_and_signs_on_when_the_list_arrives
 fn bad_challenge_fails_the_login_with_a_protocol_error() {
     let mut h = H::new(cfg());
     h.m.start(Credentials { email: "a@b.c".into(), password: "p".into() }, h.t).unwrap();
-    h.m.connected(h.t);
+    h.m.connected(1, h.t);
     let t = h.t;
     h.m.receive(b"\\lc\\1\\nc\\QUJD\\id\\1\\final\\", t);
     assert!(matches!(&h.events()[..], [Event::LoginFailed { reason: LoginFailure::Protocol, .. }]));
-    assert_eq!(h.io(), vec![IoAction::Connect, IoAction::Close]);
+    assert_eq!(h.io(), vec![IoAction::Connect { attempt: 1 }, IoAction::Close]);
     assert_eq!(h.m.phase(), Phase::Idle);
 }
 
@@ -283,8 +287,10 @@ fn reconnect_queues_ims_and_sends_them_after_sign_on() {
     h.advance(Duration::from_secs(1));
     assert!(h.io().is_empty());
     h.advance(Duration::from_secs(1));
-    assert_eq!(h.io(), vec![IoAction::Connect]);
-    h.m.connected(h.t);
+    assert_eq!(h.io(), vec![IoAction::Connect { attempt: 2 }]);
+    h.m.connected(1, h.t);
+    assert_eq!(h.m.phase(), Phase::Connecting, "a stale attempt's socket is ignored");
+    h.m.connected(2, h.t);
     h.feed(ServerMessage::Challenge { nonce: [1u8; 64] });
     h.feed(ServerMessage::LoginOk { sesskey: 43, proof: String::new(), userid: UID, profileid: UID, uniquenick: "jeff".into() });
     let sent = h.sent();
@@ -303,7 +309,7 @@ fn reconnect_gives_up_and_fails_queued_ims() {
     h.events();
     let id = h.m.send_im("6221", "x", h.t).unwrap();
     h.advance(Duration::from_secs(1));
-    h.m.connect_failed("refused", h.t);
+    h.m.connect_failed(2, "refused", h.t);
     let ev = h.events();
     assert!(matches!(&ev[..], [Event::ImFailed { id: i, .. }, Event::Disconnected { reason: DisconnectReason::ReconnectFailed, reconnecting: false, .. }] if *i == id), "{ev:?}");
     assert_eq!(h.m.send_im("6221", "x", h.t), Err(Error::NotConnected));

@@ -373,7 +373,7 @@ fn io_main(inner: Arc<Inner>) {
         }
         let action = lock(&inner.core).machine.poll_io();
         match action {
-            Some(IoAction::Connect) => {
+            Some(IoAction::Connect { attempt }) => {
                 let (host, port) = {
                     let c = lock(&inner.core);
                     (c.host.clone(), c.port)
@@ -387,14 +387,20 @@ fn io_main(inner: Arc<Inner>) {
                         let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
                         match s.try_clone() {
                             Ok(w) => {
-                                *lock(&inner.writer) = Some(w);
-                                sock = Some(s);
-                                core.machine.connected(Instant::now());
+                                // A disconnect (and maybe a new connect) may have come while we
+                                // were connecting: then this socket belongs to nobody.
+                                core.machine.connected(attempt, Instant::now());
+                                if core.machine.phase().has_connection() {
+                                    *lock(&inner.writer) = Some(w);
+                                    sock = Some(s);
+                                } else {
+                                    let _ = s.shutdown(Shutdown::Both);
+                                }
                             }
-                            Err(e) => core.machine.connect_failed(&e.to_string(), Instant::now()),
+                            Err(e) => core.machine.connect_failed(attempt, &e.to_string(), Instant::now()),
                         }
                     }
-                    Err(e) => core.machine.connect_failed(&e.to_string(), Instant::now()),
+                    Err(e) => core.machine.connect_failed(attempt, &e.to_string(), Instant::now()),
                 }
                 continue;
             }

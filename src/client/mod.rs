@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod incoming;
+pub mod lifecycle;
 pub mod machine;
 pub mod names;
 pub mod reconnect;

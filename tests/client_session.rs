@@ -227,3 +227,42 @@ fn after_a_server_restart_the_session_reconnects_and_sends_what_was_queued() {
     assert_eq!(bob.wait(|e| matches!(e, Event::ImSent { .. } | Event::ImFailed { .. })), Event::ImSent { id });
     alice.wait(|e| matches!(e, Event::ImReceived { plain, .. } if plain.contains("sent while down")));
 }
+
+#[test]
+fn groups_import_mail_server_info_and_contact_info() {
+    let s = server();
+    let (a, b) = pair(&s);
+    let c = s.add_account("carol@example.com", "carolpw", Some("carol"), None).unwrap();
+    s.add_contact(c, a, "IM Friends").unwrap();
+    // An offline IM makes the server report mail at the next login (its one "new item").
+    let bob = Client::signed_on(&s, "bob@example.com", "bobpw");
+    bob.session.send_im("alice", "psst").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let cfg = Config { mail_check_interval: Some(Duration::from_secs(60)), ..config() };
+    let mut alice = Client::connect(&s, "alice@example.com", "alicepw", cfg);
+    let Event::ServerInfo(info) = alice.wait(|e| matches!(e, Event::ServerInfo(_))) else { unreachable!() };
+    assert!(info.iter().any(|(k, v)| k == "MaxContacts" && v == "1000"), "{info:?}");
+    // The mail check goes out before the contact-list request (SPEC §6.6), so its alert may come
+    // before the sign-on.
+    assert_eq!(alice.wait(|e| matches!(e, Event::MailAlert { .. })), Event::MailAlert { new: 1, all: 1 });
+    alice.wait(|e| matches!(e, Event::SignedOn { .. }));
+    // Groups.
+    let _ = alice.session.request_groups().unwrap();
+    let Event::Groups(groups) = alice.wait(|e| matches!(e, Event::Groups(_))) else { unreachable!() };
+    assert!(groups.iter().any(|g| g.name == "IM Friends" && g.position == 1), "{groups:?}");
+    // Import: carol lists alice, so she is added.
+    alice.session.import_friends().unwrap();
+    let Event::ContactList(list) = alice.wait(|e| matches!(e, Event::ContactList(_))) else { unreachable!() };
+    assert!(list.iter().any(|x| x.uid == c), "{list:?}");
+    let ev = alice.wait(|e| matches!(e, Event::ImportResult { .. }));
+    assert!(matches!(ev, Event::ImportResult { result: Ok(n) } if n as usize == list.len()), "{ev:?}");
+    // Contact info: a nickname survives the next login.
+    alice.session.set_contact_info("bob", Some("Pals"), "Bobby").unwrap();
+    let rid = alice.session.lookup_user("bob").unwrap();
+    alice.wait(|e| matches!(e, Event::LookupResult { request, .. } if *request == rid));
+    drop(alice);
+    let mut alice = Client::connect(&s, "alice@example.com", "alicepw", config());
+    let Event::ContactList(list) = alice.wait(|e| matches!(e, Event::ContactList(_))) else { unreachable!() };
+    let bob_entry = list.iter().find(|x| x.uid == b).expect("bob listed");
+    assert_eq!((bob_entry.group.as_str(), bob_entry.nickname.as_deref()), ("Pals", Some("Bobby")));
+}

@@ -19,6 +19,10 @@ use super::names::{is_numeric, Who};
 use super::reconnect::QueuedIm;
 use super::requests::Purpose;
 
+/// Cap on operations waiting for one name's lookup; a host that fires thousands of IMs at an
+/// unresolved name gets `QueueFull` rather than unbounded memory. Same size as the outbox.
+pub const MAX_WAITING_PER_NAME: usize = super::reconnect::MAX_OUTBOX;
+
 /// Longest username the service accepts (SPEC §20).
 pub const MAX_USERNAME_LEN: usize = 25;
 
@@ -61,6 +65,9 @@ impl Machine {
             other => other,
         };
         if let Some(waiting) = self.resolving.get_mut(&key) {
+            if waiting.len() >= MAX_WAITING_PER_NAME {
+                return Err(Error::QueueFull);
+            }
             waiting.push(op);
             return Ok(());
         }

@@ -144,8 +144,22 @@ typedef enum {
   MSIM_USERNAME_RESULT_FAILED = 3,
 } msim_username_result;
 
-// An MSIM session (opaque). Create with `msim_session_new`/`_new_ex`, free with
-// `msim_session_free`.
+// An MSIM session (opaque): one account's connection to a server. Create with
+// `msim_session_new`/`_new_ex`, then `msim_session_connect`; free with `msim_session_free`.
+//
+// Threads: every function may be called from any thread, concurrently, and from inside any
+// callback (msim never holds a lock while calling you) — except `msim_session_free`, which must
+// not race with other calls on the same session. Each session has one IO thread (small stack)
+// that connects, reads and runs timers; where callbacks run is the dispatch mode's choice
+// (`msim_dispatch`). Operations return at once: network results arrive as callbacks.
+//
+// Queues and caps: POLL/GLIB callback queue 4096 events by default (then the IO thread stops
+// reading until you dispatch); IMs waiting for a connection 256 (then MSIM_RESULT_QUEUE_FULL);
+// requests in flight 2048; operations waiting for one name lookup 256.
+//
+// Strings: arguments are copied before the function returns; strings and structs given to
+// callbacks are borrowed until the callback returns; strings returned through out-parameters are
+// yours (`msim_string_free`).
 typedef struct msim_session msim_session;
 
 // Session options for `msim_session_new_ex`. Fill with `msim_session_options_init()` first; a

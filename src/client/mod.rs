@@ -6,6 +6,26 @@
 //! - [`events`], [`error`], [`config`]: what the host sees and sets.
 //!
 //! It must never know about C: the FFI layer adapts [`session::Session`] to callbacks.
+//!
+//! ```no_run
+//! use msim::client::{Config, Credentials, Event, Session};
+//!
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! let session = Session::new(Config::default(), move |e| { let _ = tx.send(e); });
+//! session.connect("127.0.0.1", 1863, Credentials { email: "me@example.com".into(), password: "pw".into() })?;
+//! for event in rx {
+//!     match event {
+//!         Event::SignedOn { .. } => { session.send_im("tom", "<b>hi</b> Tom")?; }
+//!         Event::ImReceived { username, plain, .. } => println!("{username:?}: {plain}"),
+//!         Event::LoginFailed { text, .. } | Event::Disconnected { text, reconnecting: false, .. } => {
+//!             eprintln!("{text}");
+//!             break;
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok::<(), msim::client::Error>(())
+//! ```
 
 pub mod commands;
 pub mod config;

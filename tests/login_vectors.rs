@@ -78,7 +78,8 @@ fn verify_rejects_near_misses() {
             ("truncated to nonce1", &hash, v.email, good[..32].to_vec()),
         ];
         for (what, h, email, resp) in cases {
-            assert_eq!(verify_response(&nonce, email, h, &resp), Err(LoginError::BadResponse), "line {}: {what}", v.line);
+            let got = verify_response(&nonce, email, h, &resp);
+            assert_eq!(got, Err(LoginError::BadResponse), "line {}: {what}", v.line);
         }
     }
 }

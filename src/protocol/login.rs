@@ -166,7 +166,7 @@ pub fn verify_response(
     ok &= plain[head - 1] == 0;
     ok &= plain[head..head + pad].iter().all(|&b| b == PAD);
     let ip_len = u32::from_be_bytes(plain[head + pad..fixed].try_into().expect("4 bytes"));
-    ok &= usize::try_from(ip_len).map_or(false, |l| l == plain.len() - fixed);
+    ok &= usize::try_from(ip_len).is_ok_and(|l| l == plain.len() - fixed);
     if ok {
         Ok(())
     } else {
@@ -280,7 +280,9 @@ mod tests {
         };
         let good = compute_response(&nonce, "ab@c.de", "secret"); // 32+7+1 = 40: no padding
         let good_padded = compute_response(&nonce, "a@b.c", "secret"); // 32+5+1 = 38: 2 × 0xFB
-        for (base, email, at, byte) in [(&good_padded, "a@b.c", 38, 0xFA), (&good, "ab@c.de", 39, 1), (&good, "ab@c.de", 43, 1)] {
+        // (response, e-mail, plaintext offset, new byte): a padding byte, the NUL, the low byte of L.
+        let cases = [(&good_padded, "a@b.c", 38, 0xFA), (&good, "ab@c.de", 39, 1), (&good, "ab@c.de", 43, 1)];
+        for (base, email, at, byte) in cases {
             let mut p = plain_of(base);
             p[at] = byte;
             cipher(&nonce, &hash).apply_keystream(&mut p);
@@ -302,7 +304,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn verify_accepts_compute(nonce in proptest::array::uniform32(any::<u8>()), email in ".{0,80}", password in ".{0,24}") {
+        fn verify_accepts_compute(
+            nonce in proptest::array::uniform32(any::<u8>()),
+            email in ".{0,80}",
+            password in ".{0,24}",
+        ) {
             let mut n = [0u8; NONCE_LEN];
             n[..32].copy_from_slice(&nonce);
             n[32..].copy_from_slice(&nonce.map(|b| b.wrapping_mul(31)));

@@ -69,6 +69,12 @@ pub(crate) fn guard<R: PanicDefault>(body: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| R::panic_default())
 }
 
+/// [`guard`] with an explicit value for the panic case, for exports that promise something other
+/// than the type's default (e.g. "never NULL").
+pub(crate) fn guard_or<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
 /// [`guard`] for the common shape: the body returns `Result<(), msim_result>` and uses `?`.
 pub(crate) fn guard_result(body: impl FnOnce() -> Result<(), msim_result>) -> msim_result {
     guard(|| match body() {

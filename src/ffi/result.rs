@@ -201,7 +201,7 @@ impl From<ParseError> for msim_result {
 #[no_mangle]
 pub extern "C" fn msim_result_str(result: c_int) -> *const c_char {
     const UNKNOWN: &str = cstr!("unknown result");
-    super::boundary::guard(|| {
+    super::boundary::guard_or(UNKNOWN.as_ptr().cast::<c_char>(), || {
         let text = msim_result::from_code(result).map_or(UNKNOWN, msim_result::text_nul);
         text.as_ptr().cast::<c_char>()
     })

@@ -31,8 +31,9 @@ fn lib_file_name() -> String {
 
 /// The directory holding the shared library `libmsim.so` built for this profile.
 ///
-/// `cargo test` builds the library with all its crate types, so the cdylib sits next to the test's
-/// `deps/` directory (target/<profile>/). If it is missing (e.g. a test binary copied elsewhere) the
+/// `cargo test` builds the library with all its crate types, so the cdylib is in the test binary's
+/// own `deps/` directory (and, after `cargo build`, also in target/<profile>/); the nearest ancestor
+/// directory of the test binary that has it wins. If it is missing (e.g. a test binary copied elsewhere) the
 /// library is built with `cargo build --lib` into a separate target directory, to avoid waiting on
 /// the lock of the running cargo.
 pub fn lib_dir() -> &'static Path {

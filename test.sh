@@ -18,4 +18,12 @@ if ! git diff --exit-code -- include/msim.h; then
 fi
 
 echo "==> cargo test --workspace"
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+
+# One closing line for the whole run, summed over every test binary.
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "summary: ${passed} passed, ${failed} failed"

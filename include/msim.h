@@ -21,6 +21,22 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+#define IM 1
+
+#define ADD_NOTICE 4
+
+#define STATUS 100
+
+#define INSTANT 121
+
+#define MEDIA 122
+
+#define PROFILE 124
+
+#define MOOD 126
+
+#define UNOFFICIAL_CLIENT 200
+
 // The pair separator inside a dictionary.
 #define SEP 28
 
@@ -32,6 +48,35 @@
 // Default frame cap: 256 KiB (SPEC §24). The largest real messages (a full contact list of
 // MaxContacts=1000 records) are well under 200 KiB.
 #define DEFAULT_MAX_FRAME (256 * 1024)
+
+// Pidgin's `clientver` (SPEC §6.4); msim's default.
+#define DEFAULT_CLIENT_VERSION 697
+
+#define NONCE_LEN 64
+
+#define GET 1
+
+#define PUT 2
+
+#define DELETE 3
+
+#define REPLY 256
+
+#define ACTION 512
+
+#define ERROR 1024
+
+// Reply to a GET (257).
+#define GET_REPLY (REPLY | GET)
+
+// Reply to a PUT (258).
+#define PUT_REPLY (REPLY | PUT)
+
+// Action PUT (514): write contact info, block.
+#define ACTION_PUT (ACTION | PUT)
+
+// Action DELETE (515): delete contact.
+#define ACTION_DELETE (ACTION | DELETE)
 
 #endif  /* MSIM_H */
 

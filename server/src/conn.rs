@@ -106,6 +106,16 @@ impl Conn {
         self.send_bytes(&bytes)
     }
 
+    /// Sends `msg` with `first` run while the write lock is held, so nothing another thread sends
+    /// can reach the peer before `msg`. Login uses it to register the session and send `lc=2` as
+    /// one step: no routed message can overtake the login reply.
+    pub fn send_after(&self, msg: &ServerMessage, first: impl FnOnce()) -> bool {
+        let Ok(bytes) = msg.encode().map(|m| m.encode()) else { return false };
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        first();
+        self.write_locked(guard, &bytes)
+    }
+
     /// Like [`Conn::send`], but gives up at once when another thread is writing: used by the
     /// keepalive sweep, which must never wait on a slow peer (a write in progress is traffic anyway).
     pub fn try_send(&self, msg: &ServerMessage) -> bool {

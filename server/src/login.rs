@@ -56,23 +56,23 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         log_if(shared, format_args!("conn {}: cannot record login time: {e}", conn.id));
     }
     let nick = account.unique_nick();
-    // SPEC §6.5: proof = uniquenick as in the capture; profileid = userid.
-    conn.send(&ServerMessage::LoginOk { sesskey, proof: nick.clone(), userid: uid, profileid: uid, uniquenick: nick });
-    conn.send(&server_info(shared.server_rid()));
-
-    // Register before reading the offline store: a message sent meanwhile is either live-routed to
-    // this session or stored and found below; none falls between the two.
-    if let Some(old) = shared.register(uid, conn.clone()) {
-        if old.id != conn.id {
-            log_if(shared, format_args!("uid {uid}: conn {} replaces conn {}", conn.id, old.id));
-            old.send(&ServerMessage::Error {
-                code: ERR_LOGGED_IN_ELSEWHERE,
-                fatal: true,
-                text: "You have been logged out because you logged in from another location.".into(),
-            });
-            old.close();
-        }
+    // SPEC §6.5: proof = uniquenick as in the capture; profileid = userid. The session is
+    // registered (so it counts as online and receives routed messages) while lc=2 is being sent,
+    // and before the offline store is read: a message sent meanwhile is either routed live after
+    // lc=2 or stored and found below; none falls between the two.
+    let login_ok = ServerMessage::LoginOk { sesskey, proof: nick.clone(), userid: uid, profileid: uid, uniquenick: nick };
+    let mut replaced = None;
+    conn.send_after(&login_ok, || replaced = shared.register(uid, conn.clone()));
+    if let Some(old) = replaced.filter(|old| old.id != conn.id) {
+        log_if(shared, format_args!("uid {uid}: conn {} replaces conn {}", conn.id, old.id));
+        old.send(&ServerMessage::Error {
+            code: ERR_LOGGED_IN_ELSEWHERE,
+            fatal: true,
+            text: "You have been logged out because you logged in from another location.".into(),
+        });
+        old.close();
     }
+    conn.send(&server_info(shared.server_rid()));
     log_if(shared, format_args!("conn {}: logged in as uid {uid} (client build {})", conn.id, l.clientver));
     router::deliver_offline(shared, conn, uid);
     router::send_contacts_presence(shared, conn, uid);

@@ -109,9 +109,9 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 impl Server {
     /// Opens the database, binds, starts the threads and returns once it is listening.
     pub fn start(config: Config) -> io::Result<Server> {
-        let db = db::Db::open(&config.db).map_err(|e| io::Error::new(io::ErrorKind::Other, e))?;
+        let db = db::Db::open(&config.db).map_err(io::Error::other)?;
         if config.demo {
-            demo::seed(&db).map_err(|e| io::Error::new(io::ErrorKind::Other, e))?;
+            demo::seed(&db).map_err(io::Error::other)?;
         }
         let listener = TcpListener::bind(&config.listen)?;
         let addr = listener.local_addr()?;

@@ -262,7 +262,7 @@ impl Client {
 /// Is `m` a bm 100 from `from` (with `code`, when given)?
 pub fn is_status(m: &ServerMessage, from: u32, code: Option<u32>) -> bool {
     matches!(m, ServerMessage::Bm(b) if b.kind == bm::STATUS && b.from == from
-        && matches!(&b.payload, BmPayload::Status(s) if code.map_or(true, |c| s.code == c)))
+        && matches!(&b.payload, BmPayload::Status(s) if (code.is_none() || code == Some(s.code))))
 }
 
 /// The records of a contact-list body, as (key, unescaped value) lists.

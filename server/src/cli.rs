@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::db::Db;
-use crate::{demo, Config, Server};
+use crate::{Config, Server};
 
 /// Default database file, in the working directory.
 pub const DEFAULT_DB: &str = "msim-server.db";
@@ -131,14 +131,12 @@ fn execute(args: Args) -> Result<(), String> {
             println!("removed {email}");
         }
         Command::Serve => {
-            let demo = args.config.demo;
             let server = Server::start(args.config.clone()).map_err(|e| format!("cannot start: {e}"))?;
             println!("msim-server listening on {} (database {})", server.addr(), args.config.db);
-            if demo {
+            if !server.demo_accounts().is_empty() {
                 println!("demo accounts (each lists the others as contacts):");
-                for a in demo::DEMO_ACCOUNTS {
-                    let uid = a.uid.map_or_else(|| "auto".to_owned(), |u| u.to_string());
-                    println!("  {:<20} password {:<8} username {:<6} uid {uid}", a.email, a.password, a.username.unwrap_or("(none yet)"));
+                for (uid, a) in server.demo_accounts() {
+                    println!("  uid {uid:<7} {:<18} password {:<8} username {}", a.email, a.password, a.username.unwrap_or("(none yet)"));
                 }
             }
             // Serve until the process is killed; SQLite's WAL keeps every committed change.

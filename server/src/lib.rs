@@ -101,6 +101,7 @@ pub struct Server {
     addr: SocketAddr,
     accept: Option<JoinHandle<()>>,
     keepalive: Option<JoinHandle<()>>,
+    demo_accounts: Vec<(u32, demo::DemoAccount)>,
 }
 
 /// How long `stop` waits for session threads to finish their cleanup.
@@ -110,9 +111,7 @@ impl Server {
     /// Opens the database, binds, starts the threads and returns once it is listening.
     pub fn start(config: Config) -> io::Result<Server> {
         let db = db::Db::open(&config.db).map_err(io::Error::other)?;
-        if config.demo {
-            demo::seed(&db).map_err(io::Error::other)?;
-        }
+        let demo_accounts = if config.demo { demo::seed(&db).map_err(io::Error::other)? } else { Vec::new() };
         let listener = TcpListener::bind(&config.listen)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config, db));
@@ -125,7 +124,7 @@ impl Server {
             let shared = shared.clone();
             std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?
         };
-        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive) })
+        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -148,6 +147,11 @@ impl Server {
             true => Ok(()),
             false => Err(Error::Db(rusqlite::Error::InvalidQuery)),
         }
+    }
+
+    /// The demo accounts seeded at start (`Config::demo`), with their uids.
+    pub fn demo_accounts(&self) -> &[(u32, demo::DemoAccount)] {
+        &self.demo_accounts
     }
 
     /// Number of logged-in sessions.

@@ -157,3 +157,16 @@ fn import_friends_adds_everyone_who_lists_you() {
     assert_eq!(ids, [(f1, 1), (f2, 1)]);
     c.expect_none(|m| matches!(m, ServerMessage::Error { .. }), QUIET);
 }
+
+#[test]
+fn demo_accounts_list_each_other_and_tom_is_6221() {
+    let s = server_with(|c| c.demo = true);
+    assert_eq!(s.demo_accounts().len(), 4);
+    let mut alice = Client::login(s.addr(), "alice@example.com", "alicepw");
+    let ids: Vec<u32> = contact_list(&mut alice).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.contains(&6221));
+    let carol = Client::login(s.addr(), "carol@example.com", "carolpw");
+    assert_eq!(carol.uniquenick, carol.uid.to_string(), "carol has no username yet");
+    alice.expect_status(carol.uid, 1);
+}

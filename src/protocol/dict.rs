@@ -42,7 +42,11 @@ impl<'a> Dict<'a> {
         if raw.is_empty() {
             return Ok(Dict { pairs });
         }
-        for (i, item) in raw.split(|&b| b == SEP).enumerate() {
+        let mut start = 0usize;
+        let ends = memchr::memchr_iter(SEP, raw).chain(std::iter::once(raw.len()));
+        for (i, end) in ends.enumerate() {
+            let item = &raw[start..end];
+            start = end + 1;
             if item.is_empty() {
                 continue;
             }

@@ -33,6 +33,8 @@ pub struct Framer {
     searched: usize,
     cap: usize,
     failed: bool,
+    /// Built once: constructing a searcher per call costs more than searching a short frame.
+    finder: memmem::Finder<'static>,
 }
 
 impl Default for Framer {
@@ -43,7 +45,7 @@ impl Default for Framer {
 
 impl Framer {
     pub fn new(cap: usize) -> Framer {
-        Framer { buf: Vec::new(), start: 0, searched: 0, cap, failed: false }
+        Framer { buf: Vec::new(), start: 0, searched: 0, cap, failed: false, finder: memmem::Finder::new(FINAL).into_owned() }
     }
 
     pub fn cap(&self) -> usize {
@@ -80,7 +82,7 @@ impl Framer {
         let data = &self.buf[self.start..];
         // Resume the search where it stopped, overlapping by the terminator length minus one.
         let from = self.searched.saturating_sub(FINAL.len() - 1);
-        match memmem::find(&data[from..], FINAL) {
+        match self.finder.find(&data[from..]) {
             Some(i) => {
                 let end = from + i;
                 if end > self.cap {

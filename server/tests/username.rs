@@ -104,3 +104,28 @@ fn lookups_by_id_email_and_own_info() {
     let r = c.persist(1, 1, 17, DictBuilder::new().int("UserID", tom.into()));
     assert_eq!(body_str(&r.body, "ClientVersion").as_deref(), Some("0"), "tom is offline");
 }
+
+#[test]
+fn setinfo_updates_profile_and_image_url_appears_only_when_set() {
+    let s = server();
+    let me = s.add_account("me@example.com", "mepw", Some("me"), None).unwrap();
+    let mut c = Client::login(s.addr(), "me@example.com", "mepw");
+    let r = c.persist(1, 4, 5, DictBuilder::new().int("UserID", me.into()));
+    assert!(body_str(&r.body, "ImageURL").is_none());
+    assert_eq!(body_str(&r.body, "DisplayName").as_deref(), Some("me"), "falls back to the username");
+    let info = DictBuilder::new()
+        .str("DisplayName", "Jeff")
+        .str("BandName", "Sherwood")
+        .str("SongName", "The Only Song")
+        .str("ImageURL", "http://x.myspace.com/images/no_pic.gif")
+        .str("Headline", "hi/there");
+    c.send(&ClientMessage::SetInfo { sesskey: c.sesskey, info: info.as_bytes().unwrap().to_vec() });
+    let r = c.persist(1, 4, 5, DictBuilder::new().int("UserID", me.into()));
+    let keys: Vec<String> = records(&r.body, "UserID")[0].iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(keys, ["UserID", "ImageURL", "DisplayName", "UserName", "BandName", "SongName", "TotalFriends"]);
+    // Escaped inside the body (SPEC §3), as the capture shows.
+    assert!(r.body.windows(12).any(|w| w == b"http:/1/1x.m"));
+    assert_eq!(body_str(&r.body, "SongName").as_deref(), Some("The Only Song"));
+    let r = c.persist(1, 1, 4, DictBuilder::new());
+    assert_eq!(body_str(&r.body, "Headline").as_deref(), Some("hi/there"));
+}

@@ -13,6 +13,10 @@ use std::sync::{Mutex, OnceLock};
 use msim::protocol::kinds::ServerMessage;
 use msim::protocol::status::{Presence, StatusList};
 
+/// Most input read and thrown away while lingering on a graceful close: a peer that keeps sending
+/// is cut off rather than holding the thread.
+const LINGER_DISCARD_LIMIT: usize = 64 * 1024;
+
 /// Who a connection is once `login2` succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginInfo {
@@ -145,6 +149,36 @@ impl Conn {
                 false
             }
         }
+    }
+
+    /// Ends a connection this thread decided to end after sending a final message (fatal error,
+    /// logout): stops writing (the peer sees the message, then end of stream), then reads and
+    /// discards what the peer still sends for up to `linger`. Closing with unread input would
+    /// make the kernel send a reset, which can destroy the final message before the peer reads it.
+    /// Only the session thread may call this (it reads the socket).
+    pub fn close_gracefully(&self, linger: std::time::Duration) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        {
+            // Not in the middle of another thread's message.
+            let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+        let deadline = std::time::Instant::now() + linger;
+        let mut buf = [0u8; 1024];
+        let mut discarded = 0usize;
+        while discarded < LINGER_DISCARD_LIMIT {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match std::io::Read::read(&mut &self.stream, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => discarded += n,
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Both);
     }
 
     /// Shuts the socket down; the session thread's read then ends and it cleans up.

@@ -9,6 +9,7 @@
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Duration;
 
 use msim::protocol::kinds::{ClientMessage, ServerMessage};
 use msim::protocol::{Framer, Message};
@@ -22,6 +23,9 @@ pub const PARSE_ERROR_TEXT: &str = "There was an error parsing an incoming reque
 
 /// Bytes read per `read` call; messages are small, and a big buffer per thread is memory per session.
 const READ_CHUNK: usize = 4096;
+
+/// How long a connection the server ends (fatal error, logout) may take to close its side.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// What the loop does after a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +73,12 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) {
     conn.send(&ServerMessage::Challenge { nonce });
     conn.send(&handlers::persist::server_info(shared.server_rid()));
 
-    let reason = read_loop(shared, conn, &nonce);
-    conn.close();
+    let (reason, server_ended) = read_loop(shared, conn, &nonce);
+    if server_ended {
+        conn.close_gracefully(LINGER);
+    } else {
+        conn.close();
+    }
     if let Some(login) = conn.login() {
         if shared.unregister(login.uid, conn.id) {
             router::on_logout(shared, login.uid);
@@ -79,18 +87,20 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) {
     log_if(shared, format_args!("conn {} from {}: closed ({reason})", conn.id, conn.peer));
 }
 
-fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> &'static str {
+/// Reads until the connection ends; returns why, and whether this thread ended it after a final
+/// message of its own (then the close lingers, see [`Conn::close_gracefully`]).
+fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'static str, bool) {
     let mut framer = Framer::default();
     let mut msg = Message::default();
     let mut buf = [0u8; READ_CHUNK];
     loop {
         let n = match conn.stream().read(&mut buf) {
-            Ok(0) => return "peer closed",
+            Ok(0) => return ("peer closed", false),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return "idle timeout",
-            Err(_) if conn.is_closed() => return "closed by server",
-            Err(_) => return "read error",
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return ("idle timeout", false),
+            Err(_) if conn.is_closed() => return ("closed by server", false),
+            Err(_) => return ("read error", false),
         };
         framer.push(&buf[..n]);
         loop {
@@ -100,19 +110,19 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> &'stat
                 Err(e) => {
                     log_if(shared, format_args!("conn {}: {e}", conn.id));
                     send_parse_error(conn, true);
-                    return "frame too large";
+                    return ("frame too large", true);
                 }
             };
             if msg.parse_into(frame).is_err() {
                 send_parse_error(conn, true);
-                return "unparseable input";
+                return ("unparseable input", true);
             }
             if handle(shared, conn, nonce, &msg) == Flow::Close {
-                return if conn.is_closed() { "closed by server" } else { "session ended" };
+                return ("session ended", true);
             }
         }
         if conn.is_closed() {
-            return "closed by server";
+            return ("closed by server", false);
         }
     }
 }

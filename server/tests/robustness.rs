@@ -157,3 +157,17 @@ fn pidgin_field_orders_and_missing_uid_are_accepted() {
         assert_eq!((p.cmd.0, p.uid), (257, u), "rid {rid}");
     }
 }
+
+#[test]
+fn fatal_error_is_readable_even_when_more_input_was_pending() {
+    let s = server();
+    let mut c = Client::connect(s.addr());
+    // Garbage followed by more data the server will never process. The server lingers on close so
+    // unread input does not turn into a reset that could destroy the error (this test could not
+    // provoke that reset on loopback either way; it pins the behaviour, not the mechanism).
+    let mut wire = b"garbage\\final\\".to_vec();
+    wire.extend(std::iter::repeat(b"\\ka\\\\final\\").take(3000).flatten());
+    c.send_raw(&wire);
+    let e = c.expect(is_error, WAIT);
+    assert!(matches!(e, ServerMessage::Error { code: 1, fatal: true, .. }), "{e:?}");
+}

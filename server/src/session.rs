@@ -24,6 +24,10 @@ pub const PARSE_ERROR_TEXT: &str = "There was an error parsing an incoming reque
 /// Bytes read per `read` call; messages are small, and a big buffer per thread is memory per session.
 const READ_CHUNK: usize = 4096;
 
+/// A message larger than this makes the session drop its grown buffers afterwards. Ordinary
+/// traffic (IMs, persist requests) is well below it.
+const SHRINK_AFTER: usize = 16 * 1024;
+
 /// How long a connection the server ends (fatal error, logout) may take to close its side.
 const LINGER: Duration = Duration::from_secs(1);
 
@@ -113,12 +117,20 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
                     return ("frame too large", true);
                 }
             };
+            let big = frame.len() > SHRINK_AFTER;
             if msg.parse_into(frame).is_err() {
                 send_parse_error(conn, true);
                 return ("unparseable input", true);
             }
             if handle(shared, conn, nonce, &msg) == Flow::Close {
                 return ("session ended", true);
+            }
+            if big {
+                // Give back the buffers a large message grew, so an idle session stays small.
+                msg = Message::default();
+                if framer.pending() == 0 {
+                    framer = Framer::default();
+                }
             }
         }
         if conn.is_closed() {

@@ -166,7 +166,7 @@ fn fatal_error_is_readable_even_when_more_input_was_pending() {
     // unread input does not turn into a reset that could destroy the error (this test could not
     // provoke that reset on loopback either way; it pins the behaviour, not the mechanism).
     let mut wire = b"garbage\\final\\".to_vec();
-    wire.extend(std::iter::repeat(b"\\ka\\\\final\\").take(3000).flatten());
+    wire.extend(b"\\ka\\\\final\\".repeat(3000));
     c.send_raw(&wire);
     let e = c.expect(is_error, WAIT);
     assert!(matches!(e, ServerMessage::Error { code: 1, fatal: true, .. }), "{e:?}");

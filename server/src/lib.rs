@@ -93,6 +93,8 @@ pub enum Error {
     Username(#[from] rules::UsernameError),
     #[error("no such account")]
     NoSuchAccount,
+    #[error("the contact list is full")]
+    ContactListFull,
 }
 
 /// A running server; see the crate docs. Stops on [`Server::stop`] or drop.
@@ -145,7 +147,7 @@ impl Server {
         let group = if group.is_empty() { None } else { Some(group) };
         match self.shared.db.add_contact(owner, contact, group)? {
             true => Ok(()),
-            false => Err(Error::Db(rusqlite::Error::InvalidQuery)),
+            false => Err(Error::ContactListFull),
         }
     }
 

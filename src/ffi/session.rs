@@ -14,9 +14,9 @@ use crate::protocol::zap::Zap;
 
 use super::callbacks::{invoke, msim_callbacks, wants, UserData};
 use super::dispatch::{EventQueue, DEFAULT_MAX_QUEUED_EVENTS};
-use super::guard::{guard, guard_or};
+use super::boundary::{arg_str, guard_or, guard_result};
 use super::result::msim_result;
-use super::strings::{into_c, opt_str_arg, str_arg};
+use super::strings::string_to_c;
 use super::types::{self, msim_dispatch, msim_session_options, msim_session_state};
 
 /// What the IO thread and the dispatching thread share.
@@ -71,6 +71,15 @@ pub struct msim_session {
     source: Option<glib::Source>,
 }
 
+/// A string argument that may be NULL.
+unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_result> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        arg_str(p).map(Some)
+    }
+}
+
 fn ms(v: u32, default_ms: u64) -> Duration {
     Duration::from_millis(if v == 0 { default_ms } else { u64::from(v) })
 }
@@ -107,7 +116,7 @@ fn config_from(o: &msim_session_options, cb: &msim_callbacks) -> Config {
 /// `options` must be NULL or point to writable memory for one `msim_session_options`.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_options_init(options: *mut msim_session_options) -> msim_result {
-    guard(|| {
+    guard_result(|| {
         let o = options.as_mut().ok_or(msim_result::NullParameter)?;
         *o = msim_session_options {
             dispatch: msim_dispatch::Thread as u32,
@@ -216,14 +225,14 @@ pub unsafe extern "C" fn msim_session_free(session: *mut msim_session) {
 
 /// Runs `f` on a valid session, mapping errors.
 unsafe fn with(session: *const msim_session, f: impl FnOnce(&msim_session) -> Result<(), msim_result>) -> msim_result {
-    guard(|| {
+    guard_result(|| {
         let s = session.as_ref().ok_or(msim_result::NullParameter)?;
         f(s)
     })
 }
 
 fn map<T>(r: crate::client::error::Result<T>) -> Result<T, msim_result> {
-    r.map_err(|e| types::result_of(&e).0)
+    r.map_err(msim_result::from)
 }
 
 unsafe fn write_out<T>(out: *mut T, v: T) {
@@ -244,7 +253,7 @@ pub unsafe extern "C" fn msim_session_connect(session: *mut msim_session, host: 
     with(session, |s| {
         let host = opt_str_arg(host)?.unwrap_or(DEFAULT_HOST);
         let port = if port == 0 { DEFAULT_PORT } else { port };
-        let creds = Credentials { email: str_arg(email)?.to_owned(), password: str_arg(password)?.to_owned() };
+        let creds = Credentials { email: arg_str(email)?.to_owned(), password: arg_str(password)?.to_owned() };
         map(s.session.connect(host, port, creds))
     })
 }
@@ -271,7 +280,7 @@ pub unsafe extern "C" fn msim_session_disconnect(session: *mut msim_session) -> 
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_send_im(session: *mut msim_session, who: *const c_char, html: *const c_char, out_message_id: *mut u64) -> msim_result {
     with(session, |s| {
-        let id = map(s.session.send_im(str_arg(who)?, str_arg(html)?))?;
+        let id = map(s.session.send_im(arg_str(who)?, arg_str(html)?))?;
         write_out(out_message_id, id);
         Ok(())
     })
@@ -283,7 +292,7 @@ pub unsafe extern "C" fn msim_session_send_im(session: *mut msim_session, who: *
 /// `session` valid; `who` NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_send_typing(session: *mut msim_session, who: *const c_char, typing: bool) -> msim_result {
-    with(session, |s| map(s.session.send_typing(str_arg(who)?, typing)))
+    with(session, |s| map(s.session.send_typing(arg_str(who)?, typing)))
 }
 
 /// Sends zap number `zap` (0 Zap, 1 Whack, 2 Torch, 3 Smooch, 4 Hug, 5 Slap, 6 Goose,
@@ -294,7 +303,7 @@ pub unsafe extern "C" fn msim_session_send_typing(session: *mut msim_session, wh
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_send_zap(session: *mut msim_session, who: *const c_char, zap: u32) -> msim_result {
     with(session, |s| {
-        let who = str_arg(who)?;
+        let who = arg_str(who)?;
         let z = Zap::from_number(zap).ok_or(msim_result::InvalidArgument)?;
         map(s.session.send_zap(who, z))
     })
@@ -319,7 +328,7 @@ pub unsafe extern "C" fn msim_session_set_status(session: *mut msim_session, sta
 /// `session` valid; strings NULL (group only) or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_add_buddy(session: *mut msim_session, who: *const c_char, group: *const c_char) -> msim_result {
-    with(session, |s| map(s.session.add_buddy(str_arg(who)?, opt_str_arg(group)?)))
+    with(session, |s| map(s.session.add_buddy(arg_str(who)?, opt_str_arg(group)?)))
 }
 
 /// Removes `who` from the contact list; `on_buddy_removed` follows.
@@ -328,7 +337,7 @@ pub unsafe extern "C" fn msim_session_add_buddy(session: *mut msim_session, who:
 /// `session` valid; `who` NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_remove_buddy(session: *mut msim_session, who: *const c_char) -> msim_result {
-    with(session, |s| map(s.session.remove_buddy(str_arg(who)?)))
+    with(session, |s| map(s.session.remove_buddy(arg_str(who)?)))
 }
 
 /// Blocks `who`; `on_buddy_blocked(blocked=true)` follows.
@@ -337,7 +346,7 @@ pub unsafe extern "C" fn msim_session_remove_buddy(session: *mut msim_session, w
 /// `session` valid; `who` NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_block(session: *mut msim_session, who: *const c_char) -> msim_result {
-    with(session, |s| map(s.session.block(str_arg(who)?)))
+    with(session, |s| map(s.session.block(arg_str(who)?)))
 }
 
 /// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows.
@@ -346,7 +355,7 @@ pub unsafe extern "C" fn msim_session_block(session: *mut msim_session, who: *co
 /// `session` valid; `who` NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_unblock(session: *mut msim_session, who: *const c_char) -> msim_result {
-    with(session, |s| map(s.session.unblock(str_arg(who)?)))
+    with(session, |s| map(s.session.unblock(arg_str(who)?)))
 }
 
 /// Saves a contact's group (NULL = "IM Friends") and nickname (NULL = none). Failures arrive
@@ -356,7 +365,7 @@ pub unsafe extern "C" fn msim_session_unblock(session: *mut msim_session, who: *
 /// `session` valid; strings NULL (group, nickname) or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_set_contact_info(session: *mut msim_session, who: *const c_char, group: *const c_char, nickname: *const c_char) -> msim_result {
-    with(session, |s| map(s.session.set_contact_info(str_arg(who)?, opt_str_arg(group)?, opt_str_arg(nickname)?.unwrap_or(""))))
+    with(session, |s| map(s.session.set_contact_info(arg_str(who)?, opt_str_arg(group)?, opt_str_arg(nickname)?.unwrap_or(""))))
 }
 
 /// Looks up a user by id, username or e-mail; `on_lookup_result` with the same request id
@@ -367,7 +376,7 @@ pub unsafe extern "C" fn msim_session_set_contact_info(session: *mut msim_sessio
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_lookup_user(session: *mut msim_session, who: *const c_char, out_request_id: *mut u32) -> msim_result {
     with(session, |s| {
-        let rid = map(s.session.lookup_user(str_arg(who)?))?;
+        let rid = map(s.session.lookup_user(arg_str(who)?))?;
         write_out(out_request_id, rid);
         Ok(())
     })
@@ -381,7 +390,7 @@ pub unsafe extern "C" fn msim_session_lookup_user(session: *mut msim_session, wh
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_check_username(session: *mut msim_session, name: *const c_char, out_request_id: *mut u32) -> msim_result {
     with(session, |s| {
-        let rid = map(s.session.check_username(str_arg(name)?))?;
+        let rid = map(s.session.check_username(arg_str(name)?))?;
         write_out(out_request_id, rid);
         Ok(())
     })
@@ -396,7 +405,7 @@ pub unsafe extern "C" fn msim_session_check_username(session: *mut msim_session,
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_set_username(session: *mut msim_session, name: *const c_char, out_request_id: *mut u32) -> msim_result {
     with(session, |s| {
-        let rid = map(s.session.set_username(str_arg(name)?))?;
+        let rid = map(s.session.set_username(arg_str(name)?))?;
         write_out(out_request_id, rid);
         Ok(())
     })
@@ -456,7 +465,10 @@ pub unsafe extern "C" fn msim_session_get_uid(session: *const msim_session) -> u
 pub unsafe extern "C" fn msim_session_get_username(session: *const msim_session, out_username: *mut *mut c_char) -> msim_result {
     with(session, |s| {
         let out = out_username.as_mut().ok_or(msim_result::NullParameter)?;
-        *out = s.session.username().map_or(std::ptr::null_mut(), |n| into_c(&n));
+        *out = match s.session.username() {
+            Some(n) => string_to_c(n)?,
+            None => std::ptr::null_mut(),
+        };
         Ok(())
     })
 }

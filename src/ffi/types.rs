@@ -10,7 +10,6 @@ use crate::client::{DisconnectReason, Error, LoginFailure, OwnStatus, Phase, Use
 use crate::protocol::status::Presence;
 
 use super::result::msim_result;
-use super::strings::c_string;
 
 /// How callbacks are delivered; chosen once at `msim_session_new_ex`.
 #[repr(C)]
@@ -202,6 +201,11 @@ pub struct msim_group {
     pub flags: u32,
 }
 
+/// A Rust string as a C string for a callback; interior NULs (which C cannot carry) are dropped.
+pub(crate) fn c_string(s: &str) -> CString {
+    CString::new(s).unwrap_or_else(|_| CString::new(s.replace('\0', "")).unwrap_or_default())
+}
+
 /// Owns the C strings behind a borrowed-string struct while the callback runs.
 #[derive(Default)]
 pub(crate) struct Strings(Vec<CString>);
@@ -322,20 +326,11 @@ pub(crate) fn state(p: Phase) -> msim_session_state {
     }
 }
 
-/// The one place client errors become result codes (with the server's own code, if any).
+/// A client error as a result code plus the server's own number (0 when there is none).
 pub(crate) fn result_of(e: &Error) -> (msim_result, u32) {
-    match e {
-        Error::InvalidArgument(_) => (msim_result::InvalidArgument, 0),
-        Error::NotConnected => (msim_result::NotConnected, 0),
-        Error::NotSignedOn => (msim_result::NotSignedOn, 0),
-        Error::AlreadyConnected => (msim_result::AlreadyConnected, 0),
-        Error::WrongState(_) => (msim_result::WrongState, 0),
-        Error::QueueFull => (msim_result::QueueFull, 0),
-        Error::NoSuchUser(_) => (msim_result::NoSuchUser, 0),
-        Error::Timeout(_) => (msim_result::Timeout, 0),
-        Error::Network(_) => (msim_result::Network, 0),
-        Error::Protocol(_) => (msim_result::Protocol, 0),
-        Error::Server { code, .. } => (msim_result::ServerError, *code),
-        Error::Closed => (msim_result::Closed, 0),
-    }
+    let code = match e {
+        Error::Server { code, .. } => *code,
+        _ => 0,
+    };
+    (msim_result::from(e), code)
 }

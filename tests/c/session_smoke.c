@@ -28,7 +28,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 
 static void on_signed_on(void *ud, uint32_t uid, const char *username) {
-    client *c = ud;
+    client *c = (client *)ud;
     pthread_mutex_lock(&lock);
     c->signed_on = 1;
     pthread_cond_broadcast(&changed);
@@ -37,7 +37,7 @@ static void on_signed_on(void *ud, uint32_t uid, const char *username) {
 }
 
 static void on_login_failed(void *ud, msim_login_failure reason, uint32_t code, const char *text) {
-    client *c = ud;
+    client *c = (client *)ud;
     pthread_mutex_lock(&lock);
     c->failed = 1;
     pthread_cond_broadcast(&changed);
@@ -46,12 +46,12 @@ static void on_login_failed(void *ud, msim_login_failure reason, uint32_t code, 
 }
 
 static void on_disconnected(void *ud, msim_disconnect_reason reason, uint32_t code, const char *text, bool reconnecting) {
-    client *c = ud;
+    client *c = (client *)ud;
     printf("%s: disconnected (%d, code %u, reconnecting %d): %s\n", c->name, (int)reason, code, (int)reconnecting, text);
 }
 
 static void on_im_received(void *ud, uint32_t from, const char *username, const char *html, const char *plain, int64_t t, bool offline) {
-    client *c = ud;
+    client *c = (client *)ud;
     (void)t;
     (void)offline;
     pthread_mutex_lock(&lock);
@@ -65,7 +65,7 @@ static void on_im_received(void *ud, uint32_t from, const char *username, const 
 }
 
 static void on_error(void *ud, msim_result result, uint32_t server_code, const char *text) {
-    client *c = ud;
+    client *c = (client *)ud;
     printf("%s: error %d (%s), server code %u: %s\n", c->name, (int)result, msim_result_str(result), server_code, text);
 }
 

@@ -3,12 +3,36 @@
 
 use std::path::Path;
 
+// The plugin ABI constants, shared with the library (src/ffi/plugin.rs) so that one definition
+// feeds both the Rust code and the header's #defines.
+#[path = "src/ffi/plugin_abi.rs"]
+#[allow(dead_code)]
+mod plugin_abi;
+
+/// `#define`s placed right after the #includes of the header: the plugin ABI's numbers and the
+/// macro a host uses to test for an operation (see msim_plugin_info).
+fn plugin_defines() -> String {
+    use plugin_abi::*;
+    format!(
+        "\n// Plugin ABI (msim_plugin_info): see the comment of that struct.\n\
+         #define MSIM_PLUGIN_MAGIC 0x{MSIM_PLUGIN_MAGIC:08X}u\n\
+         #define MSIM_PLUGIN_ABI_MAJOR {MSIM_PLUGIN_ABI_MAJOR}\n\
+         #define MSIM_PLUGIN_ABI_MINOR {MSIM_PLUGIN_ABI_MINOR}\n\
+         #define MSIM_PLUGIN_INIT_SYMBOL \"{MSIM_PLUGIN_INIT_SYMBOL}\"\n\
+         // True when the plugin's table is long enough to hold operation `op` and the operation is\n\
+         // set. Use it before calling any operation added after minor 0.\n\
+         #define MSIM_PLUGIN_HAS_OP(info, op) \\\n  \
+         (offsetof(msim_plugin_info, op) + sizeof((info)->op) <= (info)->struct_size && (info)->op != NULL)\n"
+    )
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(Path::new(&crate_dir).join("cbindgen.toml"))
-        .expect("cbindgen.toml is readable");
+    let mut config =
+        cbindgen::Config::from_file(Path::new(&crate_dir).join("cbindgen.toml")).expect("cbindgen.toml is readable");
+    config.after_includes = Some(plugin_defines());
     let out = Path::new(&crate_dir).join("include/msim.h");
     match cbindgen::Builder::new().with_crate(&crate_dir).with_config(config).generate() {
         Ok(bindings) => {

@@ -21,6 +21,17 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+// Plugin ABI (msim_plugin_info): see the comment of that struct.
+#define MSIM_PLUGIN_MAGIC 0x4D53494Du
+#define MSIM_PLUGIN_ABI_MAJOR 1
+#define MSIM_PLUGIN_ABI_MINOR 0
+#define MSIM_PLUGIN_INIT_SYMBOL "msim_plugin_init"
+// True when the plugin's table is long enough to hold operation `op` and the operation is
+// set. Use it before calling any operation added after minor 0.
+#define MSIM_PLUGIN_HAS_OP(info, op) \
+  (offsetof(msim_plugin_info, op) + sizeof((info)->op) <= (info)->struct_size && (info)->op != NULL)
+
+
 // Direction of a traced frame.
 typedef enum {
   MSIM_DIRECTION_IN = 0,
@@ -399,6 +410,119 @@ typedef struct {
   void (*on_trace)(void *userdata, msim_direction direction, const char *frame);
 } msim_callbacks;
 
+// The plugin descriptor returned by `msim_plugin_init()`: identity, ABI version, and a table of
+// operations through which a host drives sessions without linking to any other libmsim symbol.
+// Static: owned by libmsim, valid while the library is loaded, never freed or written.
+//
+// ABI rules. A host accepts a plugin only when
+//  1. `magic == MSIM_PLUGIN_MAGIC`,
+//  2. `abi_major == MSIM_PLUGIN_ABI_MAJOR` (a major bump = incompatible layout or signatures,
+//     including those of `msim_callbacks` and `msim_session_options`), and
+//  3. `abi_minor <= MSIM_PLUGIN_ABI_MINOR` of the host (as libpurple treats `minor_version`);
+//  4. `struct_size >= offsetof(msim_plugin_info, options_init)` (the fixed part is there).
+//
+// New operations are only ever appended at the end, with a minor bump; `struct_size` is the
+// size of the struct as the plugin was built, so `MSIM_PLUGIN_HAS_OP(info, op)` tells whether
+// `op` exists. Every operation of minor 0 is non-NULL. Strings are static UTF-8.
+//
+// The operations are the session functions of this header; each one's documentation is that of
+// the function named in its comment (same arguments, results, threads and ownership).
+typedef struct {
+  // MSIM_PLUGIN_MAGIC (0x4D53494D, "MSIM").
+  uint32_t magic;
+  // MSIM_PLUGIN_ABI_MAJOR of the plugin.
+  uint16_t abi_major;
+  // MSIM_PLUGIN_ABI_MINOR of the plugin.
+  uint16_t abi_minor;
+  // `sizeof(msim_plugin_info)` as the plugin was built.
+  uint32_t struct_size;
+  // 0; reserved for flags.
+  uint32_t reserved;
+  // Protocol id, "prpl-msim".
+  const char *id;
+  // Human-readable protocol name, "MySpaceIM".
+  const char *name;
+  // The library's version, e.g. "0.1.0" (as `msim_version()`).
+  const char *version;
+  // One line about the plugin.
+  const char *summary;
+  // A longer description.
+  const char *description;
+  // Project homepage (Cargo.toml's `homepage`; "" when unset).
+  const char *homepage;
+  // `msim_session_options_init`.
+  msim_result (*options_init)(msim_session_options *options);
+  // `msim_session_new_ex` (options NULL = defaults; pass MSIM_DISPATCH_POLL to use `fd` and
+  // `dispatch`).
+  msim_session *(*session_new)(const msim_callbacks *callbacks,
+                               void *userdata,
+                               const msim_session_options *options);
+  // `msim_session_free`.
+  void (*session_free)(msim_session *session);
+  // `msim_session_connect` (log in).
+  msim_result (*connect)(msim_session *session,
+                         const char *host,
+                         uint16_t port,
+                         const char *email,
+                         const char *password);
+  // `msim_session_disconnect` (log out and close; the session can connect again).
+  msim_result (*close)(msim_session *session);
+  // `msim_session_send_im`.
+  msim_result (*send_im)(msim_session *session,
+                         const char *who,
+                         const char *html,
+                         uint64_t *out_message_id);
+  // `msim_session_send_typing`.
+  msim_result (*send_typing)(msim_session *session, const char *who, bool typing);
+  // `msim_session_send_zap`.
+  msim_result (*send_zap)(msim_session *session, const char *who, uint32_t zap);
+  // `msim_session_set_status`.
+  msim_result (*set_status)(msim_session *session, uint32_t status, const char *message);
+  // `msim_session_add_buddy`.
+  msim_result (*add_buddy)(msim_session *session, const char *who, const char *group);
+  // `msim_session_remove_buddy`.
+  msim_result (*remove_buddy)(msim_session *session, const char *who);
+  // `msim_session_block`.
+  msim_result (*block)(msim_session *session, const char *who);
+  // `msim_session_unblock`.
+  msim_result (*unblock)(msim_session *session, const char *who);
+  // `msim_session_set_contact_info`.
+  msim_result (*set_contact_info)(msim_session *session,
+                                  const char *who,
+                                  const char *group,
+                                  const char *nickname);
+  // `msim_session_lookup_user`.
+  msim_result (*lookup_user)(msim_session *session, const char *who, uint32_t *out_request_id);
+  // `msim_session_check_username`.
+  msim_result (*check_username)(msim_session *session, const char *name, uint32_t *out_request_id);
+  // `msim_session_set_username`.
+  msim_result (*set_username)(msim_session *session, const char *name, uint32_t *out_request_id);
+  // `msim_session_request_groups`.
+  msim_result (*request_groups)(msim_session *session, uint32_t *out_request_id);
+  // `msim_session_import_friends`.
+  msim_result (*import_friends)(msim_session *session, uint32_t *out_request_id);
+  // `msim_session_check_mail`.
+  msim_result (*check_mail)(msim_session *session);
+  // `msim_session_get_uid`.
+  uint32_t (*get_uid)(const msim_session *session);
+  // `msim_session_get_username`.
+  msim_result (*get_username)(const msim_session *session, char **out_username);
+  // `msim_session_get_state`.
+  msim_session_state (*get_state)(const msim_session *session);
+  // `msim_session_fd`.
+  int (*fd)(const msim_session *session);
+  // `msim_session_dispatch`.
+  int (*dispatch)(msim_session *session);
+  // `msim_result_str`.
+  const char *(*result_str)(int result);
+  // `msim_string_free`.
+  void (*string_free)(char *s);
+} msim_plugin_info;
+
+// The type of `msim_plugin_init`, for a host's `dlsym` result (copy the `void *` into a variable
+// of this type with memcpy: ISO C has no object-to-function pointer cast).
+typedef const msim_plugin_info *(*msim_plugin_init_fn)(void);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -441,6 +565,12 @@ msim_result msim_login_verify(const char *nonce_b64,
                               const char *email,
                               const char *password,
                               const char *response_b64);
+
+// The plugin entry point: the static descriptor of this library (never NULL, never freed;
+// valid while the library is loaded). A host finds it with
+// `dlsym(handle, MSIM_PLUGIN_INIT_SYMBOL)` and checks it as `msim_plugin_info` describes.
+// Safe to call any number of times from any thread.
+const msim_plugin_info *msim_plugin_init(void);
 
 // A static, human-readable English description of `result`, e.g. "not connected".
 //

@@ -13,6 +13,8 @@ pub(crate) mod boundary;
 pub mod callbacks;
 pub mod dispatch;
 pub mod login;
+pub mod plugin;
+mod plugin_abi;
 pub mod result;
 pub mod session;
 pub mod strings;

@@ -86,13 +86,33 @@ impl Lang {
 /// (with an rpath, so it also runs without `LD_LIBRARY_PATH`). Warnings are errors. On failure the
 /// error holds the full command and the compiler's output.
 pub fn compile(lang: Lang, sources: &[&Path], out: &Path, extra_flags: &[&str]) -> Result<(), String> {
-    let (cc, std_flags) = lang.command();
     let lib = lib_dir();
+    let rpath = format!("-Wl,-rpath,{}", lib.display());
+    let lib = lib.to_str().expect("UTF-8 library path");
+    let link = ["-L", lib, "-lmsim", rpath.as_str()];
+    build(lang, sources, out, extra_flags, &link)
+}
+
+/// Compiles `sources` (C99, warnings are errors) into `out` with `include/` on the include path
+/// but **without** libmsim: for hosts that only `dlopen` it, and for test plugins. `flags` go
+/// before the link step (`-shared`, `-fPIC`, `-D…`), `libs` after it (`-ldl`).
+pub fn compile_c_without_lib(sources: &[&Path], out: &Path, flags: &[&str], libs: &[&str]) -> Result<(), String> {
+    build(Lang::C, sources, out, flags, libs)
+}
+
+/// Compiles a C99 shared object (`-shared -fPIC`) without libmsim, e.g. a test plugin.
+pub fn compile_c_shared(sources: &[&Path], out: &Path, flags: &[&str]) -> Result<(), String> {
+    let mut all = vec!["-shared", "-fPIC"];
+    all.extend_from_slice(flags);
+    build(Lang::C, sources, out, &all, &[])
+}
+
+fn build(lang: Lang, sources: &[&Path], out: &Path, flags: &[&str], link: &[&str]) -> Result<(), String> {
+    let (cc, std_flags) = lang.command();
     let mut cmd = Command::new(&cc);
-    cmd.args(std_flags).arg("-I").arg(include_dir()).args(sources).args(extra_flags);
+    cmd.args(std_flags).arg("-I").arg(include_dir()).args(sources).args(flags);
     // Link flags after the sources; `-x none` ends `-x c++` so the library is not read as C++ source.
-    cmd.args(["-x", "none", "-o"]).arg(out).arg("-L").arg(lib).arg("-lmsim");
-    cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
+    cmd.args(["-x", "none", "-o"]).arg(out).args(link);
     let output = cmd.output().map_err(|e| format!("cannot run {cc}: {e}"))?;
     if output.status.success() {
         Ok(())

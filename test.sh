@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+echo "==> scripts/install-deps.sh (libpurple-dev for the libpurple plugin tests)"
+scripts/install-deps.sh
+
 echo "==> cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
 

@@ -73,7 +73,23 @@ typedef struct {
     GHashTable *lookups; /* request id (GUINT_TO_POINTER) -> who (char*) asked by get_info */
     GHashTable *pending; /* uid (GUINT_TO_POINTER) -> pending_contact* */
     GHashTable *infos;   /* buddy name -> headline/display info line (char*) for tooltips */
+    GHashTable *seen;    /* uid -> last_presence*: presence that may precede the buddy */
 } msim_purple;
+
+/* The last presence reported for a user. At sign-on the server sends the presence of online
+ * contacts before the contact list arrives, i.e. before those buddies exist in libpurple (and
+ * before their usernames are known: the event carries only the uid); it is applied by uid when
+ * the buddy is placed. */
+typedef struct {
+    msim_presence presence;
+    char *headline;
+} last_presence;
+
+static void free_last_presence(gpointer p) {
+    last_presence *lp = p;
+    g_free(lp->headline);
+    g_free(lp);
+}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -116,9 +132,12 @@ static PurpleGroup *group_named(const char *name) {
     return g;
 }
 
-/* Puts a server-side contact on the local lists (without calling back into the prpl). */
-static void place_contact(msim_purple *mp, const char *name, const char *group, const char *nickname,
-                          gboolean blocked) {
+static void apply_presence(msim_purple *mp, const char *who, msim_presence presence, const char *headline);
+
+/* Puts a server-side contact on the local lists (without calling back into the prpl), with
+ * the presence already seen for it. */
+static void place_contact(msim_purple *mp, uint32_t uid, const char *name, const char *group,
+                          const char *nickname, gboolean blocked) {
     if (blocked) {
         purple_privacy_deny_add(mp->account, name, TRUE);
         return;
@@ -127,6 +146,10 @@ static void place_contact(msim_purple *mp, const char *name, const char *group, 
         const char *alias = (nickname != NULL && nickname[0] != '\0') ? nickname : NULL;
         PurpleBuddy *b = purple_buddy_new(mp->account, name, alias);
         purple_blist_add_buddy(b, NULL, group_named(group), NULL);
+    }
+    last_presence *lp = g_hash_table_lookup(mp->seen, GUINT_TO_POINTER(uid));
+    if (lp != NULL) {
+        apply_presence(mp, name, lp->presence, lp->headline);
     }
 }
 
@@ -158,12 +181,18 @@ static void cb_login_failed(void *ud, msim_login_failure reason, uint32_t code, 
     char *msg;
     if (reason == MSIM_LOGIN_FAILURE_BAD_PASSWORD || code == 260) {
         err = PURPLE_CONNECTION_ERROR_AUTHENTICATION_FAILED;
+        /* SPEC §16.2: only the first 10 characters of a password count; say so when it matters. */
+        const char *pw = purple_connection_get_password(mp->gc);
+        if (pw != NULL && g_utf8_strlen(pw, -1) > 10) {
+            msg = g_strdup_printf("Incorrect e-mail or password. MySpaceIM only uses the first 10 "
+                                  "characters of a password: %s", text);
+        } else {
+            msg = g_strdup_printf("Incorrect e-mail or password: %s", text);
+        }
         /* As Pidgin's msimprpl: forget a wrong password unless the user asked to keep it. */
         if (!purple_account_get_remember_password(mp->account)) {
             purple_account_set_password(mp->account, NULL);
         }
-        msg = g_strdup_printf("Incorrect e-mail or password (only the first 10 characters of a "
-                              "password count): %s", text);
     } else if (reason == MSIM_LOGIN_FAILURE_LOGGED_IN_ELSEWHERE || code == 6) {
         err = PURPLE_CONNECTION_ERROR_NAME_IN_USE;
         msg = g_strdup_printf("Logged in from another location: %s", text);
@@ -253,14 +282,8 @@ static void cb_zap(void *ud, uint32_t from, const char *username, uint32_t zap, 
     purple_prpl_got_attention(mp->gc, user_name(from, username, buf), zap);
 }
 
-static void cb_buddy_status(void *ud, uint32_t uid, const char *username, msim_presence presence,
-                            const char *headline) {
-    msim_purple *mp = ud;
-    char buf[16];
-    if (mp->dead) {
-        return;
-    }
-    const char *who = user_name(uid, username, buf);
+/* Tells libpurple a buddy's presence (ignored by libpurple for names not on the buddy list). */
+static void apply_presence(msim_purple *mp, const char *who, msim_presence presence, const char *headline) {
     /* The headline is plain text; libpurple shows status messages as HTML. */
     char *msg = (headline != NULL && headline[0] != '\0') ? g_markup_escape_text(headline, -1) : NULL;
     switch (presence) {
@@ -280,6 +303,21 @@ static void cb_buddy_status(void *ud, uint32_t uid, const char *username, msim_p
     g_free(msg);
 }
 
+static void cb_buddy_status(void *ud, uint32_t uid, const char *username, msim_presence presence,
+                            const char *headline) {
+    msim_purple *mp = ud;
+    char buf[16];
+    if (mp->dead) {
+        return;
+    }
+    const char *who = user_name(uid, username, buf);
+    last_presence *lp = g_new0(last_presence, 1);
+    lp->presence = presence;
+    lp->headline = g_strdup(headline);
+    g_hash_table_replace(mp->seen, GUINT_TO_POINTER(uid), lp);
+    apply_presence(mp, who, presence, headline);
+}
+
 static void cb_user_info(void *ud, const msim_user_info *info) {
     msim_purple *mp = ud;
     char buf[16];
@@ -289,7 +327,7 @@ static void cb_user_info(void *ud, const msim_user_info *info) {
     const char *who = user_name(info->uid, info->username, buf);
     pending_contact *c = g_hash_table_lookup(mp->pending, GUINT_TO_POINTER(info->uid));
     if (c != NULL) {
-        place_contact(mp, who, c->group, c->nickname, c->blocked);
+        place_contact(mp, info->uid, who, c->group, c->nickname, c->blocked);
         g_hash_table_remove(mp->pending, GUINT_TO_POINTER(info->uid));
     }
     if (info->display_name != NULL && info->display_name[0] != '\0') {
@@ -323,7 +361,7 @@ static void cb_contact_list(void *ud, const msim_contact *contacts, size_t count
             g_hash_table_replace(mp->pending, GUINT_TO_POINTER(c->uid), p);
             continue;
         }
-        place_contact(mp, c->username, c->group, c->nickname, c->blocked);
+        place_contact(mp, c->uid, c->username, c->group, c->nickname, c->blocked);
     }
 }
 
@@ -485,6 +523,7 @@ static void prpl_login(PurpleAccount *account) {
     mp->lookups = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     mp->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_pending);
     mp->infos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    mp->seen = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_last_presence);
     purple_connection_set_protocol_data(gc, mp);
     gc->flags |= PURPLE_CONNECTION_HTML | PURPLE_CONNECTION_NO_BGCOLOR | PURPLE_CONNECTION_NO_URLDESC;
 
@@ -553,6 +592,7 @@ static void prpl_close(PurpleConnection *gc) {
     g_hash_table_destroy(mp->lookups);
     g_hash_table_destroy(mp->pending);
     g_hash_table_destroy(mp->infos);
+    g_hash_table_destroy(mp->seen);
     purple_connection_set_protocol_data(gc, NULL);
     g_free(mp);
 }
@@ -635,7 +675,17 @@ static void prpl_add_deny(PurpleConnection *gc, const char *who) {
 
 static void prpl_rem_deny(PurpleConnection *gc, const char *who) {
     msim_purple *mp = mp_of(gc);
-    send_result(msim_session_unblock(mp->session, who), "unblock");
+    if (send_result(msim_session_unblock(mp->session, who), "unblock") < 0) {
+        return;
+    }
+    /* Blocking takes a contact off the server's list (SPEC §18.3) while libpurple keeps the
+     * buddy; put a buddy that is still on the local list back, or its presence would stop. */
+    PurpleBuddy *b = purple_find_buddy(mp->account, who);
+    if (b != NULL) {
+        PurpleGroup *g = purple_buddy_get_group(b);
+        send_result(msim_session_add_buddy(mp->session, who, g != NULL ? purple_group_get_name(g) : NULL),
+                    "add_buddy after unblock");
+    }
 }
 
 /* The zaps of SPEC §11.4, in wire order (the index is the zap number). */

@@ -21,6 +21,78 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+// Direction of a traced frame.
+typedef enum {
+  MSIM_DIRECTION_IN = 0,
+  MSIM_DIRECTION_OUT = 1,
+} msim_direction;
+
+// Why a session ended (`on_disconnected`).
+typedef enum {
+  // `msim_session_disconnect()` (or a disconnect during login).
+  MSIM_DISCONNECT_REASON_REQUESTED = 0,
+  MSIM_DISCONNECT_REASON_SERVER_CLOSED = 1,
+  MSIM_DISCONNECT_REASON_NETWORK = 2,
+  // No data from the server for the dead-connection timeout (default 180 s).
+  MSIM_DISCONNECT_REASON_TIMEOUT = 3,
+  // Error 6: the account signed on somewhere else. Never reconnects.
+  MSIM_DISCONNECT_REASON_LOGGED_IN_ELSEWHERE = 4,
+  // A fatal server error; see the code and text.
+  MSIM_DISCONNECT_REASON_SERVER_ERROR = 5,
+  // The stream could not be read any more (e.g. a frame over the size cap).
+  MSIM_DISCONNECT_REASON_PROTOCOL = 6,
+  // Automatic reconnect gave up.
+  MSIM_DISCONNECT_REASON_RECONNECT_FAILED = 7,
+} msim_disconnect_reason;
+
+// How callbacks are delivered; chosen once at `msim_session_new_ex`.
+typedef enum {
+  // Callbacks run on the session's own IO thread, one at a time, in order.
+  MSIM_DISPATCH_THREAD = 0,
+  // Callbacks are queued; `msim_session_fd()` becomes readable and `msim_session_dispatch()`
+  // runs them on the calling thread (for `purple_input_add`, poll/select loops).
+  MSIM_DISPATCH_POLL = 1,
+  // Callbacks run on a GMainContext (options.glib_context, NULL = the global default).
+  // Needs libmsim built with the cargo feature `glib`; otherwise `msim_session_new_ex` fails.
+  MSIM_DISPATCH_GLIB = 2,
+} msim_dispatch;
+
+// Why a connect attempt failed before sign-on (`on_login_failed`).
+typedef enum {
+  // Wrong password (server error 260). Do not retry with the same password.
+  MSIM_LOGIN_FAILURE_BAD_PASSWORD = 0,
+  // No account with that e-mail (error 259).
+  MSIM_LOGIN_FAILURE_UNKNOWN_ACCOUNT = 1,
+  // Error 6 during login.
+  MSIM_LOGIN_FAILURE_LOGGED_IN_ELSEWHERE = 2,
+  // DNS, connect, or the connection dropped during login.
+  MSIM_LOGIN_FAILURE_NETWORK = 3,
+  // No challenge or login reply in time.
+  MSIM_LOGIN_FAILURE_TIMEOUT = 4,
+  // The server sent something malformed (e.g. a bad challenge).
+  MSIM_LOGIN_FAILURE_PROTOCOL = 5,
+  // Another server error; see the code and text.
+  MSIM_LOGIN_FAILURE_SERVER_ERROR = 6,
+} msim_login_failure;
+
+// Bits of the flags of `on_mail_alert` (SPEC §13).
+typedef enum {
+  MSIM_MAIL_FLAG_MAIL = 1,
+  MSIM_MAIL_FLAG_BLOG_COMMENT = 2,
+  MSIM_MAIL_FLAG_PROFILE_COMMENT = 4,
+  MSIM_MAIL_FLAG_FRIEND_REQUEST = 8,
+  MSIM_MAIL_FLAG_PICTURE_COMMENT = 16,
+  MSIM_MAIL_FLAG_EVENT_INVITATION = 32,
+} msim_mail_flag;
+
+// A buddy's presence (the bm 100 code, SPEC §11.5). Unknown codes are reported as ONLINE.
+typedef enum {
+  MSIM_PRESENCE_OFFLINE = 0,
+  MSIM_PRESENCE_ONLINE = 1,
+  MSIM_PRESENCE_IDLE = 2,
+  MSIM_PRESENCE_AWAY = 5,
+} msim_presence;
+
 // The result of every msim function that can fail.
 //
 // Numbers are stable and grouped: 0 success; 1xx a bad argument; 2xx the object is in the wrong
@@ -52,6 +124,9 @@ typedef enum {
   MSIM_RESULT_WOULD_DEADLOCK = 205,
   // The outgoing queue is full; try again later.
   MSIM_RESULT_QUEUE_FULL = 206,
+  // The operation does not fit the object's current state (e.g. setting a username on an
+  // account that has one).
+  MSIM_RESULT_WRONG_STATE = 207,
   // The TCP connection could not be established.
   MSIM_RESULT_CONNECT_FAILED = 300,
   // The host name could not be resolved.
@@ -87,6 +162,242 @@ typedef enum {
   // A bug in msim: a Rust panic was caught at the C boundary. The object involved may be unusable.
   MSIM_RESULT_PANIC = 900,
 } msim_result;
+
+// Where a session is (`msim_session_get_state`).
+typedef enum {
+  MSIM_SESSION_STATE_IDLE = 0,
+  MSIM_SESSION_STATE_CONNECTING = 1,
+  MSIM_SESSION_STATE_CHALLENGED = 2,
+  MSIM_SESSION_STATE_LOGGING_IN = 3,
+  MSIM_SESSION_STATE_CHOOSING_USERNAME = 4,
+  MSIM_SESSION_STATE_SIGNING_ON = 5,
+  MSIM_SESSION_STATE_SIGNED_ON = 6,
+  MSIM_SESSION_STATE_WAITING_TO_RECONNECT = 7,
+} msim_session_state;
+
+// Own presence for `msim_session_set_status` (SPEC §12).
+typedef enum {
+  MSIM_STATUS_AVAILABLE = 0,
+  MSIM_STATUS_AWAY = 1,
+  MSIM_STATUS_IDLE = 2,
+  // Others see you offline.
+  MSIM_STATUS_INVISIBLE = 3,
+} msim_status;
+
+// Answer kinds of `on_username_result`.
+typedef enum {
+  MSIM_USERNAME_RESULT_AVAILABLE = 0,
+  MSIM_USERNAME_RESULT_TAKEN = 1,
+  // The username is now the account's; sign-on continues.
+  MSIM_USERNAME_RESULT_SET = 2,
+  MSIM_USERNAME_RESULT_FAILED = 3,
+} msim_username_result;
+
+// An MSIM session (opaque): one account's connection to a server. Create with
+// `msim_session_new`/`_new_ex`, then `msim_session_connect`; free with `msim_session_free`.
+//
+// Threads: every function may be called from any thread, concurrently, and from inside any
+// callback (msim never holds a lock while calling you) — except `msim_session_free`, which must
+// not race with other calls on the same session. Each session has one IO thread (small stack)
+// that connects, reads and runs timers; where callbacks run is the dispatch mode's choice
+// (`msim_dispatch`). Operations return at once: network results arrive as callbacks.
+//
+// Queues and caps: POLL/GLIB callback queue 4096 events by default (then the IO thread stops
+// reading until you dispatch); IMs waiting for a connection 256 (then MSIM_RESULT_QUEUE_FULL);
+// requests in flight 2048; operations waiting for one name lookup 256.
+//
+// Strings: arguments are copied before the function returns; strings and structs given to
+// callbacks are borrowed until the callback returns; strings returned through out-parameters are
+// yours (`msim_string_free`).
+typedef struct msim_session msim_session;
+
+// Session options for `msim_session_new_ex`. Fill with `msim_session_options_init()` first; a
+// zero numeric field means "the default".
+typedef struct {
+  // An `msim_dispatch` value (a plain integer so that no invalid enum value can reach Rust).
+  uint32_t dispatch;
+  // `GMainContext*` for MSIM_DISPATCH_GLIB; NULL = the default context. Ignored otherwise.
+  void *glib_context;
+  // `clientver`/`cv` sent to the server; 0 = 697 (Pidgin's).
+  uint32_t client_version;
+  // Per-address TCP connect timeout; 0 = 30 000.
+  uint32_t connect_timeout_ms;
+  // Request reply timeout; 0 = 60 000.
+  uint32_t request_timeout_ms;
+  // Sign on with an empty list after this long without the contact list; 0 = 10 000.
+  uint32_t contact_list_timeout_ms;
+  // No data for this long = dead connection; 0 = 180 000.
+  uint32_t dead_connection_timeout_ms;
+  // Mail check period; 0 = 60 000. See `disable_mail_check`.
+  uint32_t mail_check_interval_ms;
+  // Never check for new mail (no `on_mail_alert`).
+  bool disable_mail_check;
+  // Reconnect automatically after losing a signed-on connection.
+  bool auto_reconnect;
+  // Reconnect attempts before giving up; 0 = 10. UINT32_MAX = never give up.
+  uint32_t reconnect_max_attempts;
+  // First reconnect delay, doubled per attempt; 0 = 1 000.
+  uint32_t reconnect_initial_delay_ms;
+  // Cap of the reconnect delay; 0 = 60 000.
+  uint32_t reconnect_max_delay_ms;
+  // Accounts without a username sign on without one instead of stopping at
+  // `on_username_required` (which is also what happens when that callback is NULL).
+  bool skip_username;
+  // Cap of the callback queue in POLL/GLIB mode; 0 = 4096. When it is full the session stops
+  // reading from the network until the host dispatches.
+  uint32_t max_queued_events;
+} msim_session_options;
+
+// User info given to `on_user_info` / `on_lookup_result`. Strings are NULL when unknown and
+// borrowed for the duration of the callback.
+typedef struct {
+  uint32_t uid;
+  // NULL for a user who has not chosen a username.
+  const char *username;
+  const char *display_name;
+  const char *image_url;
+  const char *headline;
+  const char *band;
+  const char *song;
+  const char *gender;
+  const char *location;
+  // 0 = unknown.
+  uint32_t age;
+  // -1 = unknown (only by-id lookups return it).
+  int64_t total_friends;
+} msim_user_info;
+
+// One contact-list entry given to `on_contact_list`; strings borrowed for the callback.
+typedef struct {
+  uint32_t uid;
+  // NULL until known; an `on_user_info` for this uid follows when it was not.
+  const char *username;
+  // Never NULL ("IM Friends" when the server has none).
+  const char *group;
+  const char *nickname;
+  const char *headline;
+  // On the block list rather than the buddy list.
+  bool blocked;
+} msim_contact;
+
+// One contact group given to `on_groups`; the name is borrowed for the callback.
+typedef struct {
+  uint32_t id;
+  const char *name;
+  uint32_t position;
+  uint32_t flags;
+} msim_group;
+
+// The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
+// `userdata` given to `msim_session_new` first.
+//
+// Threads: in MSIM_DISPATCH_THREAD mode callbacks run on the session's IO thread; in POLL mode
+// inside `msim_session_dispatch()` on the caller's thread; in GLIB mode on the thread running the
+// GMainContext. Callbacks of one session never run concurrently with each other and arrive in
+// order. msim holds no lock while calling them: a callback may call any msim function, including
+// `msim_session_free()` on its own session.
+//
+// Strings and structs passed to a callback are borrowed: valid until the callback returns; copy
+// what you keep. Strings are UTF-8; "may be NULL" ones say so.
+typedef struct {
+  // Connection progress: `step` of `total` (1 connecting, 2 challenge, 3 logging in,
+  // 4 loading the contact list), with a human-readable text.
+  void (*on_progress)(void *userdata, uint32_t step, uint32_t total, const char *text);
+  // Signed on: the contact list has arrived (or its wait timed out, reported by `on_error`
+  // just before). `username` is NULL when the account has none.
+  void (*on_signed_on)(void *userdata, uint32_t uid, const char *username);
+  // The connect attempt failed before sign-on. Terminal for this connect: nothing follows.
+  // `code` is the server's error number (260 bad password, …) or 0.
+  void (*on_login_failed)(void *userdata, msim_login_failure reason, uint32_t code, const char *text);
+  // A signed-on session ended, or `msim_session_disconnect()` was called. If `reconnecting`
+  // the session tries again (progress, then `on_signed_on`, `on_login_failed` or a final
+  // `on_disconnected`); otherwise it is terminal. `code` is the server's error number or 0.
+  void (*on_disconnected)(void *userdata,
+                          msim_disconnect_reason reason,
+                          uint32_t code,
+                          const char *text,
+                          bool reconnecting);
+  // The account has no username yet (SPEC §6.7): call `msim_session_check_username()` /
+  // `msim_session_set_username()`, or `msim_session_disconnect()`. Sign-on waits until then.
+  void (*on_username_required)(void *userdata, uint32_t uid);
+  // Answer to a username check (AVAILABLE/TAKEN/FAILED) or set (SET/FAILED). `text` explains
+  // a failure ("" otherwise).
+  void (*on_username_result)(void *userdata,
+                             uint32_t request_id,
+                             const char *name,
+                             msim_username_result result,
+                             const char *text);
+  // An IM. `username` may be NULL (sender without username, or not known yet). `html` is the
+  // message as HTML, `plain` as plain text; `time` is Unix seconds (a time_t value): the
+  // original send time for offline messages (`offline` true), else the arrival time.
+  void (*on_im_received)(void *userdata,
+                         uint32_t from_uid,
+                         const char *username,
+                         const char *html,
+                         const char *plain,
+                         int64_t time,
+                         bool offline);
+  // An IM that had to wait (while connecting/reconnecting, or for a name lookup) was sent.
+  void (*on_im_sent)(void *userdata, uint64_t message_id);
+  // An IM accepted by `msim_session_send_im` could not be sent (no such user, connection lost
+  // for good, …).
+  void (*on_im_failed)(void *userdata, uint64_t message_id, msim_result result, const char *text);
+  // Typing notification: `typing` true = started, false = stopped.
+  void (*on_typing)(void *userdata, uint32_t from_uid, const char *username, bool typing);
+  // A zap (attention): `zap` 0–9 and its English name ("Hug", …).
+  void (*on_zap)(void *userdata,
+                 uint32_t from_uid,
+                 const char *username,
+                 uint32_t zap,
+                 const char *zap_name);
+  // A user's presence and headline (status text, "" when none). Also for users not on your
+  // list; that never adds them to it.
+  void (*on_buddy_status)(void *userdata,
+                          uint32_t uid,
+                          const char *username,
+                          msim_presence presence,
+                          const char *headline);
+  // Fresh info about a user: your own at sign-on, contacts whose username was not known,
+  // IM senders.
+  void (*on_user_info)(void *userdata, const msim_user_info *info);
+  // Answer to `msim_session_lookup_user`: `info` is NULL when there is no such user
+  // (`result` OK) or the lookup failed (`result` says why).
+  void (*on_lookup_result)(void *userdata,
+                           uint32_t request_id,
+                           msim_result result,
+                           const msim_user_info *info);
+  // The server-side contact list: at sign-on (before `on_signed_on`), after an import, or late
+  // after the sign-on timeout. `contacts` is an array of `count` entries.
+  void (*on_contact_list)(void *userdata, const msim_contact *contacts, size_t count);
+  // `msim_session_add_buddy` completed.
+  void (*on_buddy_added)(void *userdata, uint32_t uid, const char *username, const char *group);
+  // `msim_session_remove_buddy` completed.
+  void (*on_buddy_removed)(void *userdata, uint32_t uid, const char *username);
+  // `msim_session_block` (blocked true) or `msim_session_unblock` (false) completed.
+  void (*on_buddy_blocked)(void *userdata, uint32_t uid, const char *username, bool blocked);
+  // Answer to `msim_session_request_groups`: an array of `count` groups.
+  void (*on_groups)(void *userdata, const msim_group *groups, size_t count);
+  // Answer to `msim_session_import_friends`: on OK, `count` contacts are now on the list
+  // (an `on_contact_list` came just before); otherwise `text` says why.
+  void (*on_import_result)(void *userdata, msim_result result, uint32_t count, const char *text);
+  // New inbox items (SPEC §13): `new_flags` appeared for the first time this session,
+  // `all_flags` is every flag seen. Bits: msim_mail_flag (MSIM_MAIL_FLAG_MAIL 1, BLOG_COMMENT
+  // 2, PROFILE_COMMENT 4, FRIEND_REQUEST 8, PICTURE_COMMENT 16, EVENT_INVITATION 32).
+  void (*on_mail_alert)(void *userdata, uint32_t new_flags, uint32_t all_flags);
+  // Server settings (SPEC §8) as `count` key/value pairs, reported when they change.
+  void (*on_server_info)(void *userdata,
+                         const char *const *keys,
+                         const char *const *values,
+                         size_t count);
+  // A non-fatal problem: a server error message, a failed or timed-out request, a malformed
+  // message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
+  void (*on_error)(void *userdata, msim_result result, uint32_t server_code, const char *text);
+  // A message msim does not act on (unknown kind, group chat, mood…) as wire text.
+  void (*on_unhandled)(void *userdata, const char *frame);
+  // Every frame in and out as wire text, the login `response` redacted. Costs a copy per
+  // frame: leave NULL unless you want it.
+  void (*on_trace)(void *userdata, msim_direction direction, const char *frame);
+} msim_callbacks;
 
 #ifdef __cplusplus
 extern "C" {
@@ -136,6 +447,213 @@ msim_result msim_login_verify(const char *nonce_b64,
 // Takes an int so that any number is safe to pass: an unknown number gives "unknown result".
 // The returned string is never NULL, is owned by msim and lives for the whole program: do not free it.
 const char *msim_result_str(int result);
+
+// Fills `options` with the defaults (thread dispatch, all timeouts default, no reconnect).
+//
+// # Safety
+// `options` must be NULL or point to writable memory for one `msim_session_options`.
+msim_result msim_session_options_init(msim_session_options *options);
+
+// A new idle session with default options: callbacks run on the session's IO thread.
+// `callbacks` is copied (NULL = no callbacks); `userdata` is passed to every callback.
+// Returns NULL only when out of resources.
+//
+// # Safety
+// `callbacks` must be NULL or point to a valid `msim_callbacks`.
+msim_session *msim_session_new(const msim_callbacks *callbacks, void *userdata);
+
+// Like `msim_session_new` with options (NULL = defaults). Returns NULL when the options cannot
+// be honoured (MSIM_DISPATCH_GLIB without the `glib` feature, an unknown dispatch value) or no fd can be created.
+//
+// # Safety
+// `callbacks` and `options` must each be NULL or point to a valid struct; a `glib_context`
+// must be a live `GMainContext*` (msim takes its own reference).
+msim_session *msim_session_new_ex(const msim_callbacks *callbacks,
+                                  void *userdata,
+                                  const msim_session_options *options);
+
+// Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
+// stops the IO thread; no callback of this session starts after this returns, and callbacks
+// running on other threads have finished. Pending IMs are dropped without `on_im_failed`.
+//
+// Called from inside one of this session's callbacks: the same holds, except that the calling
+// callback itself continues until it returns (its borrowed arguments stay valid until then);
+// the IO thread then exits on its own. Do not use the pointer after this call.
+//
+// # Safety
+// `session` must be NULL or a session from `msim_session_new*` not yet freed, and no other
+// thread may use it concurrently with or after this call.
+void msim_session_free(msim_session *session);
+
+// Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
+// the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
+// `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
+// password is kept in memory for automatic reconnects until the session ends.
+//
+// # Safety
+// `session` valid; strings NULL or NUL-terminated.
+msim_result msim_session_connect(msim_session *session,
+                                 const char *host,
+                                 uint16_t port,
+                                 const char *email,
+                                 const char *password);
+
+// Logs out (`\logout\`) and closes; `on_disconnected(MSIM_DISCONNECT_REASON_REQUESTED)` follows, and
+// queued IMs get `on_im_failed`. MSIM_RESULT_NOT_CONNECTED when idle. The session may connect
+// again afterwards.
+//
+// # Safety
+// `session` valid.
+msim_result msim_session_disconnect(msim_session *session);
+
+// Sends an IM. `who` is a user id ("6221"), a username or an e-mail; names are looked up once
+// and cached. `html` is converted to MSIM markup. On success `*out_message_id` (may be NULL)
+// gets the message id. While connecting/reconnecting the IM is queued and later reported with
+// `on_im_sent` or `on_im_failed`; an IM waiting for a name lookup likewise. An IM sent at once
+// gets no further callback. MSIM_RESULT_NOT_CONNECTED when idle.
+//
+// # Safety
+// `session` valid; strings NUL-terminated; `out_message_id` NULL or writable.
+msim_result msim_session_send_im(msim_session *session,
+                                 const char *who,
+                                 const char *html,
+                                 uint64_t *out_message_id);
+
+// Tells `who` you are typing (`typing` true) or stopped. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_send_typing(msim_session *session, const char *who, bool typing);
+
+// Sends zap number `zap` (0 Zap, 1 Whack, 2 Torch, 3 Smooch, 4 Hug, 5 Slap, 6 Goose,
+// 7 High-five, 8 Punk, 9 Raspberry). Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_send_zap(msim_session *session, const char *who, uint32_t zap);
+
+// Sets own presence (an `msim_status` value; others → MSIM_RESULT_INVALID_ARGUMENT) and status
+// message (plain text, NULL = none). Before sign-on it is kept and sent at sign-on.
+//
+// # Safety
+// `session` valid; `message` NULL or NUL-terminated.
+msim_result msim_session_set_status(msim_session *session, uint32_t status, const char *message);
+
+// Adds `who` to the contact list in `group` (NULL = "IM Friends"); `on_buddy_added` follows.
+//
+// # Safety
+// `session` valid; strings NULL (group only) or NUL-terminated.
+msim_result msim_session_add_buddy(msim_session *session, const char *who, const char *group);
+
+// Removes `who` from the contact list; `on_buddy_removed` follows.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_remove_buddy(msim_session *session, const char *who);
+
+// Blocks `who`; `on_buddy_blocked(blocked=true)` follows.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_block(msim_session *session, const char *who);
+
+// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_unblock(msim_session *session, const char *who);
+
+// Saves a contact's group (NULL = "IM Friends") and nickname (NULL = none). Failures arrive
+// through `on_error`.
+//
+// # Safety
+// `session` valid; strings NULL (group, nickname) or NUL-terminated.
+msim_result msim_session_set_contact_info(msim_session *session,
+                                          const char *who,
+                                          const char *group,
+                                          const char *nickname);
+
+// Looks up a user by id, username or e-mail; `on_lookup_result` with the same request id
+// (written to `*out_request_id`, which may be NULL) follows.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated; `out_request_id` NULL or writable.
+msim_result msim_session_lookup_user(msim_session *session,
+                                     const char *who,
+                                     uint32_t *out_request_id);
+
+// Asks whether a username is free (1–25 letters, digits or _, not all digits);
+// `on_username_result` (AVAILABLE/TAKEN/FAILED) follows.
+//
+// # Safety
+// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
+msim_result msim_session_check_username(msim_session *session,
+                                        const char *name,
+                                        uint32_t *out_request_id);
+
+// Sets the username of an account that has none (after `on_username_required`); it cannot be
+// changed later. `on_username_result` (SET, then sign-on continues; or FAILED) follows.
+// MSIM_RESULT_WRONG_STATE when the account already has one.
+//
+// # Safety
+// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
+msim_result msim_session_set_username(msim_session *session,
+                                      const char *name,
+                                      uint32_t *out_request_id);
+
+// Requests the contact groups; `on_groups` follows.
+//
+// # Safety
+// `session` valid; `out_request_id` NULL or writable.
+msim_result msim_session_request_groups(msim_session *session, uint32_t *out_request_id);
+
+// Imports the account's myspace.com friends into the contact list; `on_contact_list` and
+// `on_import_result` follow.
+//
+// # Safety
+// `session` valid; `out_request_id` NULL or writable.
+msim_result msim_session_import_friends(msim_session *session, uint32_t *out_request_id);
+
+// Checks for new mail now (it is also checked periodically unless disabled).
+//
+// # Safety
+// `session` valid.
+msim_result msim_session_check_mail(msim_session *session);
+
+// Own user id; 0 before login or for NULL.
+//
+// # Safety
+// `session` NULL or valid.
+uint32_t msim_session_get_uid(const msim_session *session);
+
+// Own username into `*out_username` (free it with `msim_string_free`); NULL is written when the
+// account has none or is not logged in.
+//
+// # Safety
+// `session` valid; `out_username` writable.
+msim_result msim_session_get_username(const msim_session *session, char **out_username);
+
+// Where the session is; MSIM_SESSION_STATE_IDLE for NULL.
+//
+// # Safety
+// `session` NULL or valid.
+msim_session_state msim_session_get_state(const msim_session *session);
+
+// MSIM_DISPATCH_POLL/GLIB: a file descriptor that is readable while callbacks are queued; watch
+// it for reading and call `msim_session_dispatch()`. Owned by the session (do not close or read
+// it). -1 in THREAD mode or for NULL.
+//
+// # Safety
+// `session` NULL or valid.
+int msim_session_fd(const msim_session *session);
+
+// MSIM_DISPATCH_POLL: runs queued callbacks (up to 256 per call) on the calling thread and
+// returns how many ran (0 in THREAD mode, for NULL, or when none were queued). Call it from one
+// thread at a time. A callback may free the session; dispatch then stops and returns.
+//
+// # Safety
+// `session` NULL or valid.
+int msim_session_dispatch(msim_session *session);
 
 // Frees a string that msim returned to you (through an output parameter or as documented).
 //

@@ -7,10 +7,16 @@
 //! pointer's ownership and lifetime in the doc comment: it becomes the header. Then build (build.rs
 //! regenerates the header) and commit `include/msim.h`.
 
+#![allow(non_camel_case_types)]
+
 pub(crate) mod boundary;
+pub mod callbacks;
+pub mod dispatch;
 pub mod login;
 pub mod result;
+pub mod session;
 pub mod strings;
+pub mod types;
 pub mod version;
 
 pub use result::msim_result;

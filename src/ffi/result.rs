@@ -45,6 +45,9 @@ pub enum msim_result {
     WouldDeadlock = 205,
     /// The outgoing queue is full; try again later.
     QueueFull = 206,
+    /// The operation does not fit the object's current state (e.g. setting a username on an
+    /// account that has one).
+    WrongState = 207,
 
     /// The TCP connection could not be established.
     ConnectFailed = 300,
@@ -98,7 +101,7 @@ impl msim_result {
         use msim_result::*;
         &[
             Ok, NullParameter, InvalidUtf8, InvalidArgument, BufferTooSmall, NotConnected, AlreadyConnected,
-            NotSignedOn, AlreadySignedOn, Closed, WouldDeadlock, QueueFull, ConnectFailed, Dns, Timeout,
+            NotSignedOn, AlreadySignedOn, Closed, WouldDeadlock, QueueFull, WrongState, ConnectFailed, Dns, Timeout,
             ConnectionLost, Io, Protocol, FrameTooLarge, BadChallenge, Encode, EmbeddedNul, ServerError,
             AuthFailed, UnknownEmail, LoggedInElsewhere, NoSuchUser, UsernameTaken, Panic,
         ]
@@ -135,6 +138,7 @@ impl msim_result {
             Closed => cstr!("the object has been closed"),
             WouldDeadlock => cstr!("the call would deadlock (made from the thread it would wait for)"),
             QueueFull => cstr!("the outgoing queue is full"),
+            WrongState => cstr!("not possible in the current state"),
             ConnectFailed => cstr!("could not connect to the server"),
             Dns => cstr!("could not resolve the host name"),
             Timeout => cstr!("timed out"),
@@ -177,6 +181,32 @@ impl From<LoginError> for msim_result {
             LoginError::BadNonceBase64 | LoginError::BadNonceLength(_) => msim_result::BadChallenge,
             LoginError::BadResponseBase64 | LoginError::BadResponse => msim_result::AuthFailed,
         }
+    }
+}
+
+impl From<&crate::client::Error> for msim_result {
+    fn from(e: &crate::client::Error) -> Self {
+        use crate::client::Error as E;
+        match e {
+            E::InvalidArgument(_) => msim_result::InvalidArgument,
+            E::NotConnected => msim_result::NotConnected,
+            E::NotSignedOn => msim_result::NotSignedOn,
+            E::AlreadyConnected => msim_result::AlreadyConnected,
+            E::WrongState(_) => msim_result::WrongState,
+            E::QueueFull => msim_result::QueueFull,
+            E::NoSuchUser(_) => msim_result::NoSuchUser,
+            E::Timeout(_) => msim_result::Timeout,
+            E::Network(_) => msim_result::ConnectionLost,
+            E::Protocol(_) => msim_result::Protocol,
+            E::Server { code, .. } => msim_result::from_server_error(u64::from(*code)),
+            E::Closed => msim_result::Closed,
+        }
+    }
+}
+
+impl From<crate::client::Error> for msim_result {
+    fn from(e: crate::client::Error) -> Self {
+        msim_result::from(&e)
     }
 }
 

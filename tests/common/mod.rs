@@ -154,3 +154,5 @@ pub fn run(exe: &Path, args: &[&str], timeout: Duration) -> Result<Output, Strin
     let stderr = err_t.join().expect("stderr reader");
     Ok(Output { status, stdout, stderr })
 }
+
+pub mod client;

@@ -1,0 +1,294 @@
+//! The host's operations on the machine: IMs, typing, zaps, status, buddy-list changes (SPEC §18
+//! wire sequences), lookups, username, groups, import. Each validates its arguments and the phase,
+//! resolves a name to a uid when needed (SPEC §11.1), and queues the wire messages.
+
+use std::time::Instant;
+
+use crate::protocol::buddy::{bm, STOP_TYPING, TYPING};
+use crate::protocol::kinds::{BlockOp, BmToServer, ClientMessage, Target};
+use crate::protocol::markup;
+use crate::protocol::persist::{cmd, DataItem};
+use crate::protocol::zap::Zap;
+use crate::protocol::DictBuilder;
+
+use super::error::{Error, Result};
+use super::events::{Event, MessageId, OwnStatus, RequestId};
+use super::incoming::DEFAULT_GROUP;
+use super::machine::{Deferred, Machine, Phase};
+use super::names::{is_numeric, Who};
+use super::reconnect::QueuedIm;
+use super::requests::Purpose;
+
+/// Cap on operations waiting for one name's lookup; a host that fires thousands of IMs at an
+/// unresolved name gets `QueueFull` rather than unbounded memory. Same size as the outbox.
+pub const MAX_WAITING_PER_NAME: usize = super::reconnect::MAX_OUTBOX;
+
+/// Longest username the service accepts (SPEC §20).
+pub const MAX_USERNAME_LEN: usize = 25;
+
+fn parse_who(who: &str) -> Result<Who> {
+    Who::parse(who).ok_or_else(|| Error::InvalidArgument(format!("`{who}` is not a user id, username or e-mail")))
+}
+
+/// SPEC §20: ≤ 25 characters of `[A-Za-z0-9_]`, not all digits.
+pub fn validate_username(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_USERNAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !is_numeric(name);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("`{name}` is not a valid username (1–25 letters, digits or _, not all digits)")))
+    }
+}
+
+impl Machine {
+    fn require_signed_on(&self) -> Result<()> {
+        match self.phase {
+            Phase::SignedOn => Ok(()),
+            Phase::Idle => Err(Error::NotConnected),
+            _ => Err(Error::NotSignedOn),
+        }
+    }
+
+    /// Runs `op` on `who`, now if the uid is known, else after a lookup.
+    pub(crate) fn with_target(&mut self, who: &str, op: Deferred, now: Instant) -> Result<()> {
+        let who = parse_who(who)?;
+        if let Some(uid) = self.names.resolve(&who) {
+            self.run_deferred(uid, op, now);
+            return Ok(());
+        }
+        let key = who.key();
+        let op = match op {
+            Deferred::Im { id, markup, .. } => Deferred::Im { id, markup, deferred: true },
+            other => other,
+        };
+        if let Some(waiting) = self.resolving.get_mut(&key) {
+            if waiting.len() >= MAX_WAITING_PER_NAME {
+                return Err(Error::QueueFull);
+            }
+            waiting.push(op);
+            return Ok(());
+        }
+        let body = match &who {
+            Who::Email(e) => DictBuilder::new().str("Email", e),
+            Who::Username(n) => DictBuilder::new().str("UserName", n),
+            Who::Uid(_) => unreachable!("uids resolve without a lookup"),
+        };
+        self.persist(cmd::GET, DataItem::MySpaceInfoByString, true, body, Some(Purpose::Resolve { key: key.clone() }), now)?;
+        self.resolving.insert(key, vec![op]);
+        Ok(())
+    }
+
+    /// Sends what an operation turned into once its target uid is known.
+    pub(crate) fn run_deferred(&mut self, uid: u32, op: Deferred, now: Instant) {
+        let sesskey = self.sesskey;
+        let cv = Some(self.cfg.client_version);
+        let bm_msg = |kind: u32, msg: String| ClientMessage::Bm(BmToServer { kind, sesskey, target: uid, cv, msg });
+        let result = match op {
+            Deferred::Im { id, markup, deferred } => {
+                match self.send(bm_msg(bm::IM, markup)) {
+                    Ok(()) if deferred => self.emit(Event::ImSent { id }),
+                    Ok(()) => {}
+                    Err(e) => self.emit(Event::ImFailed { id, error: e }),
+                }
+                Ok(())
+            }
+            Deferred::Typing(on) => self.send(bm_msg(bm::INSTANT, if on { TYPING } else { STOP_TYPING }.to_owned())),
+            Deferred::Zap(z) => self.send(bm_msg(bm::INSTANT, z.payload())),
+            Deferred::Add { group } => self.add_sequence(uid, group, now),
+            Deferred::Remove => self.remove_sequence(uid, now),
+            Deferred::Block => self.block_sequence(uid, true, now),
+            Deferred::Unblock => self.block_sequence(uid, false, now),
+            Deferred::ContactInfo { group, nickname } => {
+                let body = contact_body(uid, &group, &nickname);
+                self.persist(cmd::ACTION_PUT, DataItem::WriteContact, true, body, Some(Purpose::ContactInfo { uid }), now).map(|_| ())
+            }
+        };
+        if let Err(error) = result {
+            self.emit(Event::Error { error });
+        }
+    }
+
+    /// SPEC §18.1 (Pidgin's order).
+    fn add_sequence(&mut self, uid: u32, group: String, now: Instant) -> Result<()> {
+        self.send(ClientMessage::AddBuddy { sesskey: self.sesskey, uid, reason: String::new() })?;
+        let body = contact_body(uid, &group, "");
+        self.persist(cmd::ACTION_PUT, DataItem::WriteContact, true, body, Some(Purpose::AddBuddy { uid, group }), now)?;
+        let t = Target::Uid(uid);
+        self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Allow(t), BlockOp::Unblock(t)] })
+    }
+
+    /// SPEC §18.2.
+    fn remove_sequence(&mut self, uid: u32, now: Instant) -> Result<()> {
+        self.send(ClientMessage::DelBuddy { sesskey: self.sesskey, uid })?;
+        let body = DictBuilder::new().int("ContactID", u64::from(uid));
+        self.persist(cmd::ACTION_DELETE, DataItem::DeleteContact, true, body, Some(Purpose::RemoveBuddy { uid }), now)?;
+        let t = Target::Uid(uid);
+        self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Unallow(t), BlockOp::Unblock(t)] })
+    }
+
+    /// SPEC §18.3: block = delbuddy, blocklist b+, 0/9 Visibility=2; unblock = 0/8, blocklist b-.
+    fn block_sequence(&mut self, uid: u32, block: bool, now: Instant) -> Result<()> {
+        let t = Target::Uid(uid);
+        let purpose = Some(Purpose::Block { uid, blocked: block });
+        if block {
+            self.send(ClientMessage::DelBuddy { sesskey: self.sesskey, uid })?;
+            self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Unallow(t), BlockOp::Block(t)] })?;
+            let body = DictBuilder::new().int("ContactID", u64::from(uid)).int("Visibility", 2);
+            self.persist(cmd::ACTION_PUT, DataItem::WriteContact, false, body, purpose, now)?;
+        } else {
+            let body = DictBuilder::new().int("ContactID", u64::from(uid));
+            self.persist(cmd::ACTION_DELETE, DataItem::DeleteContact, false, body, purpose, now)?;
+            self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Unallow(t), BlockOp::Unblock(t)] })?;
+        }
+        Ok(())
+    }
+
+    /// Sends an IM (HTML in, MSIM markup on the wire, SPEC §15.4). Returns its id. While the
+    /// session is (re)connecting the IM is queued and reported later with `ImSent` or `ImFailed`.
+    pub fn send_im(&mut self, who: &str, html: &str, now: Instant) -> Result<MessageId> {
+        parse_who(who)?;
+        if self.phase == Phase::Idle {
+            return Err(Error::NotConnected);
+        }
+        let markup = markup::html_to_markup(html);
+        let id = self.next_message_id();
+        if self.phase != Phase::SignedOn {
+            if !self.outbox.push(QueuedIm { id, who: who.to_owned(), markup }) {
+                return Err(Error::QueueFull);
+            }
+            return Ok(id);
+        }
+        self.with_target(who, Deferred::Im { id, markup, deferred: false }, now)?;
+        Ok(id)
+    }
+
+    /// `%typing%` / `%stoptyping%` (SPEC §11.3).
+    pub fn send_typing(&mut self, who: &str, typing: bool, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Typing(typing), now)
+    }
+
+    /// A zap (SPEC §11.4).
+    pub fn send_zap(&mut self, who: &str, zap: Zap, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Zap(zap), now)
+    }
+
+    /// Own presence and status message (plain text; SPEC §12). Before sign-on it is remembered and
+    /// sent at sign-on.
+    pub fn set_status(&mut self, status: OwnStatus, text: &str) -> Result<()> {
+        if text == "final" {
+            return Err(Error::InvalidArgument("a status message cannot be exactly `final` (SPEC §2.2)".into()));
+        }
+        self.status = status;
+        self.status_text = text.to_owned();
+        if self.phase == Phase::SignedOn || self.phase == Phase::SigningOn {
+            self.send_status()?;
+        }
+        Ok(())
+    }
+
+    pub fn add_buddy(&mut self, who: &str, group: Option<&str>, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        let group = group.filter(|g| !g.is_empty()).unwrap_or(DEFAULT_GROUP).to_owned();
+        self.with_target(who, Deferred::Add { group }, now)
+    }
+
+    pub fn remove_buddy(&mut self, who: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Remove, now)
+    }
+
+    pub fn block(&mut self, who: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Block, now)
+    }
+
+    pub fn unblock(&mut self, who: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Unblock, now)
+    }
+
+    /// Writes a contact's group and nickname (0/9, SPEC §18.5).
+    pub fn set_contact_info(&mut self, who: &str, group: Option<&str>, nickname: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        let group = group.filter(|g| !g.is_empty()).unwrap_or(DEFAULT_GROUP).to_owned();
+        self.with_target(who, Deferred::ContactInfo { group, nickname: nickname.to_owned() }, now)
+    }
+
+    /// Looks a user up by id (4/3), username or e-mail (5/7) (SPEC §9.1); answered by
+    /// `LookupResult` with the returned request id.
+    pub fn lookup_user(&mut self, who: &str, now: Instant) -> Result<RequestId> {
+        if !self.phase.logged_in() {
+            return Err(if self.phase == Phase::Idle { Error::NotConnected } else { Error::NotSignedOn });
+        }
+        let (item, body) = match parse_who(who)? {
+            Who::Uid(u) => (DataItem::MySpaceInfoById, DictBuilder::new().int("UserID", u64::from(u))),
+            Who::Email(e) => (DataItem::MySpaceInfoByString, DictBuilder::new().str("Email", &e)),
+            Who::Username(n) => (DataItem::MySpaceInfoByString, DictBuilder::new().str("UserName", &n)),
+        };
+        self.persist(cmd::GET, item, true, body, Some(Purpose::Lookup), now)
+    }
+
+    fn require_logged_in(&self) -> Result<()> {
+        match self.phase {
+            p if p.logged_in() => Ok(()),
+            Phase::Idle => Err(Error::NotConnected),
+            _ => Err(Error::NotSignedOn),
+        }
+    }
+
+    /// Is a username free? (5/7 lookup, SPEC §6.7.) Answered by `UsernameResult`.
+    pub fn check_username(&mut self, name: &str, now: Instant) -> Result<RequestId> {
+        self.require_logged_in()?;
+        validate_username(name)?;
+        let body = DictBuilder::new().str("UserName", name);
+        self.persist(cmd::GET, DataItem::MySpaceInfoByString, true, body, Some(Purpose::UsernameCheck { name: name.to_owned() }), now)
+    }
+
+    /// Sets the account's username (9/14 PUT, SPEC §6.7), allowed once for an account without
+    /// one. `UsernameResult` Set continues the sign-on; Failed leaves the choice open.
+    pub fn set_username(&mut self, name: &str, now: Instant) -> Result<RequestId> {
+        self.require_logged_in()?;
+        if self.username.is_some() {
+            return Err(Error::WrongState("the account already has a username"));
+        }
+        validate_username(name)?;
+        let body = DictBuilder::new().str("UserName", name);
+        self.persist(cmd::PUT, DataItem::SetUsername, true, body, Some(Purpose::SetUsername { name: name.to_owned() }), now)
+    }
+
+    /// Lists the contact groups (2/6, SPEC §10.2); answered by `Groups`.
+    pub fn request_groups(&mut self, now: Instant) -> Result<RequestId> {
+        self.require_signed_on()?;
+        self.persist(cmd::GET, DataItem::ListAllGroups, true, DictBuilder::new(), Some(Purpose::Groups), now)
+    }
+
+    /// Imports myspace.com friends (14/21, SPEC §18.6); answered by `ImportResult` after the
+    /// refreshed `ContactList`.
+    pub fn import_friends(&mut self, now: Instant) -> Result<RequestId> {
+        self.require_signed_on()?;
+        let body = DictBuilder::new().str("GroupName", "MySpace Friends");
+        self.persist(cmd::PUT, DataItem::ImportAllFriends, true, body, Some(Purpose::Import), now)
+    }
+
+    /// Checks for new mail now (SPEC §13); new items give `MailAlert`.
+    pub fn check_mail(&mut self, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.persist(cmd::GET, DataItem::CheckMail, true, DictBuilder::new(), Some(Purpose::MailCheck), now).map(|_| ())
+    }
+}
+
+/// The 0/9 contact write body (SPEC §18.5).
+fn contact_body(uid: u32, group: &str, nickname: &str) -> DictBuilder {
+    DictBuilder::new()
+        .int("ContactID", u64::from(uid))
+        .str("GroupName", group)
+        .int("Position", 1000)
+        .int("Visibility", 1)
+        .str("NickName", nickname)
+        .int("NameSelect", 0)
+}

@@ -1,0 +1,72 @@
+//! Session settings: server address, timeouts, reconnect policy, client version.
+
+use std::time::Duration;
+
+use crate::protocol::frame::DEFAULT_MAX_FRAME;
+use crate::protocol::kinds::DEFAULT_CLIENT_VERSION;
+
+use super::events::OwnStatus;
+use super::reconnect::ReconnectPolicy;
+
+/// The service's DNS name (SPEC §1).
+pub const DEFAULT_HOST: &str = "im.myspace.akadns.net";
+/// The service's port (SPEC §1).
+pub const DEFAULT_PORT: u16 = 1863;
+
+/// Default IO thread stack: 128 KiB (DNS resolution through glibc needs a few tens of KiB; only
+/// touched pages count towards memory).
+pub const DEFAULT_IO_STACK: usize = 128 * 1024;
+
+/// Everything a session can be tuned with. `Config::default()` is what a normal client wants.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `clientver` in `login2` and `cv` in buddy messages (SPEC §6.4, §24: default 697).
+    pub client_version: u32,
+    /// TCP connect timeout, per resolved address.
+    pub connect_timeout: Duration,
+    /// How long to wait for the challenge, and then for the login reply.
+    pub login_timeout: Duration,
+    /// Persist requests without a reply for this long complete with a timeout (SPEC §24: 60 s).
+    pub request_timeout: Duration,
+    /// Sign on with an empty list and a warning when the contact list has not arrived after this
+    /// long (SPEC §24: 10 s).
+    pub contact_list_timeout: Duration,
+    /// No data from the server for this long → the connection is dead (SPEC §24: 180 s).
+    pub dead_connection_timeout: Duration,
+    /// Mail/inbox check period (SPEC §13, Pidgin: 60 s); `None` disables mail checks.
+    pub mail_check_interval: Option<Duration>,
+    /// Automatic reconnect after a lost connection.
+    pub reconnect: ReconnectPolicy,
+    /// The presence sent at sign-on (SPEC §6.6 step 3) until `set_status` changes it.
+    pub initial_status: OwnStatus,
+    /// When the account has no username yet (SPEC §6.7): `true` stops in the "choosing username"
+    /// state and emits `UsernameRequired`; `false` signs on without one.
+    pub choose_username: bool,
+    /// Emit `Event::Trace` for every frame in and out.
+    pub trace: bool,
+    /// Frame size cap (SPEC §24).
+    pub max_frame: usize,
+    /// Stack of the session's IO thread. Small, so 10 000 sessions fit in one process; the
+    /// thread only parses frames and runs the host's callbacks (which should not recurse deeply).
+    pub io_stack_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            client_version: DEFAULT_CLIENT_VERSION,
+            connect_timeout: Duration::from_secs(30),
+            login_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            contact_list_timeout: Duration::from_secs(10),
+            dead_connection_timeout: Duration::from_secs(180),
+            mail_check_interval: Some(Duration::from_secs(60)),
+            reconnect: ReconnectPolicy::default(),
+            initial_status: OwnStatus::Available,
+            choose_username: true,
+            trace: false,
+            max_frame: DEFAULT_MAX_FRAME,
+            io_stack_size: DEFAULT_IO_STACK,
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! What a session tells its host: the [`Event`] enum and the plain data it carries.
+//!
+//! Events are produced by the state machine in order and delivered in that order. Strings are
+//! owned by the event; the C layer lends them to callbacks for the duration of one call.
+
+use crate::protocol::status::Presence;
+use crate::protocol::zap::Zap;
+
+use super::error::Error;
+
+/// Identifies an IM given to `send_im`; reported back by [`Event::ImSent`] / [`Event::ImFailed`].
+pub type MessageId = u64;
+/// Identifies a request (lookup, username check…): the persist `rid` it went out with.
+pub type RequestId = u32;
+
+/// Own presence (SPEC §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnStatus {
+    Available,
+    Away,
+    Idle,
+    /// Others see offline (code 0).
+    Invisible,
+}
+
+impl OwnStatus {
+    /// The `\status\` code (SPEC §12).
+    pub fn code(self) -> u32 {
+        match self {
+            OwnStatus::Available => 1,
+            OwnStatus::Idle => 2,
+            OwnStatus::Away => 5,
+            OwnStatus::Invisible => 0,
+        }
+    }
+}
+
+/// Direction of a traced frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// Why a login attempt failed (terminal for that connect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// Error 260 (SPEC §16.2).
+    BadPassword,
+    /// Error 259: no account with that e-mail.
+    UnknownAccount,
+    /// Error 6 during login.
+    LoggedInElsewhere,
+    /// Could not resolve or connect, or the connection dropped during login.
+    Network,
+    /// No challenge or no login reply in time.
+    Timeout,
+    /// Malformed challenge or reply (e.g. a nonce that is not 64 bytes, SPEC §6.2).
+    Protocol,
+    /// Another server `\error\` (see the code).
+    Server,
+}
+
+/// Why a signed-on session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// `disconnect()` was called.
+    Requested,
+    /// The server closed the connection.
+    ServerClosed,
+    /// A socket error.
+    Network,
+    /// No data for the dead-connection timeout (SPEC §24).
+    Timeout,
+    /// Error 6: the account logged in from another place (SPEC §16.2). Never reconnects.
+    LoggedInElsewhere,
+    /// A fatal `\error\` other than 6 (see the code).
+    ServerError,
+    /// The stream could not be framed any more (frame too large).
+    Protocol,
+    /// Reconnecting gave up after the policy's attempts.
+    ReconnectFailed,
+}
+
+/// What the server knows about a user (SPEC §9.2). Empty fields are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    pub uid: u32,
+    /// `None` for a user who has not chosen a username (the server then sends the id).
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub image_url: Option<String>,
+    pub headline: Option<String>,
+    pub band: Option<String>,
+    pub song: Option<String>,
+    pub age: Option<u32>,
+    pub gender: Option<String>,
+    pub location: Option<String>,
+    /// Only in by-id lookups (SPEC §9.1).
+    pub total_friends: Option<u32>,
+}
+
+/// One entry of the server-side contact list (SPEC §10.1, §18.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub uid: u32,
+    /// Known when the server sent it or an earlier reply told us; otherwise a by-id lookup is
+    /// under way and an [`Event::UserInfo`] follows.
+    pub username: Option<String>,
+    /// `GroupName`, "IM Friends" when empty (SPEC §10.1).
+    pub group: String,
+    pub nickname: Option<String>,
+    pub headline: Option<String>,
+    /// `Visibility=2`: on the block list rather than the buddy list.
+    pub blocked: bool,
+}
+
+/// A contact group (SPEC §10.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Group {
+    pub id: u32,
+    pub name: String,
+    pub position: u32,
+    pub flags: u32,
+}
+
+/// Result of a username check or set (SPEC §6.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameOutcome {
+    Available,
+    Taken,
+    Set,
+    Failed,
+}
+
+/// Mail/inbox alert bits (SPEC §13).
+pub mod mail {
+    pub const MAIL: u32 = 1;
+    pub const BLOG_COMMENT: u32 = 2;
+    pub const PROFILE_COMMENT: u32 = 4;
+    pub const FRIEND_REQUEST: u32 = 8;
+    pub const PICTURE_COMMENT: u32 = 16;
+    /// Seen in the capture, unknown to Pidgin (SPEC §13).
+    pub const EVENT_INVITATION: u32 = 32;
+    /// Reply keys and their bits.
+    pub const KEYS: [(&str, u32); 6] = [
+        ("Mail", MAIL),
+        ("BlogComment", BLOG_COMMENT),
+        ("ProfileComment", PROFILE_COMMENT),
+        ("FriendRequest", FRIEND_REQUEST),
+        ("PictureComment", PICTURE_COMMENT),
+        ("EventInvitation", EVENT_INVITATION),
+    ];
+}
+
+/// Steps of [`Event::Progress`].
+pub mod progress {
+    pub const CONNECTING: u32 = 1;
+    pub const CHALLENGE: u32 = 2;
+    pub const LOGGING_IN: u32 = 3;
+    pub const CONTACT_LIST: u32 = 4;
+    pub const TOTAL: u32 = 4;
+}
+
+/// Everything a session reports, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Connection progress: step of total, with a human-readable text.
+    Progress { step: u32, total: u32, text: String },
+    /// Fully signed on: the contact list arrived (or its timeout passed, with an `Error` warning
+    /// just before).
+    SignedOn { uid: u32, username: Option<String> },
+    /// The connect attempt failed on its own before sign-on (a `disconnect()` during login gives
+    /// `Disconnected { reason: Requested }` instead). Terminal: no reconnect follows.
+    LoginFailed { reason: LoginFailure, code: u32, text: String },
+    /// A signed-on session ended, or `disconnect()` was called. `reconnecting`: the session will
+    /// try again (then a later `SignedOn`, `LoginFailed` or final `Disconnected` follows); `false`
+    /// is terminal. Every `connect` ends with exactly one terminal event.
+    Disconnected { reason: DisconnectReason, code: u32, text: String, reconnecting: bool },
+    /// The account has no username (SPEC §6.7): choose one with `check_username`/`set_username`,
+    /// or `disconnect`.
+    UsernameRequired { uid: u32 },
+    /// Answer to `check_username` (Available/Taken/Failed) or `set_username` (Set/Failed).
+    UsernameResult { request: RequestId, name: String, outcome: UsernameOutcome, text: String },
+    ImReceived { from: u32, username: Option<String>, html: String, plain: String, time: u64, offline: bool },
+    /// An IM that was queued (while connecting or reconnecting, or waiting for a name lookup) has
+    /// been written to the server.
+    ImSent { id: MessageId },
+    ImFailed { id: MessageId, error: Error },
+    Typing { from: u32, username: Option<String>, typing: bool },
+    Zap { from: u32, username: Option<String>, zap: Zap },
+    /// bm 100 (SPEC §11.5). Also sent for users not on the list; that never adds them (SPEC §24).
+    BuddyStatus { uid: u32, username: Option<String>, presence: Presence, headline: String },
+    /// Fresh info about a user (own info at sign-on, contacts' info, senders we looked up).
+    UserInfo(UserInfo),
+    /// Answer to `lookup_user`: `Ok(None)` = no such user.
+    LookupResult { request: RequestId, result: Result<Option<UserInfo>, Error> },
+    /// The contact list (at sign-on, after an import, or late after the sign-on timeout).
+    ContactList(Vec<Contact>),
+    BuddyAdded { uid: u32, username: Option<String>, group: String },
+    BuddyRemoved { uid: u32, username: Option<String> },
+    BuddyBlocked { uid: u32, username: Option<String>, blocked: bool },
+    /// Answer to `request_groups`.
+    Groups(Vec<Group>),
+    /// Answer to `import_friends`: the number of contacts in the refreshed list.
+    ImportResult { result: Result<u32, Error> },
+    /// New inbox items: `new` bits appeared for the first time this session, `all` = every bit
+    /// seen so far (edge-triggered, SPEC §13).
+    MailAlert { new: u32, all: u32 },
+    /// Server settings (SPEC §8), reported when they change.
+    ServerInfo(Vec<(String, String)>),
+    /// Something went wrong without ending the session: a non-fatal server error, a failed or
+    /// timed-out request, a malformed message that was skipped, a sign-on warning.
+    Error { error: Error },
+    /// A message the client does not act on (unknown kind, group chat, mood…), as wire text.
+    Unhandled { text: String },
+    /// A frame in or out, as wire text with the login `response` redacted.
+    Trace { dir: Direction, text: String },
+}

@@ -1,0 +1,308 @@
+//! What the machine does with server messages after login: persist replies routed by `rid`
+//! (SPEC §7.4, with the error bit checked, §24), buddy messages (SPEC §11) and unsolicited
+//! server info (SPEC §8).
+
+use std::time::Instant;
+
+use crate::protocol::buddy::{classify, BmContent};
+use crate::protocol::kinds::{BlockOp, BmFromServer, ClientMessage};
+use crate::protocol::markup;
+use crate::protocol::persist::{DataItem, PersistReply};
+use crate::protocol::{Dict, DictBuilder, Message};
+
+use super::error::Error;
+use super::events::{mail, Contact, Event, Group, RequestId, UsernameOutcome};
+use super::machine::{Deferred, Machine, Phase};
+use super::names::user_info;
+use super::requests::Purpose;
+use super::trace;
+
+/// Group of contacts whose `GroupName` is empty (SPEC §10.1).
+pub const DEFAULT_GROUP: &str = "IM Friends";
+
+impl Machine {
+    pub(crate) fn on_persist(&mut self, reply: PersistReply, raw: &Message, now: Instant) {
+        let Some(purpose) = self.requests.take(reply.rid) else {
+            match reply.item() {
+                DataItem::ServerInfo => self.on_server_info(&reply),
+                _ => self.emit(Event::Unhandled { text: trace::redact(raw) }),
+            }
+            return;
+        };
+        if reply.cmd.is_error() {
+            let text = reply.error_message().unwrap_or_default();
+            let text = if text.is_empty() { format!("{} failed", purpose.describe()) } else { text };
+            return self.fail_request(reply.rid, purpose, Error::Server { code: reply.cmd.0, text }, false, now);
+        }
+        let body = match reply.body() {
+            Ok(b) => b,
+            Err(e) => return self.fail_request(reply.rid, purpose, Error::Protocol(format!("bad reply body: {e}")), false, now),
+        };
+        match purpose {
+            Purpose::OwnInfo | Purpose::Info { .. } => {
+                if let Purpose::Info { uid } = purpose {
+                    self.info_pending.remove(&uid);
+                }
+                if let Some(info) = user_info(&body) {
+                    if let Some(n) = &info.username {
+                        self.names.remember(info.uid, n);
+                    }
+                    self.emit(Event::UserInfo(info));
+                }
+            }
+            Purpose::ImInfo => self.on_im_info(&body),
+            Purpose::ContactList { import } => self.on_contact_list(&body, import, now),
+            Purpose::MailCheck => {
+                // SPEC §13: key presence = new items; edge-triggered, never cleared.
+                let bits = mail::KEYS.iter().filter(|(k, _)| body.has(k)).fold(0, |acc, (_, b)| acc | b);
+                let new = bits & !self.mail_seen;
+                self.mail_seen |= bits;
+                if new != 0 {
+                    self.emit(Event::MailAlert { new, all: self.mail_seen });
+                }
+            }
+            Purpose::Groups => {
+                let groups = body
+                    .records("GroupID")
+                    .iter()
+                    .map(|r| Group {
+                        id: r.get_u32("GroupID").unwrap_or(0),
+                        name: r.opt_str("GroupName").ok().flatten().map(|s| s.into_owned()).unwrap_or_default(),
+                        position: r.get_u32("Position").unwrap_or(0),
+                        flags: r.get_u32("GroupFlag").unwrap_or(0),
+                    })
+                    .collect();
+                self.emit(Event::Groups(groups));
+            }
+            Purpose::Lookup => {
+                let info = user_info(&body);
+                if let Some(i) = &info {
+                    if let Some(n) = &i.username {
+                        self.names.remember(i.uid, n);
+                    }
+                }
+                self.emit(Event::LookupResult { request: reply.rid, result: Ok(info) });
+            }
+            Purpose::Resolve { key } => {
+                let waiting = self.resolving.remove(&key).unwrap_or_default();
+                match user_info(&body) {
+                    Some(info) => {
+                        if let Some(n) = &info.username {
+                            self.names.remember(info.uid, n);
+                        }
+                        self.names.remember_key(key, info.uid);
+                        for op in waiting {
+                            self.run_deferred(info.uid, op, now);
+                        }
+                    }
+                    None => {
+                        let err = Error::NoSuchUser(key.trim_start_matches('@').to_owned());
+                        self.fail_waiting(&key, waiting, &err, false);
+                    }
+                }
+            }
+            Purpose::UsernameCheck { name } => {
+                // SPEC §6.7: a reply with a UserID means taken; only the echoed name means free.
+                let outcome = if user_info(&body).is_some() { UsernameOutcome::Taken } else { UsernameOutcome::Available };
+                self.emit(Event::UsernameResult { request: reply.rid, name, outcome, text: String::new() });
+            }
+            Purpose::SetUsername { name } => match body.get_u32("Code") {
+                Ok(0) => {
+                    self.username = Some(name.clone());
+                    self.names.remember(self.uid, &name);
+                    self.emit(Event::UsernameResult { request: reply.rid, name, outcome: UsernameOutcome::Set, text: String::new() });
+                    if self.phase == Phase::ChoosingUsername {
+                        self.post_login(now);
+                    }
+                }
+                code => {
+                    let text = match code {
+                        Ok(c) => format!("the server refused the username (code {c})"),
+                        Err(e) => format!("unexpected reply: {e}"),
+                    };
+                    self.emit(Event::UsernameResult { request: reply.rid, name, outcome: UsernameOutcome::Failed, text });
+                }
+            },
+            Purpose::AddBuddy { uid, group } => {
+                self.names.set_contact(uid, true);
+                self.emit(Event::BuddyAdded { uid, username: self.names.username(uid), group });
+            }
+            Purpose::RemoveBuddy { uid } => {
+                self.names.set_contact(uid, false);
+                self.emit(Event::BuddyRemoved { uid, username: self.names.username(uid) });
+            }
+            Purpose::Block { uid, blocked } => {
+                if blocked {
+                    self.names.set_contact(uid, false);
+                }
+                self.emit(Event::BuddyBlocked { uid, username: self.names.username(uid), blocked });
+            }
+            Purpose::ContactInfo { .. } => {}
+            Purpose::Import => {
+                // SPEC §18.6: `Completed=True` → fetch the list again and report its size.
+                if body.get_bool("Completed").unwrap_or(false) {
+                    let r = self.persist(1, DataItem::ListAllContacts, true, DictBuilder::new(), Some(Purpose::ContactList { import: true }), now);
+                    if let Err(e) = r {
+                        self.emit(Event::ImportResult { result: Err(e) });
+                    }
+                } else {
+                    self.emit(Event::ImportResult { result: Err(Error::Server { code: 0, text: "importing friends failed".into() }) });
+                }
+            }
+        }
+    }
+
+    /// A request that will get no (good) reply: tell whoever asked.
+    pub(crate) fn fail_request(&mut self, rid: RequestId, purpose: Purpose, err: Error, retrying: bool, now: Instant) {
+        match purpose {
+            Purpose::OwnInfo | Purpose::ImInfo | Purpose::MailCheck => {}
+            Purpose::Info { uid } => {
+                self.info_pending.remove(&uid);
+            }
+            Purpose::ContactList { import: true } | Purpose::Import => self.emit(Event::ImportResult { result: Err(err) }),
+            Purpose::ContactList { import: false } => {
+                self.emit(Event::Error { error: err });
+                if self.phase == Phase::SigningOn {
+                    // The sign-on does not hang on a list that will not come (SPEC §24).
+                    self.sign_on(now);
+                }
+            }
+            Purpose::Lookup => self.emit(Event::LookupResult { request: rid, result: Err(err) }),
+            Purpose::Resolve { key } => {
+                let waiting = self.resolving.remove(&key).unwrap_or_default();
+                self.fail_waiting(&key, waiting, &err, retrying);
+            }
+            Purpose::UsernameCheck { name } | Purpose::SetUsername { name } => {
+                self.emit(Event::UsernameResult { request: rid, name, outcome: UsernameOutcome::Failed, text: err.to_string() })
+            }
+            Purpose::Groups | Purpose::AddBuddy { .. } | Purpose::RemoveBuddy { .. } | Purpose::Block { .. } | Purpose::ContactInfo { .. } => {
+                self.emit(Event::Error { error: err })
+            }
+        }
+    }
+
+    fn fail_waiting(&mut self, key: &str, waiting: Vec<Deferred>, err: &Error, retrying: bool) {
+        let who = key.trim_start_matches('@').to_owned();
+        let mut reported = false;
+        for op in waiting {
+            match op {
+                Deferred::Im { .. } => self.requeue_or_fail(&who, op, err, retrying),
+                _ if !reported && !retrying => {
+                    reported = true;
+                    self.emit(Event::Error { error: err.clone() });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn on_server_info(&mut self, reply: &PersistReply) {
+        let Ok(body) = reply.body() else { return };
+        let pairs: Vec<(String, String)> = body
+            .iter()
+            .map(|(k, v)| {
+                let v = crate::protocol::escape::unescape(v);
+                (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(&v).into_owned())
+            })
+            .collect();
+        if pairs != self.server_info {
+            self.server_info = pairs.clone();
+            self.emit(Event::ServerInfo(pairs));
+        }
+    }
+
+    /// SPEC §9.4: mirror the privacy flags of the own IM settings as Pidgin does.
+    fn on_im_info(&mut self, body: &Dict<'_>) {
+        let show_only = body.get_bool("ShowOnlyToList").unwrap_or(false);
+        let privacy = body.get_u32("PrivacyMode").unwrap_or(0);
+        let ops = vec![BlockOp::ShowOnlyToList(show_only), BlockOp::PrivacyMode(privacy & 1 == 1)];
+        let _ = self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops });
+    }
+
+    fn on_contact_list(&mut self, body: &Dict<'_>, import: bool, now: Instant) {
+        let records = body.records("ContactID");
+        let mut contacts = Vec::with_capacity(records.len());
+        self.names.clear_contacts();
+        for r in &records {
+            let Ok(uid) = r.get_u32("ContactID") else { continue };
+            let s = |k: &str| r.opt_str(k).ok().flatten().map(|v| v.into_owned()).filter(|v| !v.is_empty());
+            if let Some(n) = s("UserName") {
+                self.names.remember(uid, &n);
+            }
+            let blocked = r.get_u32("Visibility").is_ok_and(|v| v == 2);
+            self.names.set_contact(uid, !blocked);
+            contacts.push(Contact {
+                uid,
+                username: self.names.username(uid),
+                group: s("GroupName").unwrap_or_else(|| DEFAULT_GROUP.to_owned()),
+                nickname: s("NickName"),
+                headline: s("Headline"),
+                blocked,
+            });
+        }
+        // Unknown names are learned with by-id lookups (SPEC §10.1); UserInfo events follow.
+        for c in contacts.iter().filter(|c| c.username.is_none()) {
+            self.request_info(c.uid, now);
+        }
+        let count = contacts.len() as u32;
+        self.emit(Event::ContactList(contacts));
+        if import {
+            self.emit(Event::ImportResult { result: Ok(count) });
+        }
+        if self.phase == Phase::SigningOn {
+            self.sign_on(now);
+        }
+    }
+
+    /// A background by-id lookup (4/3), at most one in flight per uid.
+    pub(crate) fn request_info(&mut self, uid: u32, now: Instant) {
+        if uid == 0 || !self.phase.logged_in() || !self.info_pending.insert(uid) {
+            return;
+        }
+        let body = DictBuilder::new().int("UserID", u64::from(uid));
+        if self.persist(1, DataItem::MySpaceInfoById, true, body, Some(Purpose::Info { uid }), now).is_err() {
+            self.info_pending.remove(&uid);
+        }
+    }
+
+    pub(crate) fn on_bm(&mut self, bm: BmFromServer, raw: &Message, now: Instant) {
+        if !self.phase.logged_in() {
+            return self.emit(Event::Unhandled { text: trace::redact(raw) });
+        }
+        let from = bm.from;
+        let username = self.names.username(from);
+        match classify(bm.kind, &bm.payload, bm.aid) {
+            BmContent::Im(text) => {
+                // SPEC §11.1: `date` = offline delivery time; 0/missing → now.
+                let date = bm.date.filter(|d| *d != 0);
+                let ev = Event::ImReceived {
+                    from,
+                    username: username.clone(),
+                    html: markup::markup_to_html(&text),
+                    plain: markup::markup_to_plain(&text),
+                    time: date.unwrap_or_else(self.wall_clock),
+                    offline: date.is_some(),
+                };
+                self.emit(ev);
+                // SPEC §24: delivered even without a name; learn it for next time.
+                if username.is_none() {
+                    self.request_info(from, now);
+                }
+            }
+            BmContent::Typing => self.emit(Event::Typing { from, username, typing: true }),
+            BmContent::StopTyping => self.emit(Event::Typing { from, username, typing: false }),
+            BmContent::Media => {
+                // SPEC §11.6: a media message pops the window: typing, then stopped.
+                self.emit(Event::Typing { from, username: username.clone(), typing: true });
+                self.emit(Event::Typing { from, username, typing: false });
+            }
+            BmContent::Zap(zap) => self.emit(Event::Zap { from, username, zap }),
+            BmContent::Status(s) => {
+                // SPEC §24: a stranger's status never adds them to a list.
+                self.emit(Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text });
+            }
+            BmContent::AddNotice => {}
+            _ => self.emit(Event::Unhandled { text: trace::redact(raw) }),
+        }
+    }
+}

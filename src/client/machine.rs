@@ -1,0 +1,459 @@
+//! The sans-IO session state machine: login, sign-on, timers, connection ends and reconnects.
+//!
+//! Inputs: connection events from the IO layer ([`Machine::connected`], [`Machine::receive`],
+//! [`Machine::connection_lost`]), host commands (`commands.rs`) and clock ticks
+//! ([`Machine::tick`]), each with `now`. Outputs, drained by the IO layer: bytes to write
+//! ([`Machine::poll_transmit`]), events for the host ([`Machine::poll_event`]), socket actions
+//! ([`Machine::poll_io`]) and the next timer deadline ([`Machine::next_deadline`]).
+//! It never touches a socket, a thread or the system clock (the wall clock for IM timestamps is
+//! an injected function), so every behaviour is testable with scripted server messages.
+//!
+//! Phases: Idle → Connecting → AwaitingChallenge → LoggingIn → (ChoosingUsername) → SigningOn →
+//! SignedOn → (WaitingToReconnect → Connecting …) → Idle.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::time::Instant;
+
+use crate::protocol::kinds::{ClientMessage, ServerMessage};
+use crate::protocol::persist::{DataItem, PersistRequest};
+use crate::protocol::{DictBuilder, Framer, Message};
+
+use super::config::Config;
+use super::error::{Error, Result};
+use super::events::{progress, Event, MessageId, OwnStatus, RequestId};
+use super::names::Names;
+use super::lifecycle::Cause;
+use super::reconnect::Outbox;
+use super::requests::{Purpose, Requests};
+use super::trace;
+
+/// Frames above this size leave a big buffer behind in the framer; it is replaced once empty so
+/// a session's idle memory stays small (scale target: ≤ 64 KiB per session).
+const FRAMER_SHRINK_ABOVE: usize = 16 * 1024;
+
+/// The account to log in with. `Debug` never prints the password.
+#[derive(Clone)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials").field("email", &self.email).field("password", &trace::REDACTED).finish()
+    }
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not connected and not trying to be.
+    Idle,
+    /// Waiting for the IO layer to open the TCP connection.
+    Connecting,
+    AwaitingChallenge,
+    /// `login2` sent, waiting for `lc=2`.
+    LoggingIn,
+    /// Logged in without a username; the host must choose one (SPEC §6.7).
+    ChoosingUsername,
+    /// Post-login requests sent, waiting for the contact list (SPEC §6.6).
+    SigningOn,
+    SignedOn,
+    /// Connection lost; the next attempt starts at a deadline.
+    WaitingToReconnect,
+}
+
+impl Phase {
+    /// A TCP connection is open (or being opened).
+    pub fn has_connection(self) -> bool {
+        matches!(self, Phase::AwaitingChallenge | Phase::LoggingIn | Phase::ChoosingUsername | Phase::SigningOn | Phase::SignedOn)
+    }
+
+    /// Logged in: a session key exists and requests can be sent.
+    pub fn logged_in(self) -> bool {
+        matches!(self, Phase::ChoosingUsername | Phase::SigningOn | Phase::SignedOn)
+    }
+}
+
+/// What the IO layer must do with the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoAction {
+    /// Resolve and connect, then call [`Machine::connected`] or [`Machine::connect_failed`] with
+    /// this attempt number (answers for an older attempt are ignored).
+    Connect { attempt: u64 },
+    /// Close the current socket (after writing what is queued).
+    Close,
+}
+
+/// An operation waiting for a name to resolve to a uid (SPEC §11.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Deferred {
+    /// `deferred`: the IM already left `send_im` (queued or waiting for a lookup), so it is
+    /// reported with `ImSent` once written.
+    Im { id: MessageId, markup: String, deferred: bool },
+    Typing(bool),
+    Zap(crate::protocol::zap::Zap),
+    Add { group: String },
+    Remove,
+    Block,
+    Unblock,
+    ContactInfo { group: String, nickname: String },
+}
+
+/// The session state machine; see the module docs.
+pub struct Machine {
+    pub(crate) cfg: Config,
+    pub(crate) wall_clock: fn() -> u64,
+    pub(crate) phase: Phase,
+    pub(crate) creds: Option<Credentials>,
+    pub(crate) framer: Framer,
+    pub(crate) largest_frame: usize,
+    pub(crate) sesskey: u32,
+    pub(crate) uid: u32,
+    pub(crate) username: Option<String>,
+    pub(crate) status: OwnStatus,
+    pub(crate) status_text: String,
+    pub(crate) requests: Requests,
+    pub(crate) names: Names,
+    /// Name key → operations waiting for its lookup.
+    pub(crate) resolving: HashMap<String, Vec<Deferred>>,
+    /// Uids with a background info lookup in flight (avoids asking twice).
+    pub(crate) info_pending: HashSet<u32>,
+    pub(crate) outbox: Outbox,
+    pub(crate) next_msg_id: MessageId,
+    pub(crate) transmits: VecDeque<Vec<u8>>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) io: VecDeque<IoAction>,
+    /// Login timeout or contact-list timeout, depending on the phase.
+    pub(crate) phase_deadline: Option<Instant>,
+    pub(crate) last_rx: Instant,
+    pub(crate) next_mail_check: Option<Instant>,
+    pub(crate) mail_seen: u32,
+    /// This connect() has signed on at least once: connection losses may reconnect.
+    pub(crate) signed_on_once: bool,
+    pub(crate) reconnect_attempt: u32,
+    pub(crate) reconnect_at: Option<Instant>,
+    /// Number of the current connect attempt (see [`IoAction::Connect`]).
+    pub(crate) attempt: u64,
+    pub(crate) server_info: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Machine").field("phase", &self.phase).field("uid", &self.uid).finish_non_exhaustive()
+    }
+}
+
+fn system_wall_clock() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Machine {
+    pub fn new(cfg: Config, now: Instant) -> Machine {
+        Machine {
+            framer: Framer::new(cfg.max_frame),
+            status: cfg.initial_status,
+            cfg,
+            wall_clock: system_wall_clock,
+            phase: Phase::Idle,
+            creds: None,
+            largest_frame: 0,
+            sesskey: 0,
+            uid: 0,
+            username: None,
+            status_text: String::new(),
+            requests: Requests::default(),
+            names: Names::default(),
+            resolving: HashMap::new(),
+            info_pending: HashSet::new(),
+            outbox: Outbox::default(),
+            next_msg_id: 1,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            io: VecDeque::new(),
+            phase_deadline: None,
+            last_rx: now,
+            next_mail_check: None,
+            mail_seen: 0,
+            signed_on_once: false,
+            reconnect_attempt: 0,
+            reconnect_at: None,
+            attempt: 0,
+            server_info: Vec::new(),
+        }
+    }
+
+    /// Replaces the clock used for IM timestamps (seconds since the Unix epoch); for tests.
+    pub fn set_wall_clock(&mut self, f: fn() -> u64) {
+        self.wall_clock = f;
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Own uid once logged in (0 before).
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// Own username once logged in; `None` when the account has none yet.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    // ---- outputs ----
+
+    /// Next bytes to write, in order.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_io(&mut self) -> Option<IoAction> {
+        self.io.pop_front()
+    }
+
+    pub fn has_output(&self) -> bool {
+        !self.transmits.is_empty() || !self.events.is_empty() || !self.io.is_empty()
+    }
+
+    /// The earliest instant at which [`Machine::tick`] has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d = [self.phase_deadline, self.requests.next_deadline(), self.reconnect_at, None, None];
+        if self.phase.has_connection() {
+            d[3] = Some(self.last_rx + self.cfg.dead_connection_timeout);
+        }
+        if self.phase == Phase::SignedOn {
+            d[4] = self.next_mail_check;
+        }
+        d.into_iter().flatten().min()
+    }
+
+    pub(crate) fn emit(&mut self, e: Event) {
+        self.events.push_back(e);
+    }
+
+    pub(crate) fn next_message_id(&mut self) -> MessageId {
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        id
+    }
+
+    /// Encodes and queues a message (with its trace).
+    pub(crate) fn send(&mut self, msg: ClientMessage) -> Result<()> {
+        let m = msg.encode().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        if self.cfg.trace {
+            self.emit(Event::Trace { dir: super::events::Direction::Out, text: trace::redact(&m) });
+        }
+        self.transmits.push_back(m.encode());
+        Ok(())
+    }
+
+    /// Sends a persist request; with a purpose, its reply is awaited until the request timeout.
+    pub(crate) fn persist(&mut self, cmd: u32, item: DataItem, with_uid: bool, body: DictBuilder, purpose: Option<Purpose>, now: Instant) -> Result<RequestId> {
+        if !self.phase.logged_in() {
+            return Err(Error::NotSignedOn);
+        }
+        if purpose.is_some() && self.requests.is_full() {
+            return Err(Error::QueueFull);
+        }
+        let rid = self.requests.next_rid();
+        let uid = with_uid.then_some(self.uid);
+        let req = PersistRequest::new(self.sesskey, cmd, item, uid, rid, &body).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        self.send(ClientMessage::Persist(req))?;
+        if let Some(p) = purpose {
+            self.requests.insert(rid, p, now + self.cfg.request_timeout);
+        }
+        Ok(rid)
+    }
+
+    // ---- connection lifecycle ----
+
+    /// Begins a connect: the IO layer gets [`IoAction::Connect`].
+    pub fn start(&mut self, creds: Credentials, now: Instant) -> Result<()> {
+        if self.phase != Phase::Idle {
+            return Err(Error::AlreadyConnected);
+        }
+        if creds.email.is_empty() {
+            return Err(Error::InvalidArgument("empty e-mail".into()));
+        }
+        self.creds = Some(creds);
+        self.signed_on_once = false;
+        self.reconnect_attempt = 0;
+        self.mail_seen = 0;
+        self.begin_attempt(now);
+        Ok(())
+    }
+
+    fn begin_attempt(&mut self, _now: Instant) {
+        self.phase = Phase::Connecting;
+        self.reconnect_at = None;
+        self.phase_deadline = None;
+        self.attempt += 1;
+        self.io.push_back(IoAction::Connect { attempt: self.attempt });
+        let text = if self.reconnect_attempt == 0 { "Connecting".to_owned() } else { format!("Reconnecting (attempt {})", self.reconnect_attempt) };
+        self.emit(Event::Progress { step: progress::CONNECTING, total: progress::TOTAL, text });
+    }
+
+    /// The TCP connection of `attempt` is open.
+    pub fn connected(&mut self, attempt: u64, now: Instant) {
+        if self.phase != Phase::Connecting || attempt != self.attempt {
+            return;
+        }
+        self.phase = Phase::AwaitingChallenge;
+        self.framer = Framer::new(self.cfg.max_frame);
+        self.largest_frame = 0;
+        self.last_rx = now;
+        self.phase_deadline = Some(now + self.cfg.login_timeout);
+        self.emit(Event::Progress { step: progress::CHALLENGE, total: progress::TOTAL, text: "Waiting for the login challenge".into() });
+    }
+
+    /// Resolving or connecting for `attempt` failed.
+    pub fn connect_failed(&mut self, attempt: u64, error: &str, now: Instant) {
+        if self.phase == Phase::Connecting && attempt == self.attempt {
+            self.end_connection(Cause::Network, 0, format!("could not connect: {error}"), now);
+        }
+    }
+
+    /// The socket reported end of stream (`None`) or an error.
+    pub fn connection_lost(&mut self, error: Option<&str>, now: Instant) {
+        if !self.phase.has_connection() {
+            return;
+        }
+        match error {
+            None => self.end_connection(Cause::ServerClosed, 0, "the server closed the connection".into(), now),
+            Some(e) => self.end_connection(Cause::Network, 0, format!("lost connection: {e}"), now),
+        }
+    }
+
+    /// Received bytes, any chunking.
+    pub fn receive(&mut self, data: &[u8], now: Instant) {
+        if !self.phase.has_connection() {
+            return;
+        }
+        self.last_rx = now;
+        self.framer.push(data);
+        loop {
+            let frame = match self.framer.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    self.end_connection(Cause::Protocol, 0, e.to_string(), now);
+                    return;
+                }
+            };
+            self.largest_frame = self.largest_frame.max(frame.len());
+            let parsed = Message::parse(frame);
+            let raw_trace = (self.cfg.trace && parsed.is_err()).then(|| trace::raw(frame));
+            match parsed {
+                Ok(msg) => self.handle_message(&msg, now),
+                Err(e) => {
+                    if let Some(text) = raw_trace {
+                        self.emit(Event::Trace { dir: super::events::Direction::In, text });
+                    }
+                    // SPEC §24: a malformed message is reported and skipped.
+                    self.emit(Event::Error { error: Error::Protocol(format!("malformed message skipped: {e}")) });
+                }
+            }
+            if !self.phase.has_connection() {
+                return;
+            }
+        }
+        if self.framer.pending() == 0 && self.largest_frame > FRAMER_SHRINK_ABOVE {
+            self.framer = Framer::new(self.cfg.max_frame);
+            self.largest_frame = 0;
+        }
+    }
+
+    /// One parsed message (also the entry point for tests that script a server).
+    pub fn handle_message(&mut self, msg: &Message, now: Instant) {
+        if !self.phase.has_connection() {
+            return;
+        }
+        self.last_rx = now;
+        if self.cfg.trace {
+            self.emit(Event::Trace { dir: super::events::Direction::In, text: trace::redact(msg) });
+        }
+        match ServerMessage::decode(msg) {
+            Ok(m) => self.dispatch(m, msg, now),
+            Err(crate::protocol::kinds::DecodeError::BadChallenge(e)) if self.phase == Phase::AwaitingChallenge => {
+                self.end_connection(Cause::Protocol, 0, format!("bad login challenge: {e}"), now);
+            }
+            Err(e) => self.emit(Event::Error { error: Error::Protocol(format!("message skipped: {e}")) }),
+        }
+    }
+
+    fn dispatch(&mut self, m: ServerMessage, raw: &Message, now: Instant) {
+        match m {
+            ServerMessage::Challenge { nonce } => self.on_challenge(&nonce, now),
+            ServerMessage::LoginOk { sesskey, userid, uniquenick, .. } => self.on_login_ok(sesskey, userid, uniquenick, now),
+            ServerMessage::Error { code, fatal, text } => self.on_error(code, fatal, text, now),
+            ServerMessage::Persist(reply) => self.on_persist(reply, raw, now),
+            ServerMessage::Bm(bm) => self.on_bm(bm, raw, now),
+            ServerMessage::KeepAlive => {}
+            ServerMessage::Unknown(m) => self.emit(Event::Unhandled { text: trace::redact(&m) }),
+        }
+    }
+
+    /// Timers: login and contact-list waits, dead connection, request timeouts, mail, reconnect.
+    pub fn tick(&mut self, now: Instant) {
+        if let Some(d) = self.phase_deadline.filter(|d| *d <= now) {
+            let _ = d;
+            match self.phase {
+                Phase::AwaitingChallenge => return self.end_connection(Cause::Timeout, 0, "no login challenge from the server".into(), now),
+                Phase::LoggingIn => return self.end_connection(Cause::Timeout, 0, "no reply to the login".into(), now),
+                Phase::SigningOn => {
+                    let secs = self.cfg.contact_list_timeout.as_secs_f32();
+                    let text = format!("the contact list did not arrive within {secs} s; signed on with an empty list");
+                    self.emit(Event::Error { error: Error::Timeout(text) });
+                    self.sign_on(now);
+                }
+                _ => self.phase_deadline = None,
+            }
+        }
+        if self.phase.has_connection() && now >= self.last_rx + self.cfg.dead_connection_timeout {
+            let secs = self.cfg.dead_connection_timeout.as_secs();
+            return self.end_connection(Cause::Timeout, 0, format!("no data from the server for {secs} s"), now);
+        }
+        for (rid, purpose) in self.requests.expire(now) {
+            let text = format!("no reply to the {}", purpose.describe());
+            self.fail_request(rid, purpose, Error::Timeout(text), false, now);
+        }
+        if self.phase == Phase::SignedOn {
+            if let (Some(at), Some(every)) = (self.next_mail_check, self.cfg.mail_check_interval) {
+                if at <= now {
+                    self.next_mail_check = Some(now + every);
+                    let _ = self.persist(1, DataItem::CheckMail, true, DictBuilder::new(), Some(Purpose::MailCheck), now);
+                }
+            }
+        }
+        if self.phase == Phase::WaitingToReconnect && self.reconnect_at.is_some_and(|at| at <= now) {
+            self.begin_attempt(now);
+        }
+    }
+
+    /// Ends the session: `\logout\` when logged in (SPEC §24), then `Disconnected(Requested)`.
+    pub fn disconnect(&mut self, now: Instant) -> Result<()> {
+        if self.phase == Phase::Idle {
+            return Err(Error::NotConnected);
+        }
+        if self.phase.logged_in() {
+            let _ = self.send(ClientMessage::Logout { sesskey: self.sesskey });
+        }
+        self.end_connection(Cause::Requested, 0, "disconnected".into(), now);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -1,0 +1,192 @@
+//! Who is who: the uid ⇄ username cache, the contact set, and reading user info from bodies.
+//!
+//! The protocol addresses users by numeric id; people address them by username (SPEC §9, §19).
+//! Every reply that names a user feeds the cache, so most operations need no lookup.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::protocol::Dict;
+
+use super::events::UserInfo;
+
+/// Cap on cached names. MaxContacts is 1000 (SPEC §8); strangers who message us or whom we look
+/// up are added too. When full, the cache is cleared except for contacts (it is only a cache: a
+/// miss costs one lookup).
+pub const MAX_NAMES: usize = 4096;
+
+/// How a host names a user in an operation (SPEC §9.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    Uid(u32),
+    Username(String),
+    Email(String),
+}
+
+impl Who {
+    /// All digits → uid; contains `@` → e-mail; otherwise a username. Empty → `None`.
+    pub fn parse(s: &str) -> Option<Who> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            return s.parse::<u32>().ok().map(Who::Uid);
+        }
+        if s.contains('@') {
+            return Some(Who::Email(s.to_owned()));
+        }
+        Some(Who::Username(s.to_owned()))
+    }
+
+    /// Cache key: usernames compare case-insensitively and without spaces (SPEC §19).
+    pub fn key(&self) -> String {
+        match self {
+            Who::Uid(u) => u.to_string(),
+            Who::Username(n) => normalize(n),
+            Who::Email(e) => format!("@{}", e.to_lowercase()),
+        }
+    }
+}
+
+/// Username normalisation for comparison (SPEC §19, without Unicode decomposition).
+pub fn normalize(name: &str) -> String {
+    name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+}
+
+/// True for a name that is really a uid (the server's stand-in when no username was chosen).
+pub fn is_numeric(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The cache; see the module docs.
+#[derive(Debug, Default)]
+pub struct Names {
+    by_uid: HashMap<u32, String>,
+    by_key: HashMap<String, u32>,
+    contacts: HashSet<u32>,
+}
+
+impl Names {
+    pub fn remember(&mut self, uid: u32, username: &str) {
+        if uid == 0 || is_numeric(username) || username.is_empty() {
+            return;
+        }
+        if self.by_uid.len() >= MAX_NAMES && !self.by_uid.contains_key(&uid) {
+            let contacts = &self.contacts;
+            self.by_uid.retain(|u, _| contacts.contains(u));
+            let by_uid = &self.by_uid;
+            self.by_key.retain(|_, u| by_uid.contains_key(u));
+        }
+        if let Some(old) = self.by_uid.insert(uid, username.to_owned()) {
+            self.by_key.remove(&normalize(&old));
+        }
+        self.by_key.insert(normalize(username), uid);
+    }
+
+    /// Remembers an e-mail → uid mapping from an e-mail lookup.
+    pub fn remember_key(&mut self, key: String, uid: u32) {
+        if self.by_key.len() < MAX_NAMES {
+            self.by_key.insert(key, uid);
+        }
+    }
+
+    pub fn username(&self, uid: u32) -> Option<String> {
+        self.by_uid.get(&uid).cloned()
+    }
+
+    /// The uid for a host's name, if known without asking the server.
+    pub fn resolve(&self, who: &Who) -> Option<u32> {
+        match who {
+            Who::Uid(u) => Some(*u),
+            other => self.by_key.get(&other.key()).copied(),
+        }
+    }
+
+    pub fn set_contact(&mut self, uid: u32, on_list: bool) {
+        if on_list {
+            self.contacts.insert(uid);
+        } else {
+            self.contacts.remove(&uid);
+        }
+    }
+
+    pub fn is_contact(&self, uid: u32) -> bool {
+        self.contacts.contains(&uid)
+    }
+
+    pub fn clear_contacts(&mut self) {
+        self.contacts.clear();
+    }
+}
+
+fn text(d: &Dict<'_>, key: &str) -> Option<String> {
+    d.opt_str(key).ok().flatten().map(|s| s.into_owned()).filter(|s| !s.is_empty())
+}
+
+fn number(d: &Dict<'_>, key: &str) -> Option<u32> {
+    d.opt_u64(key).ok().flatten().and_then(|v| u32::try_from(v).ok())
+}
+
+/// Reads user info from a reply body (SPEC §9.2). `None` when it names no user (no `UserID` /
+/// `ContactID`, or 0: "no such user", SPEC §9.1).
+pub fn user_info(d: &Dict<'_>) -> Option<UserInfo> {
+    let uid = number(d, "UserID").or_else(|| number(d, "ContactID")).filter(|&u| u != 0)?;
+    Some(UserInfo {
+        uid,
+        username: text(d, "UserName").filter(|n| !is_numeric(n)),
+        display_name: text(d, "DisplayName"),
+        // The capture spells it AvatarUrl, Pidgin AvatarURL (SPEC §9.2, §21 item 15).
+        image_url: text(d, "ImageURL").or_else(|| text(d, "AvatarURL")).or_else(|| text(d, "AvatarUrl")),
+        headline: text(d, "Headline"),
+        band: text(d, "BandName"),
+        song: text(d, "SongName"),
+        age: number(d, "Age"),
+        gender: text(d, "Gender"),
+        location: text(d, "Location"),
+        total_friends: number(d, "TotalFriends"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_forms() {
+        let cases = [
+            ("6221", Some(Who::Uid(6221))),
+            (" tom ", Some(Who::Username("tom".into()))),
+            ("a@b.c", Some(Who::Email("a@b.c".into()))),
+            ("", None),
+            ("99999999999", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(Who::parse(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn cache_is_case_insensitive_and_ignores_numeric_names() {
+        let mut n = Names::default();
+        n.remember(6221, "Tom");
+        n.remember(7, "7");
+        assert_eq!(n.resolve(&Who::parse("TOM").unwrap()), Some(6221));
+        assert_eq!(n.username(6221).as_deref(), Some("Tom"));
+        assert_eq!(n.username(7), None);
+        n.remember(6221, "thomas");
+        assert_eq!(n.resolve(&Who::parse("tom").unwrap()), None);
+    }
+
+    #[test]
+    fn user_info_from_the_capture() {
+        let body = b"UserID=15187323\x1cImageURL=http:/1/1x.myspace.com/1images/1no_pic.gif\x1cDisplayName=testuserguy\x1cUserName=testuser\x1cBandName=\x1cSongName=\x1cTotalFriends=41";
+        let info = user_info(&Dict::parse(body).unwrap()).unwrap();
+        assert_eq!(info.uid, 15187323);
+        assert_eq!(info.username.as_deref(), Some("testuser"));
+        assert_eq!(info.image_url.as_deref(), Some("http://x.myspace.com/images/no_pic.gif"));
+        assert_eq!((info.band, info.total_friends), (None, Some(41)));
+        assert_eq!(user_info(&Dict::parse(b"UserName=free").unwrap()), None);
+        let numeric = user_info(&Dict::parse(b"UserID=3656574\x1cUserName=3656574").unwrap()).unwrap();
+        assert_eq!(numeric.username, None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Delivering callbacks on the host's thread: a bounded event queue, a file descriptor that is
+//! readable while the queue is non-empty (eventfd on Linux, a pipe elsewhere), and — with the
+//! `glib` feature — a GSource on a GMainContext that dispatches when the fd is readable.
+//!
+//! Backpressure: when the queue holds its cap, the session's IO thread waits in `push` (it stops
+//! reading the socket) until the host dispatches or the queue is closed.
+
+use std::collections::VecDeque;
+use std::os::raw::c_int;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::client::gate::Gate;
+use crate::client::Event;
+
+/// Default queue cap. A sign-on produces a handful of events plus one per contact-info reply
+/// (≤ MaxContacts=1000, SPEC §8); 4096 absorbs that and a burst of messages while the host's
+/// loop is busy, at about 100 bytes per queued event.
+pub(crate) const DEFAULT_MAX_QUEUED_EVENTS: usize = 4096;
+/// Events run per `msim_session_dispatch` call, so one busy session cannot starve a host loop.
+pub(crate) const DISPATCH_BATCH: usize = 256;
+
+/// A readable-while-pending file descriptor.
+struct Signal {
+    read_fd: c_int,
+    write_fd: c_int,
+}
+
+impl Signal {
+    #[cfg(target_os = "linux")]
+    fn new() -> std::io::Result<Signal> {
+        // SAFETY: plain syscall; the fd is owned by the Signal and closed in Drop.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Signal { read_fd: fd, write_fd: fd })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new() -> std::io::Result<Signal> {
+        let mut fds = [0 as c_int; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe() writes.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: fds were just created by pipe().
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        Ok(Signal { read_fd: fds[0], write_fd: fds[1] })
+    }
+
+    /// Makes the fd readable.
+    fn raise(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live local to our own fd. A full pipe / saturated eventfd
+        // (EAGAIN) means it is already readable, which is all we need.
+        unsafe {
+            libc::write(self.write_fd, (&one as *const u64).cast(), 8);
+        }
+    }
+
+    /// Makes the fd not readable (until the next raise).
+    fn clear(&self) {
+        let mut buf = [0u8; 64];
+        // SAFETY: reads into a live local buffer from our own non-blocking fd.
+        while unsafe { libc::read(self.read_fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {
+            if self.read_fd == self.write_fd {
+                break; // an eventfd is fully reset by one read
+            }
+        }
+    }
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        // SAFETY: closing descriptors this Signal owns, once.
+        unsafe {
+            libc::close(self.read_fd);
+            if self.write_fd != self.read_fd {
+                libc::close(self.write_fd);
+            }
+        }
+    }
+}
+
+struct State {
+    events: VecDeque<Event>,
+    closed: bool,
+}
+
+/// The bounded queue between the IO thread and the host's dispatching thread.
+pub(crate) struct EventQueue {
+    state: Mutex<State>,
+    not_full: Condvar,
+    cap: usize,
+    signal: Signal,
+    /// Guards host callbacks run by `dispatch` (see [`Gate`]).
+    pub(crate) gate: Gate,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl EventQueue {
+    pub(crate) fn new(cap: usize) -> std::io::Result<EventQueue> {
+        Ok(EventQueue {
+            state: Mutex::new(State { events: VecDeque::new(), closed: false }),
+            not_full: Condvar::new(),
+            cap: cap.max(1),
+            signal: Signal::new()?,
+            gate: Gate::new(),
+        })
+    }
+
+    pub(crate) fn fd(&self) -> c_int {
+        self.signal.read_fd
+    }
+
+    /// Queues an event, waiting while the queue is full; dropped once the queue is closed.
+    pub(crate) fn push(&self, ev: Event) {
+        let mut s = lock(&self.state);
+        while s.events.len() >= self.cap && !s.closed {
+            s = self.not_full.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        if s.closed {
+            return;
+        }
+        s.events.push_back(ev);
+        drop(s);
+        self.signal.raise();
+    }
+
+    /// Runs up to [`DISPATCH_BATCH`] queued events through `run`, on the calling thread.
+    /// Returns how many ran.
+    pub(crate) fn dispatch(&self, mut run: impl FnMut(Event)) -> usize {
+        self.signal.clear();
+        let mut n = 0;
+        while n < DISPATCH_BATCH {
+            let ev = {
+                let mut s = lock(&self.state);
+                let ev = s.events.pop_front();
+                self.not_full.notify_all();
+                ev
+            };
+            let Some(ev) = ev else { break };
+            n += 1;
+            if !self.gate.run(|| run(ev)) {
+                break; // closed (possibly by the callback that just ran)
+            }
+        }
+        let s = lock(&self.state);
+        if !s.events.is_empty() && !s.closed {
+            self.signal.raise();
+        }
+        n
+    }
+
+    /// Stops the queue: pending events are dropped, a waiting `push` returns, no callback starts
+    /// any more, and callbacks running on other threads have finished when this returns.
+    pub(crate) fn close(&self) {
+        {
+            let mut s = lock(&self.state);
+            s.closed = true;
+            s.events.clear();
+            self.not_full.notify_all();
+        }
+        self.gate.close();
+    }
+}
+
+#[cfg(feature = "glib")]
+pub(crate) mod glib_source {
+    //! MSIM_DISPATCH_GLIB: a GSource watching the queue's fd on a GMainContext.
+    use std::os::raw::c_void;
+    use std::sync::Arc;
+
+    use glib::translate::FromGlibPtrNone;
+
+    use super::super::session::Shared;
+
+    /// Attaches the dispatch source; `context` NULL = the default context.
+    ///
+    /// # Safety
+    /// `context` must be NULL or a live `GMainContext*`.
+    pub(crate) unsafe fn attach(shared: &Arc<Shared>, context: *mut c_void) -> glib::Source {
+        let ctx = if context.is_null() { glib::MainContext::default() } else { glib::MainContext::from_glib_none(context.cast()) };
+        let fd = shared.queue.as_ref().map_or(-1, |q| q.fd());
+        let weak = Arc::downgrade(shared);
+        let source = glib::source::unix_fd_source_new(fd, glib::IOCondition::IN, Some("msim-dispatch"), glib::Priority::DEFAULT, move |_, _| {
+            match weak.upgrade() {
+                Some(s) => {
+                    s.dispatch();
+                    glib::ControlFlow::Continue
+                }
+                None => glib::ControlFlow::Break,
+            }
+        });
+        source.attach(Some(&ctx));
+        source
+    }
+}

@@ -1,0 +1,509 @@
+//! `msim_session`: the C face of [`crate::client::Session`].
+//!
+//! Every function checks its pointers and strings, catches panics, and maps client errors to
+//! `msim_result` through `types::result_of`. Operations never block on the network (connect runs
+//! on the IO thread); they may wait briefly for the socket's send buffer.
+
+use std::os::raw::{c_char, c_int, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::config::{DEFAULT_HOST, DEFAULT_PORT};
+use crate::client::{Config, Credentials, Event, ReconnectPolicy, Session};
+use crate::protocol::zap::Zap;
+
+use super::callbacks::{invoke, msim_callbacks, wants, UserData};
+use super::dispatch::{EventQueue, DEFAULT_MAX_QUEUED_EVENTS};
+use super::boundary::{arg_str, guard_or, guard_result};
+use super::result::msim_result;
+use super::strings::string_to_c;
+use super::types::{self, msim_dispatch, msim_session_options, msim_session_state};
+
+/// What the IO thread and the dispatching thread share.
+pub(crate) struct Shared {
+    callbacks: msim_callbacks,
+    userdata: UserData,
+    /// POLL and GLIB modes.
+    pub(crate) queue: Option<EventQueue>,
+}
+
+impl Shared {
+    /// Runs on the IO thread for every event.
+    fn deliver(&self, ev: Event) {
+        if !wants(&self.callbacks, &ev) {
+            return;
+        }
+        match &self.queue {
+            Some(q) => q.push(ev),
+            None => invoke(&self.callbacks, self.userdata, &ev),
+        }
+    }
+
+    /// Runs queued callbacks on the calling thread.
+    pub(crate) fn dispatch(&self) -> usize {
+        match &self.queue {
+            Some(q) => q.dispatch(|ev| invoke(&self.callbacks, self.userdata, &ev)),
+            None => 0,
+        }
+    }
+}
+
+/// An MSIM session (opaque): one account's connection to a server. Create with
+/// `msim_session_new`/`_new_ex`, then `msim_session_connect`; free with `msim_session_free`.
+///
+/// Threads: every function may be called from any thread, concurrently, and from inside any
+/// callback (msim never holds a lock while calling you) — except `msim_session_free`, which must
+/// not race with other calls on the same session. Each session has one IO thread (small stack)
+/// that connects, reads and runs timers; where callbacks run is the dispatch mode's choice
+/// (`msim_dispatch`). Operations return at once: network results arrive as callbacks.
+///
+/// Queues and caps: POLL/GLIB callback queue 4096 events by default (then the IO thread stops
+/// reading until you dispatch); IMs waiting for a connection 256 (then MSIM_RESULT_QUEUE_FULL);
+/// requests in flight 2048; operations waiting for one name lookup 256.
+///
+/// Strings: arguments are copied before the function returns; strings and structs given to
+/// callbacks are borrowed until the callback returns; strings returned through out-parameters are
+/// yours (`msim_string_free`).
+pub struct msim_session {
+    shared: Arc<Shared>,
+    session: Session,
+    #[cfg(feature = "glib")]
+    source: Option<glib::Source>,
+}
+
+/// A string argument that may be NULL.
+unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_result> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        arg_str(p).map(Some)
+    }
+}
+
+fn ms(v: u32, default_ms: u64) -> Duration {
+    Duration::from_millis(if v == 0 { default_ms } else { u64::from(v) })
+}
+
+fn config_from(o: &msim_session_options, cb: &msim_callbacks) -> Config {
+    let d = Config::default();
+    let dr = ReconnectPolicy::default();
+    Config {
+        client_version: if o.client_version == 0 { d.client_version } else { o.client_version },
+        connect_timeout: ms(o.connect_timeout_ms, 30_000),
+        request_timeout: ms(o.request_timeout_ms, 60_000),
+        contact_list_timeout: ms(o.contact_list_timeout_ms, 10_000),
+        dead_connection_timeout: ms(o.dead_connection_timeout_ms, 180_000),
+        mail_check_interval: (!o.disable_mail_check).then(|| ms(o.mail_check_interval_ms, 60_000)),
+        reconnect: ReconnectPolicy {
+            enabled: o.auto_reconnect,
+            initial_delay: ms(o.reconnect_initial_delay_ms, 1_000),
+            max_delay: ms(o.reconnect_max_delay_ms, 60_000),
+            max_attempts: match o.reconnect_max_attempts {
+                0 => dr.max_attempts,
+                u32::MAX => 0,
+                n => n,
+            },
+        },
+        choose_username: !o.skip_username && cb.on_username_required.is_some(),
+        trace: cb.on_trace.is_some(),
+        ..d
+    }
+}
+
+/// Fills `options` with the defaults (thread dispatch, all timeouts default, no reconnect).
+///
+/// # Safety
+/// `options` must be NULL or point to writable memory for one `msim_session_options`.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_options_init(options: *mut msim_session_options) -> msim_result {
+    guard_result(|| {
+        let o = options.as_mut().ok_or(msim_result::NullParameter)?;
+        *o = msim_session_options {
+            dispatch: msim_dispatch::Thread as u32,
+            glib_context: std::ptr::null_mut(),
+            client_version: 0,
+            connect_timeout_ms: 0,
+            request_timeout_ms: 0,
+            contact_list_timeout_ms: 0,
+            dead_connection_timeout_ms: 0,
+            mail_check_interval_ms: 0,
+            disable_mail_check: false,
+            auto_reconnect: false,
+            reconnect_max_attempts: 0,
+            reconnect_initial_delay_ms: 0,
+            reconnect_max_delay_ms: 0,
+            skip_username: false,
+            max_queued_events: 0,
+        };
+        Ok(())
+    })
+}
+
+/// A new idle session with default options: callbacks run on the session's IO thread.
+/// `callbacks` is copied (NULL = no callbacks); `userdata` is passed to every callback.
+/// Returns NULL only when out of resources.
+///
+/// # Safety
+/// `callbacks` must be NULL or point to a valid `msim_callbacks`.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_new(callbacks: *const msim_callbacks, userdata: *mut c_void) -> *mut msim_session {
+    msim_session_new_ex(callbacks, userdata, std::ptr::null())
+}
+
+/// Like `msim_session_new` with options (NULL = defaults). Returns NULL when the options cannot
+/// be honoured (MSIM_DISPATCH_GLIB without the `glib` feature, an unknown dispatch value) or no fd can be created.
+///
+/// # Safety
+/// `callbacks` and `options` must each be NULL or point to a valid struct; a `glib_context`
+/// must be a live `GMainContext*` (msim takes its own reference).
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_new_ex(callbacks: *const msim_callbacks, userdata: *mut c_void, options: *const msim_session_options) -> *mut msim_session {
+    guard_or(std::ptr::null_mut(), || {
+        let cb = callbacks.as_ref().copied().unwrap_or_default();
+        let mut o = std::mem::zeroed::<msim_session_options>();
+        msim_session_options_init(&mut o);
+        if let Some(given) = options.as_ref() {
+            o = *given;
+        }
+        let Some(mode) = types::dispatch(o.dispatch) else { return std::ptr::null_mut() };
+        let queue = match mode {
+            msim_dispatch::Thread => None,
+            msim_dispatch::Poll | msim_dispatch::Glib => {
+                if mode == msim_dispatch::Glib && !cfg!(feature = "glib") {
+                    return std::ptr::null_mut();
+                }
+                let cap = if o.max_queued_events == 0 { DEFAULT_MAX_QUEUED_EVENTS } else { o.max_queued_events as usize };
+                match EventQueue::new(cap) {
+                    Ok(q) => Some(q),
+                    Err(_) => return std::ptr::null_mut(),
+                }
+            }
+        };
+        let shared = Arc::new(Shared { callbacks: cb, userdata: UserData(userdata), queue });
+        let s2 = shared.clone();
+        let session = Session::new(config_from(&o, &cb), move |ev| s2.deliver(ev));
+        #[cfg(feature = "glib")]
+        let source = (mode == msim_dispatch::Glib).then(|| super::dispatch::glib_source::attach(&shared, o.glib_context));
+        Box::into_raw(Box::new(msim_session {
+            shared,
+            session,
+            #[cfg(feature = "glib")]
+            source,
+        }))
+    })
+}
+
+/// Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
+/// stops the IO thread; no callback of this session starts after this returns, and callbacks
+/// running on other threads have finished. Pending IMs are dropped without `on_im_failed`.
+///
+/// Called from inside one of this session's callbacks: the same holds, except that the calling
+/// callback itself continues until it returns (its borrowed arguments stay valid until then);
+/// the IO thread then exits on its own. Do not use the pointer after this call.
+///
+/// # Safety
+/// `session` must be NULL or a session from `msim_session_new*` not yet freed, and no other
+/// thread may use it concurrently with or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_free(session: *mut msim_session) {
+    if session.is_null() {
+        return;
+    }
+    guard_or((), || {
+        let b = Box::from_raw(session);
+        if let Some(q) = &b.shared.queue {
+            q.close();
+        }
+        #[cfg(feature = "glib")]
+        if let Some(src) = &b.source {
+            src.destroy();
+        }
+        b.session.close();
+        drop(b);
+    })
+}
+
+/// Runs `f` on a valid session, mapping errors.
+unsafe fn with(session: *const msim_session, f: impl FnOnce(&msim_session) -> Result<(), msim_result>) -> msim_result {
+    guard_result(|| {
+        let s = session.as_ref().ok_or(msim_result::NullParameter)?;
+        f(s)
+    })
+}
+
+fn map<T>(r: crate::client::error::Result<T>) -> Result<T, msim_result> {
+    r.map_err(msim_result::from)
+}
+
+unsafe fn write_out<T>(out: *mut T, v: T) {
+    if let Some(o) = out.as_mut() {
+        *o = v;
+    }
+}
+
+/// Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
+/// the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
+/// `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
+/// password is kept in memory for automatic reconnects until the session ends.
+///
+/// # Safety
+/// `session` valid; strings NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_connect(session: *mut msim_session, host: *const c_char, port: u16, email: *const c_char, password: *const c_char) -> msim_result {
+    with(session, |s| {
+        let host = opt_str_arg(host)?.unwrap_or(DEFAULT_HOST);
+        let port = if port == 0 { DEFAULT_PORT } else { port };
+        let creds = Credentials { email: arg_str(email)?.to_owned(), password: arg_str(password)?.to_owned() };
+        map(s.session.connect(host, port, creds))
+    })
+}
+
+/// Logs out (`\logout\`) and closes; `on_disconnected(MSIM_DISCONNECT_REASON_REQUESTED)` follows, and
+/// queued IMs get `on_im_failed`. MSIM_RESULT_NOT_CONNECTED when idle. The session may connect
+/// again afterwards.
+///
+/// # Safety
+/// `session` valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_disconnect(session: *mut msim_session) -> msim_result {
+    with(session, |s| map(s.session.disconnect()))
+}
+
+/// Sends an IM. `who` is a user id ("6221"), a username or an e-mail; names are looked up once
+/// and cached. `html` is converted to MSIM markup. On success `*out_message_id` (may be NULL)
+/// gets the message id. While connecting/reconnecting the IM is queued and later reported with
+/// `on_im_sent` or `on_im_failed`; an IM waiting for a name lookup likewise. An IM sent at once
+/// gets no further callback. MSIM_RESULT_NOT_CONNECTED when idle.
+///
+/// # Safety
+/// `session` valid; strings NUL-terminated; `out_message_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_send_im(session: *mut msim_session, who: *const c_char, html: *const c_char, out_message_id: *mut u64) -> msim_result {
+    with(session, |s| {
+        let id = map(s.session.send_im(arg_str(who)?, arg_str(html)?))?;
+        write_out(out_message_id, id);
+        Ok(())
+    })
+}
+
+/// Tells `who` you are typing (`typing` true) or stopped. Needs a signed-on session.
+///
+/// # Safety
+/// `session` valid; `who` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_send_typing(session: *mut msim_session, who: *const c_char, typing: bool) -> msim_result {
+    with(session, |s| map(s.session.send_typing(arg_str(who)?, typing)))
+}
+
+/// Sends zap number `zap` (0 Zap, 1 Whack, 2 Torch, 3 Smooch, 4 Hug, 5 Slap, 6 Goose,
+/// 7 High-five, 8 Punk, 9 Raspberry). Needs a signed-on session.
+///
+/// # Safety
+/// `session` valid; `who` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_send_zap(session: *mut msim_session, who: *const c_char, zap: u32) -> msim_result {
+    with(session, |s| {
+        let who = arg_str(who)?;
+        let z = Zap::from_number(zap).ok_or(msim_result::InvalidArgument)?;
+        map(s.session.send_zap(who, z))
+    })
+}
+
+/// Sets own presence (an `msim_status` value; others → MSIM_RESULT_INVALID_ARGUMENT) and status
+/// message (plain text, NULL = none). Before sign-on it is kept and sent at sign-on.
+///
+/// # Safety
+/// `session` valid; `message` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_set_status(session: *mut msim_session, status: u32, message: *const c_char) -> msim_result {
+    with(session, |s| {
+        let st = types::own_status(status).ok_or(msim_result::InvalidArgument)?;
+        map(s.session.set_status(st, opt_str_arg(message)?.unwrap_or("")))
+    })
+}
+
+/// Adds `who` to the contact list in `group` (NULL = "IM Friends"); `on_buddy_added` follows.
+///
+/// # Safety
+/// `session` valid; strings NULL (group only) or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_add_buddy(session: *mut msim_session, who: *const c_char, group: *const c_char) -> msim_result {
+    with(session, |s| map(s.session.add_buddy(arg_str(who)?, opt_str_arg(group)?)))
+}
+
+/// Removes `who` from the contact list; `on_buddy_removed` follows.
+///
+/// # Safety
+/// `session` valid; `who` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_remove_buddy(session: *mut msim_session, who: *const c_char) -> msim_result {
+    with(session, |s| map(s.session.remove_buddy(arg_str(who)?)))
+}
+
+/// Blocks `who`; `on_buddy_blocked(blocked=true)` follows.
+///
+/// # Safety
+/// `session` valid; `who` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_block(session: *mut msim_session, who: *const c_char) -> msim_result {
+    with(session, |s| map(s.session.block(arg_str(who)?)))
+}
+
+/// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows.
+///
+/// # Safety
+/// `session` valid; `who` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_unblock(session: *mut msim_session, who: *const c_char) -> msim_result {
+    with(session, |s| map(s.session.unblock(arg_str(who)?)))
+}
+
+/// Saves a contact's group (NULL = "IM Friends") and nickname (NULL = none). Failures arrive
+/// through `on_error`.
+///
+/// # Safety
+/// `session` valid; strings NULL (group, nickname) or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_set_contact_info(session: *mut msim_session, who: *const c_char, group: *const c_char, nickname: *const c_char) -> msim_result {
+    with(session, |s| map(s.session.set_contact_info(arg_str(who)?, opt_str_arg(group)?, opt_str_arg(nickname)?.unwrap_or(""))))
+}
+
+/// Looks up a user by id, username or e-mail; `on_lookup_result` with the same request id
+/// (written to `*out_request_id`, which may be NULL) follows.
+///
+/// # Safety
+/// `session` valid; `who` NUL-terminated; `out_request_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_lookup_user(session: *mut msim_session, who: *const c_char, out_request_id: *mut u32) -> msim_result {
+    with(session, |s| {
+        let rid = map(s.session.lookup_user(arg_str(who)?))?;
+        write_out(out_request_id, rid);
+        Ok(())
+    })
+}
+
+/// Asks whether a username is free (1–25 letters, digits or _, not all digits);
+/// `on_username_result` (AVAILABLE/TAKEN/FAILED) follows.
+///
+/// # Safety
+/// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_check_username(session: *mut msim_session, name: *const c_char, out_request_id: *mut u32) -> msim_result {
+    with(session, |s| {
+        let rid = map(s.session.check_username(arg_str(name)?))?;
+        write_out(out_request_id, rid);
+        Ok(())
+    })
+}
+
+/// Sets the username of an account that has none (after `on_username_required`); it cannot be
+/// changed later. `on_username_result` (SET, then sign-on continues; or FAILED) follows.
+/// MSIM_RESULT_WRONG_STATE when the account already has one.
+///
+/// # Safety
+/// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_set_username(session: *mut msim_session, name: *const c_char, out_request_id: *mut u32) -> msim_result {
+    with(session, |s| {
+        let rid = map(s.session.set_username(arg_str(name)?))?;
+        write_out(out_request_id, rid);
+        Ok(())
+    })
+}
+
+/// Requests the contact groups; `on_groups` follows.
+///
+/// # Safety
+/// `session` valid; `out_request_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_request_groups(session: *mut msim_session, out_request_id: *mut u32) -> msim_result {
+    with(session, |s| {
+        let rid = map(s.session.request_groups())?;
+        write_out(out_request_id, rid);
+        Ok(())
+    })
+}
+
+/// Imports the account's myspace.com friends into the contact list; `on_contact_list` and
+/// `on_import_result` follow.
+///
+/// # Safety
+/// `session` valid; `out_request_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_import_friends(session: *mut msim_session, out_request_id: *mut u32) -> msim_result {
+    with(session, |s| {
+        let rid = map(s.session.import_friends())?;
+        write_out(out_request_id, rid);
+        Ok(())
+    })
+}
+
+/// Checks for new mail now (it is also checked periodically unless disabled).
+///
+/// # Safety
+/// `session` valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_check_mail(session: *mut msim_session) -> msim_result {
+    with(session, |s| map(s.session.check_mail()))
+}
+
+/// Own user id; 0 before login or for NULL.
+///
+/// # Safety
+/// `session` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_get_uid(session: *const msim_session) -> u32 {
+    guard_or(0, || session.as_ref().map_or(0, |s| s.session.uid()))
+}
+
+/// Own username into `*out_username` (free it with `msim_string_free`); NULL is written when the
+/// account has none or is not logged in.
+///
+/// # Safety
+/// `session` valid; `out_username` writable.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_get_username(session: *const msim_session, out_username: *mut *mut c_char) -> msim_result {
+    with(session, |s| {
+        let out = out_username.as_mut().ok_or(msim_result::NullParameter)?;
+        *out = match s.session.username() {
+            Some(n) => string_to_c(n)?,
+            None => std::ptr::null_mut(),
+        };
+        Ok(())
+    })
+}
+
+/// Where the session is; MSIM_SESSION_STATE_IDLE for NULL.
+///
+/// # Safety
+/// `session` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_get_state(session: *const msim_session) -> msim_session_state {
+    guard_or(msim_session_state::Idle, || session.as_ref().map_or(msim_session_state::Idle, |s| types::state(s.session.phase())))
+}
+
+/// MSIM_DISPATCH_POLL/GLIB: a file descriptor that is readable while callbacks are queued; watch
+/// it for reading and call `msim_session_dispatch()`. Owned by the session (do not close or read
+/// it). -1 in THREAD mode or for NULL.
+///
+/// # Safety
+/// `session` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_fd(session: *const msim_session) -> c_int {
+    guard_or(-1, || session.as_ref().and_then(|s| s.shared.queue.as_ref()).map_or(-1, |q| q.fd()))
+}
+
+/// MSIM_DISPATCH_POLL: runs queued callbacks (up to 256 per call) on the calling thread and
+/// returns how many ran (0 in THREAD mode, for NULL, or when none were queued). Call it from one
+/// thread at a time. A callback may free the session; dispatch then stops and returns.
+///
+/// # Safety
+/// `session` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_dispatch(session: *mut msim_session) -> c_int {
+    guard_or(0, || {
+        // Only the Arc is used after this line: a callback may free the session.
+        let Some(shared) = session.as_ref().map(|s| s.shared.clone()) else { return 0 };
+        shared.dispatch() as c_int
+    })
+}

@@ -1,0 +1,84 @@
+//! Fixtures for client tests: a real msim-server on 127.0.0.1:0 and sessions whose events go to
+//! a channel that tests wait on.
+#![allow(dead_code)]
+
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use msim::client::{Config, Credentials, Event, Session};
+use msim_server::Server;
+
+/// Long enough for a loaded CI machine, short enough to fail fast.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub fn server() -> Server {
+    server_with(msim_server::Config { log: false, ..Default::default() })
+}
+
+pub fn server_with(config: msim_server::Config) -> Server {
+    Server::start(config).expect("server starts")
+}
+
+/// Client settings for tests: no mail polling, short request timeout.
+pub fn config() -> Config {
+    Config { mail_check_interval: None, request_timeout: Duration::from_secs(10), ..Config::default() }
+}
+
+pub struct Client {
+    pub session: Session,
+    events: Receiver<Event>,
+    /// Every event seen so far (for failure messages).
+    pub seen: Vec<Event>,
+}
+
+impl Client {
+    pub fn connect(server: &Server, email: &str, password: &str, cfg: Config) -> Client {
+        let (tx, rx) = channel();
+        let session = Session::new(cfg, move |e| {
+            let _ = tx.send(e);
+        });
+        let addr = server.addr();
+        session
+            .connect(&addr.ip().to_string(), addr.port(), Credentials { email: email.into(), password: password.into() })
+            .expect("connect starts");
+        Client { session, events: rx, seen: Vec::new() }
+    }
+
+    /// Connects and waits for `SignedOn`.
+    pub fn signed_on(server: &Server, email: &str, password: &str) -> Client {
+        let mut c = Client::connect(server, email, password, config());
+        c.wait(|e| matches!(e, Event::SignedOn { .. }));
+        c
+    }
+
+    /// The next event matching `pred` (others are skipped), or a panic listing what came.
+    pub fn wait(&mut self, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(e) => {
+                    self.seen.push(e.clone());
+                    if pred(&e) {
+                        return e;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!("no matching event within {WAIT:?}; seen: {:#?}", self.seen),
+                Err(RecvTimeoutError::Disconnected) => panic!("session gone; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Events matching `pred` during `d` (for "nothing happens" checks).
+    pub fn collect_for(&mut self, d: Duration, pred: impl Fn(&Event) -> bool) -> Vec<Event> {
+        let deadline = Instant::now() + d;
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            self.seen.push(e.clone());
+            if pred(&e) {
+                out.push(e);
+            }
+        }
+        out
+    }
+}

@@ -7,9 +7,10 @@
  *   cc -std=c99 -Wall -Iinclude examples-c/chat.c -Ltarget/release -lmsim \
  *      -Wl,-rpath,$PWD/target/release -o chat
  *
- * or, with the pkg-config file from `scripts/msim-pc.sh` installed or on PKG_CONFIG_PATH:
+ * or through pkg-config (README "Building against libmsim"):
  *
- *   cc -std=c99 -Wall examples-c/chat.c $(pkg-config --cflags --libs msim) -o chat
+ *   scripts/msim-pc.sh > target/release/msim.pc
+ *   cc -std=c99 -Wall examples-c/chat.c $(PKG_CONFIG_PATH=target/release pkg-config --cflags --libs msim) -o chat
  *
  * Run:   ./chat HOST PORT EMAIL [PASSWORD]
  *        e.g. against `target/release/msim-server --demo` (127.0.0.1:1863):

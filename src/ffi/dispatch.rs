@@ -189,18 +189,26 @@ pub(crate) mod glib_source {
     /// # Safety
     /// `context` must be NULL or a live `GMainContext*`.
     pub(crate) unsafe fn attach(shared: &Arc<Shared>, context: *mut c_void) -> glib::Source {
-        let ctx = if context.is_null() { glib::MainContext::default() } else { glib::MainContext::from_glib_none(context.cast()) };
+        let ctx = if context.is_null() {
+            glib::MainContext::default()
+        } else {
+            glib::MainContext::from_glib_none(context.cast())
+        };
         let fd = shared.queue.as_ref().map_or(-1, |q| q.fd());
         let weak = Arc::downgrade(shared);
-        let source = glib::source::unix_fd_source_new(fd, glib::IOCondition::IN, Some("msim-dispatch"), glib::Priority::DEFAULT, move |_, _| {
-            match weak.upgrade() {
+        let source = glib::source::unix_fd_source_new(
+            fd,
+            glib::IOCondition::IN,
+            Some("msim-dispatch"),
+            glib::Priority::DEFAULT,
+            move |_, _| match weak.upgrade() {
                 Some(s) => {
                     s.dispatch();
                     glib::ControlFlow::Continue
                 }
                 None => glib::ControlFlow::Break,
-            }
-        });
+            },
+        );
         source.attach(Some(&ctx));
         source
     }

@@ -69,11 +69,13 @@ impl Machine {
             self.emit(Event::Error { error: Error::Protocol("unexpected login challenge ignored".into()) });
             return;
         }
-        let Some(creds) = self.creds.clone() else { return };
-        let response = login::compute_response(nonce, &creds.email, &creds.password);
+        let Some(account) = &self.account else { return };
+        // Empty IP list, as Pidgin sends (SPEC §6.3, §24).
+        let response = login::compute_response_from_hash(nonce, &account.email, &account.hash, &[]);
+        let email = account.email.clone();
         let msg = ClientMessage::Login2(Login2 {
             algorithm: LOGIN_ALGORITHM,
-            username: creds.email.clone(),
+            username: email,
             response,
             clientver: self.cfg.client_version,
             // SPEC §24: langid/imlang as Pidgin sends them.
@@ -239,7 +241,7 @@ impl Machine {
             self.emit(Event::LoginFailed { reason: cause.login_failure(), code, text });
         }
         if !retrying {
-            self.creds = None;
+            self.account = None;
             self.reconnect_attempt = 0;
             self.reconnect_at = None;
         }

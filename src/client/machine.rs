@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::time::Instant;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::protocol::kinds::{ClientMessage, ServerMessage};
 use crate::protocol::persist::{DataItem, PersistRequest};
 use crate::protocol::{DictBuilder, Framer, Message};
@@ -32,11 +34,26 @@ use super::trace;
 /// a session's idle memory stays small (scale target: ≤ 64 KiB per session).
 const FRAMER_SHRINK_ABOVE: usize = 16 * 1024;
 
-/// The account to log in with. `Debug` never prints the password.
+/// The account to log in with. `Debug` never prints the password, and it is wiped on drop; the
+/// machine keeps only its hash (see [`Account`]).
 #[derive(Clone)]
 pub struct Credentials {
     pub email: String,
     pub password: String,
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        self.password.zeroize();
+    }
+}
+
+/// What the machine keeps for logging in (again, on reconnect): the e-mail and the password's
+/// SHA-1 (SPEC §6.3 h1), never the password itself. The hash is password-equivalent for MSIM
+/// logins, so it is wiped when the session ends or the machine is dropped.
+pub(crate) struct Account {
+    pub(crate) email: String,
+    pub(crate) hash: Zeroizing<[u8; 20]>,
 }
 
 impl fmt::Debug for Credentials {
@@ -118,7 +135,7 @@ pub struct Machine {
     pub(crate) cfg: Config,
     pub(crate) wall_clock: fn() -> u64,
     pub(crate) phase: Phase,
-    pub(crate) creds: Option<Credentials>,
+    pub(crate) account: Option<Account>,
     pub(crate) framer: Framer,
     pub(crate) largest_frame: usize,
     pub(crate) sesskey: u32,
@@ -169,7 +186,7 @@ impl Machine {
             cfg,
             wall_clock: system_wall_clock,
             phase: Phase::Idle,
-            creds: None,
+            account: None,
             largest_frame: 0,
             sesskey: 0,
             uid: 0,
@@ -307,7 +324,8 @@ impl Machine {
         if creds.email.is_empty() {
             return Err(Error::InvalidArgument("empty e-mail".into()));
         }
-        self.creds = Some(creds);
+        let hash = Zeroizing::new(crate::protocol::login::password_hash(&creds.password));
+        self.account = Some(Account { email: creds.email.clone(), hash });
         self.signed_on_once = false;
         self.reconnect_attempt = 0;
         self.mail_seen = 0;

@@ -253,7 +253,8 @@ unsafe fn write_out<T>(out: *mut T, v: T) {
 /// Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
 /// the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
 /// `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
-/// password is kept in memory for automatic reconnects until the session ends.
+/// password itself is not kept: msim keeps its hash (password-equivalent for MSIM logins) for
+/// automatic reconnects and wipes it when the session ends.
 ///
 /// # Safety
 /// `session` valid; strings NULL or NUL-terminated.

@@ -204,7 +204,8 @@ pub unsafe extern "C" fn msim_session_new_ex(
 
 /// Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
 /// stops the IO thread; no callback of this session starts after this returns, and callbacks
-/// running on other threads have finished. Pending IMs are dropped without `on_im_failed`.
+/// running on other threads have finished (so do not call it while holding a lock that your
+/// callbacks take). Pending IMs are dropped without `on_im_failed`.
 ///
 /// Called from inside one of this session's callbacks: the same holds, except that the calling
 /// callback itself continues until it returns (its borrowed arguments stay valid until then);

@@ -474,7 +474,8 @@ msim_session *msim_session_new_ex(const msim_callbacks *callbacks,
 
 // Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
 // stops the IO thread; no callback of this session starts after this returns, and callbacks
-// running on other threads have finished. Pending IMs are dropped without `on_im_failed`.
+// running on other threads have finished (so do not call it while holding a lock that your
+// callbacks take). Pending IMs are dropped without `on_im_failed`.
 //
 // Called from inside one of this session's callbacks: the same holds, except that the calling
 // callback itself continues until it returns (its borrowed arguments stay valid until then);
@@ -488,7 +489,8 @@ void msim_session_free(msim_session *session);
 // Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
 // the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
 // `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
-// password is kept in memory for automatic reconnects until the session ends.
+// password itself is not kept: msim keeps its hash (password-equivalent for MSIM logins) for
+// automatic reconnects and wipes it when the session ends.
 //
 // # Safety
 // `session` valid; strings NULL or NUL-terminated.

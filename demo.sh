@@ -41,4 +41,8 @@ fi
 echo "==> msim-server --demo on $addr (log: ${log#"$PWD"/})"
 echo
 
-"$out/demo" "${addr%:*}" "${addr##*:}"
+if ! "$out/demo" "${addr%:*}" "${addr##*:}"; then
+    echo "demo: failed; the server's log:" >&2
+    cat "$log" >&2
+    exit 1
+fi

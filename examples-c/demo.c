@@ -11,9 +11,9 @@
  *
  * alice and bob (the demo accounts, passwords alicepw and bobpw) sign on, chat with markup,
  * type, zap, and bob goes away with a message and comes back. Both sessions use the poll-fd
- * dispatch mode: every callback runs on this one thread inside msim_session_dispatch(), so the
- * output is in a deterministic order. Exits 0 when the whole script ran, 1 when a step did not
- * happen within 10 seconds.
+ * dispatch mode: every callback runs on this one thread inside msim_session_dispatch(), so no
+ * locking is needed and each step's output follows it. Exits 0 when the whole script ran, 1 when
+ * a step did not happen within 10 seconds.
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -442,6 +442,46 @@ msim_result msim_login_verify(const char *nonce_b64,
                               const char *password,
                               const char *response_b64);
 
+// Converts MSIM markup (an IM's text, already unescaped from the wire) to HTML for display
+// (SPEC §15.2, §24). The result is always well-formed and fully escaped; unknown tags are dropped
+// with their text kept, links other than http/https/ftp/mailto/myim become plain text.
+//
+// `markup` is borrowed for the call only. On success `*out_html` receives a new string that you
+// own: free it with msim_string_free(). On failure `*out_html` is not touched.
+//
+// Returns MSIM_RESULT_OK; MSIM_RESULT_NULL_PARAMETER if a pointer is NULL; MSIM_RESULT_INVALID_UTF8
+// if `markup` is not UTF-8; MSIM_RESULT_PANIC on an internal bug.
+//
+// # Safety
+// `markup` must be NULL or a NUL-terminated string; `out_html` NULL or writable storage for one pointer.
+msim_result msim_markup_to_html(const char *markup,
+                                char **out_html);
+
+// Converts HTML as a UI produces it (`<b>`, `<i>`, `<u>`, `<font face size color>`, `<a href>`,
+// `<body bgcolor>`, `<br>`) to MSIM markup ready to send (SPEC §15.4, §24); emoticon symbols in
+// text become `<i n="NAME"/>`. Ownership and results as for msim_markup_to_html().
+//
+// # Safety
+// `html` must be NULL or a NUL-terminated string; `out_markup` NULL or writable storage for one pointer.
+msim_result msim_html_to_markup(const char *html,
+                                char **out_markup);
+
+// Converts MSIM markup to plain text: tags removed, emoticons as their symbols, entities decoded.
+// Ownership and results as for msim_markup_to_html().
+//
+// # Safety
+// `markup` must be NULL or a NUL-terminated string; `out_text` NULL or writable storage for one pointer.
+msim_result msim_markup_to_plain(const char *markup,
+                                 char **out_text);
+
+// Converts HTML to plain text (`<br>` → newline, entities decoded), as status messages are sent
+// (SPEC §12). Ownership and results as for msim_markup_to_html().
+//
+// # Safety
+// `html` must be NULL or a NUL-terminated string; `out_text` NULL or writable storage for one pointer.
+msim_result msim_html_to_plain(const char *html,
+                               char **out_text);
+
 // A static, human-readable English description of `result`, e.g. "not connected".
 //
 // Takes an int so that any number is safe to pass: an unknown number gives "unknown result".

@@ -566,6 +566,46 @@ msim_result msim_login_verify(const char *nonce_b64,
                               const char *password,
                               const char *response_b64);
 
+// Converts MSIM markup (an IM's text, already unescaped from the wire) to HTML for display
+// (SPEC §15.2, §24). The result is always well-formed and fully escaped; unknown tags are dropped
+// with their text kept, links other than http/https/ftp/mailto/myim become plain text.
+//
+// `markup` is borrowed for the call only. On success `*out_html` receives a new string that you
+// own: free it with msim_string_free(). On failure `*out_html` is not touched.
+//
+// Returns MSIM_RESULT_OK; MSIM_RESULT_NULL_PARAMETER if a pointer is NULL; MSIM_RESULT_INVALID_UTF8
+// if `markup` is not UTF-8; MSIM_RESULT_PANIC on an internal bug.
+//
+// # Safety
+// `markup` must be NULL or a NUL-terminated string; `out_html` NULL or writable storage for one pointer.
+msim_result msim_markup_to_html(const char *markup,
+                                char **out_html);
+
+// Converts HTML as a UI produces it (`<b>`, `<i>`, `<u>`, `<font face size color>`, `<a href>`,
+// `<body bgcolor>`, `<br>`) to MSIM markup ready to send (SPEC §15.4, §24); emoticon symbols in
+// text become `<i n="NAME"/>`. Ownership and results as for msim_markup_to_html().
+//
+// # Safety
+// `html` must be NULL or a NUL-terminated string; `out_markup` NULL or writable storage for one pointer.
+msim_result msim_html_to_markup(const char *html,
+                                char **out_markup);
+
+// Converts MSIM markup to plain text: tags removed, emoticons as their symbols, entities decoded.
+// Ownership and results as for msim_markup_to_html().
+//
+// # Safety
+// `markup` must be NULL or a NUL-terminated string; `out_text` NULL or writable storage for one pointer.
+msim_result msim_markup_to_plain(const char *markup,
+                                 char **out_text);
+
+// Converts HTML to plain text (`<br>` → newline, entities decoded), as status messages are sent
+// (SPEC §12). Ownership and results as for msim_markup_to_html().
+//
+// # Safety
+// `html` must be NULL or a NUL-terminated string; `out_text` NULL or writable storage for one pointer.
+msim_result msim_html_to_plain(const char *html,
+                               char **out_text);
+
 // The plugin entry point: the static descriptor of this library (never NULL, never freed;
 // valid while the library is loaded). A host finds it with
 // `dlsym(handle, MSIM_PLUGIN_INIT_SYMBOL)` and checks it as `msim_plugin_info` describes.
@@ -604,7 +644,8 @@ msim_session *msim_session_new_ex(const msim_callbacks *callbacks,
 
 // Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
 // stops the IO thread; no callback of this session starts after this returns, and callbacks
-// running on other threads have finished. Pending IMs are dropped without `on_im_failed`.
+// running on other threads have finished (so do not call it while holding a lock that your
+// callbacks take). Pending IMs are dropped without `on_im_failed`.
 //
 // Called from inside one of this session's callbacks: the same holds, except that the calling
 // callback itself continues until it returns (its borrowed arguments stay valid until then);
@@ -618,7 +659,8 @@ void msim_session_free(msim_session *session);
 // Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
 // the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
 // `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
-// password is kept in memory for automatic reconnects until the session ends.
+// password itself is not kept: msim keeps its hash (password-equivalent for MSIM logins) for
+// automatic reconnects and wipes it when the session ends.
 //
 // # Safety
 // `session` valid; strings NULL or NUL-terminated.

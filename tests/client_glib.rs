@@ -30,7 +30,15 @@ unsafe extern "C" fn on_signed_on(ud: *mut c_void, _uid: u32, _name: *const c_ch
     s.threads.push(thread::current().id());
 }
 
-unsafe extern "C" fn on_im(ud: *mut c_void, _from: u32, _n: *const c_char, _html: *const c_char, plain: *const c_char, _t: i64, _off: bool) {
+unsafe extern "C" fn on_im(
+    ud: *mut c_void,
+    _from: u32,
+    _n: *const c_char,
+    _html: *const c_char,
+    plain: *const c_char,
+    _t: i64,
+    _off: bool,
+) {
     let s = &*(ud as *const Mutex<Seen>);
     let mut s = s.lock().unwrap();
     s.ims.push(CStr::from_ptr(plain).to_string_lossy().into_owned());
@@ -67,11 +75,20 @@ fn callbacks_run_on_the_glib_context_thread() {
         let host = CString::new(s.addr().ip().to_string()).unwrap();
         let port = s.addr().port();
         let c = |v: &str| CString::new(v).unwrap();
-        assert_eq!(msim_session_connect(a, host.as_ptr(), port, c("ga@example.com").as_ptr(), c("gapw").as_ptr()), msim_result::Ok);
-        assert_eq!(msim_session_connect(b, host.as_ptr(), port, c("gb@example.com").as_ptr(), c("gbpw").as_ptr()), msim_result::Ok);
+        assert_eq!(
+            msim_session_connect(a, host.as_ptr(), port, c("ga@example.com").as_ptr(), c("gapw").as_ptr()),
+            msim_result::Ok
+        );
+        assert_eq!(
+            msim_session_connect(b, host.as_ptr(), port, c("gb@example.com").as_ptr(), c("gbpw").as_ptr()),
+            msim_result::Ok
+        );
         iterate_until(&ctx, || seen_a.lock().unwrap().signed_on && seen_b.lock().unwrap().signed_on);
         let mut id = 0u64;
-        assert_eq!(msim_session_send_im(a, c(&ub.to_string()).as_ptr(), c("via glib").as_ptr(), &mut id), msim_result::Ok);
+        assert_eq!(
+            msim_session_send_im(a, c(&ub.to_string()).as_ptr(), c("via glib").as_ptr(), &mut id),
+            msim_result::Ok
+        );
         iterate_until(&ctx, || !seen_b.lock().unwrap().ims.is_empty());
         assert!(seen_b.lock().unwrap().ims[0].contains("via glib"));
         let me = thread::current().id();

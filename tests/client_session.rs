@@ -26,12 +26,18 @@ fn two_sessions_sign_on_and_exchange_ims_both_ways() {
     assert_eq!((alice.session.uid(), alice.session.username().as_deref()), (a, Some("alice")));
     // By username (resolved through the contact list or a lookup) and with formatting.
     alice.session.send_im("Bob", "<b>hello</b> bob").unwrap();
-    let Event::ImReceived { from, username, html, plain, offline, .. } = bob.wait(|e| matches!(e, Event::ImReceived { .. })) else { unreachable!() };
+    let Event::ImReceived { from, username, html, plain, offline, .. } =
+        bob.wait(|e| matches!(e, Event::ImReceived { .. }))
+    else {
+        unreachable!()
+    };
     assert_eq!((from, username.as_deref(), offline), (a, Some("alice"), false));
     assert!(plain.contains("hello bob"), "{plain}");
     assert!(html.contains("hello"), "{html}");
     bob.session.send_im(&a.to_string(), "hi alice &amp; co").unwrap();
-    let Event::ImReceived { from, plain, .. } = alice.wait(|e| matches!(e, Event::ImReceived { .. })) else { unreachable!() };
+    let Event::ImReceived { from, plain, .. } = alice.wait(|e| matches!(e, Event::ImReceived { .. })) else {
+        unreachable!()
+    };
     assert_eq!(from, b);
     assert!(plain.contains("hi alice"), "{plain}");
 }
@@ -76,7 +82,10 @@ fn offline_im_is_delivered_at_next_login_with_its_date() {
     alice.session.send_im("bob", "while you were out").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let mut bob = Client::connect(&s, "bob@example.com", "bobpw", config());
-    let Event::ImReceived { from, plain, offline, time, .. } = bob.wait(|e| matches!(e, Event::ImReceived { .. })) else { unreachable!() };
+    let Event::ImReceived { from, plain, offline, time, .. } = bob.wait(|e| matches!(e, Event::ImReceived { .. }))
+    else {
+        unreachable!()
+    };
     assert_eq!((from, offline), (a, true));
     assert!(plain.contains("while you were out"));
     assert!(time >= before.saturating_sub(2) && time <= before + 5, "date {time} vs {before}");
@@ -92,7 +101,11 @@ fn lookups_by_id_username_and_email() {
         let rid = alice.session.lookup_user(&who).unwrap();
         let ev = alice.wait(|e| matches!(e, Event::LookupResult { request, .. } if *request == rid));
         let Event::LookupResult { result: Ok(Some(info)), .. } = ev else { panic!("{who}: {ev:?}") };
-        assert_eq!((info.uid, info.username.as_deref(), info.display_name.as_deref()), (b, Some("bob"), Some("Bob")), "{who}");
+        assert_eq!(
+            (info.uid, info.username.as_deref(), info.display_name.as_deref()),
+            (b, Some("bob"), Some("Bob")),
+            "{who}"
+        );
     }
     let rid = alice.session.lookup_user("nosuchuser").unwrap();
     let ev = alice.wait(|e| matches!(e, Event::LookupResult { request, .. } if *request == rid));
@@ -114,15 +127,22 @@ fn add_remove_block_and_unblock() {
     assert!(list.iter().any(|x| x.uid == c && x.group == "Work"), "{list:?}");
     alice.wait(|e| matches!(e, Event::SignedOn { .. }));
     alice.session.remove_buddy(&c.to_string()).unwrap();
-    assert_eq!(alice.wait(|e| matches!(e, Event::BuddyRemoved { .. })), Event::BuddyRemoved { uid: c, username: Some("carol".into()) });
+    assert_eq!(
+        alice.wait(|e| matches!(e, Event::BuddyRemoved { .. })),
+        Event::BuddyRemoved { uid: c, username: Some("carol".into()) }
+    );
     // Blocked: bob's IMs no longer arrive.
     alice.session.block("bob").unwrap();
-    assert!(matches!(alice.wait(|e| matches!(e, Event::BuddyBlocked { .. })), Event::BuddyBlocked { uid, blocked: true, .. } if uid == b));
+    assert!(
+        matches!(alice.wait(|e| matches!(e, Event::BuddyBlocked { .. })), Event::BuddyBlocked { uid, blocked: true, .. } if uid == b)
+    );
     let bob = Client::signed_on(&s, "bob@example.com", "bobpw");
     bob.session.send_im(&a.to_string(), "let me in").unwrap();
     assert!(alice.collect_for(Duration::from_millis(700), |e| matches!(e, Event::ImReceived { .. })).is_empty());
     alice.session.unblock("bob").unwrap();
-    assert!(matches!(alice.wait(|e| matches!(e, Event::BuddyBlocked { .. })), Event::BuddyBlocked { uid, blocked: false, .. } if uid == b));
+    assert!(
+        matches!(alice.wait(|e| matches!(e, Event::BuddyBlocked { .. })), Event::BuddyBlocked { uid, blocked: false, .. } if uid == b)
+    );
     // The unblock's blocklist message follows its persist (SPEC §18.3); a round trip makes sure
     // the server has handled it before bob writes.
     let rid = alice.session.lookup_user("bob").unwrap();
@@ -141,11 +161,25 @@ fn account_without_username_chooses_one_then_signs_on() {
     assert_eq!(c.session.username(), None);
     let rid = c.session.check_username("bob").unwrap();
     let ev = c.wait(|e| matches!(e, Event::UsernameResult { .. }));
-    assert_eq!(ev, Event::UsernameResult { request: rid, name: "bob".into(), outcome: UsernameOutcome::Taken, text: String::new() });
+    assert_eq!(
+        ev,
+        Event::UsernameResult {
+            request: rid,
+            name: "bob".into(),
+            outcome: UsernameOutcome::Taken,
+            text: String::new()
+        }
+    );
     c.session.check_username("newbie_1").unwrap();
-    assert!(matches!(c.wait(|e| matches!(e, Event::UsernameResult { .. })), Event::UsernameResult { outcome: UsernameOutcome::Available, .. }));
+    assert!(matches!(
+        c.wait(|e| matches!(e, Event::UsernameResult { .. })),
+        Event::UsernameResult { outcome: UsernameOutcome::Available, .. }
+    ));
     c.session.set_username("newbie_1").unwrap();
-    assert!(matches!(c.wait(|e| matches!(e, Event::UsernameResult { .. })), Event::UsernameResult { outcome: UsernameOutcome::Set, .. }));
+    assert!(matches!(
+        c.wait(|e| matches!(e, Event::UsernameResult { .. })),
+        Event::UsernameResult { outcome: UsernameOutcome::Set, .. }
+    ));
     let ev = c.wait(|e| matches!(e, Event::SignedOn { .. }));
     assert_eq!(ev, Event::SignedOn { uid: n, username: Some("newbie_1".into()) });
     // The name sticks.
@@ -162,7 +196,9 @@ fn server_stop_gives_exactly_one_disconnect() {
     s.stop();
     let ev = alice.wait(|e| matches!(e, Event::Disconnected { .. }));
     assert!(matches!(ev, Event::Disconnected { reconnecting: false, .. }), "{ev:?}");
-    let more = alice.collect_for(Duration::from_millis(500), |e| matches!(e, Event::Disconnected { .. } | Event::LoginFailed { .. }));
+    let more = alice.collect_for(Duration::from_millis(500), |e| {
+        matches!(e, Event::Disconnected { .. } | Event::LoginFailed { .. })
+    });
     assert!(more.is_empty(), "{more:?}");
 }
 
@@ -173,12 +209,22 @@ fn second_login_kicks_the_first_with_error_6() {
     let mut first = Client::signed_on(&s, "alice@example.com", "alicepw");
     let _second = Client::signed_on(&s, "alice@example.com", "alicepw");
     let ev = first.wait(|e| matches!(e, Event::Disconnected { .. }));
-    assert!(matches!(ev, Event::Disconnected { reason: DisconnectReason::LoggedInElsewhere, code: 6, reconnecting: false, .. }), "{ev:?}");
+    assert!(
+        matches!(
+            ev,
+            Event::Disconnected { reason: DisconnectReason::LoggedInElsewhere, code: 6, reconnecting: false, .. }
+        ),
+        "{ev:?}"
+    );
 }
 
 #[test]
 fn slow_contact_list_signs_on_after_the_timeout_and_arrives_later() {
-    let s = server_with(msim_server::Config { log: false, contact_list_delay: Duration::from_millis(1500), ..Default::default() });
+    let s = server_with(msim_server::Config {
+        log: false,
+        contact_list_delay: Duration::from_millis(1500),
+        ..Default::default()
+    });
     pair(&s);
     let cfg = Config { contact_list_timeout: Duration::from_millis(300), ..config() };
     let mut alice = Client::connect(&s, "alice@example.com", "alicepw", cfg);
@@ -191,7 +237,12 @@ fn slow_contact_list_signs_on_after_the_timeout_and_arrives_later() {
 
 fn fast_reconnect() -> Config {
     Config {
-        reconnect: msim::client::ReconnectPolicy { enabled: true, initial_delay: Duration::from_millis(100), max_delay: Duration::from_millis(400), max_attempts: 20 },
+        reconnect: msim::client::ReconnectPolicy {
+            enabled: true,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(400),
+            max_attempts: 20,
+        },
         ..config()
     }
 }
@@ -204,7 +255,10 @@ fn a_kick_by_another_login_never_reconnects() {
     bob.wait(|e| matches!(e, Event::SignedOn { .. }));
     let _other = Client::signed_on(&s, "bob@example.com", "bobpw");
     let ev = bob.wait(|e| matches!(e, Event::Disconnected { .. }));
-    assert!(matches!(ev, Event::Disconnected { reason: DisconnectReason::LoggedInElsewhere, reconnecting: false, .. }), "{ev:?}");
+    assert!(
+        matches!(ev, Event::Disconnected { reason: DisconnectReason::LoggedInElsewhere, reconnecting: false, .. }),
+        "{ev:?}"
+    );
     assert!(bob.collect_for(Duration::from_millis(500), |e| matches!(e, Event::SignedOn { .. })).is_empty());
 }
 

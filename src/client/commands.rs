@@ -39,7 +39,9 @@ pub fn validate_username(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(format!("`{name}` is not a valid username (1–25 letters, digits or _, not all digits)")))
+        Err(Error::InvalidArgument(format!(
+            "`{name}` is not a valid username (1–25 letters, digits or _, not all digits)"
+        )))
     }
 }
 
@@ -76,7 +78,14 @@ impl Machine {
             Who::Username(n) => DictBuilder::new().str("UserName", n),
             Who::Uid(_) => unreachable!("uids resolve without a lookup"),
         };
-        self.persist(cmd::GET, DataItem::MySpaceInfoByString, true, body, Some(Purpose::Resolve { key: key.clone() }), now)?;
+        self.persist(
+            cmd::GET,
+            DataItem::MySpaceInfoByString,
+            true,
+            body,
+            Some(Purpose::Resolve { key: key.clone() }),
+            now,
+        )?;
         self.resolving.insert(key, vec![op]);
         Ok(())
     }
@@ -103,7 +112,15 @@ impl Machine {
             Deferred::Unblock => self.block_sequence(uid, false, now),
             Deferred::ContactInfo { group, nickname } => {
                 let body = contact_body(uid, &group, &nickname);
-                self.persist(cmd::ACTION_PUT, DataItem::WriteContact, true, body, Some(Purpose::ContactInfo { uid }), now).map(|_| ())
+                self.persist(
+                    cmd::ACTION_PUT,
+                    DataItem::WriteContact,
+                    true,
+                    body,
+                    Some(Purpose::ContactInfo { uid }),
+                    now,
+                )
+                .map(|_| ())
             }
         };
         if let Err(error) = result {
@@ -126,7 +143,10 @@ impl Machine {
         let body = DictBuilder::new().int("ContactID", u64::from(uid));
         self.persist(cmd::ACTION_DELETE, DataItem::DeleteContact, true, body, Some(Purpose::RemoveBuddy { uid }), now)?;
         let t = Target::Uid(uid);
-        self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Unallow(t), BlockOp::Unblock(t)] })
+        self.send(ClientMessage::BlockList {
+            sesskey: self.sesskey,
+            ops: vec![BlockOp::Unallow(t), BlockOp::Unblock(t)],
+        })
     }
 
     /// SPEC §18.3: block = delbuddy, blocklist b+, 0/9 Visibility=2; unblock = 0/8, blocklist b-.
@@ -135,13 +155,19 @@ impl Machine {
         let purpose = Some(Purpose::Block { uid, blocked: block });
         if block {
             self.send(ClientMessage::DelBuddy { sesskey: self.sesskey, uid })?;
-            self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Unallow(t), BlockOp::Block(t)] })?;
+            self.send(ClientMessage::BlockList {
+                sesskey: self.sesskey,
+                ops: vec![BlockOp::Unallow(t), BlockOp::Block(t)],
+            })?;
             let body = DictBuilder::new().int("ContactID", u64::from(uid)).int("Visibility", 2);
             self.persist(cmd::ACTION_PUT, DataItem::WriteContact, false, body, purpose, now)?;
         } else {
             let body = DictBuilder::new().int("ContactID", u64::from(uid));
             self.persist(cmd::ACTION_DELETE, DataItem::DeleteContact, false, body, purpose, now)?;
-            self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops: vec![BlockOp::Unallow(t), BlockOp::Unblock(t)] })?;
+            self.send(ClientMessage::BlockList {
+                sesskey: self.sesskey,
+                ops: vec![BlockOp::Unallow(t), BlockOp::Unblock(t)],
+            })?;
         }
         Ok(())
     }
@@ -246,7 +272,14 @@ impl Machine {
         self.require_logged_in()?;
         validate_username(name)?;
         let body = DictBuilder::new().str("UserName", name);
-        self.persist(cmd::GET, DataItem::MySpaceInfoByString, true, body, Some(Purpose::UsernameCheck { name: name.to_owned() }), now)
+        self.persist(
+            cmd::GET,
+            DataItem::MySpaceInfoByString,
+            true,
+            body,
+            Some(Purpose::UsernameCheck { name: name.to_owned() }),
+            now,
+        )
     }
 
     /// Sets the account's username (9/14 PUT, SPEC §6.7), allowed once for an account without
@@ -258,7 +291,14 @@ impl Machine {
         }
         validate_username(name)?;
         let body = DictBuilder::new().str("UserName", name);
-        self.persist(cmd::PUT, DataItem::SetUsername, true, body, Some(Purpose::SetUsername { name: name.to_owned() }), now)
+        self.persist(
+            cmd::PUT,
+            DataItem::SetUsername,
+            true,
+            body,
+            Some(Purpose::SetUsername { name: name.to_owned() }),
+            now,
+        )
     }
 
     /// Lists the contact groups (2/6, SPEC §10.2); answered by `Groups`.

@@ -166,54 +166,128 @@ pub mod progress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Connection progress: step of total, with a human-readable text.
-    Progress { step: u32, total: u32, text: String },
+    Progress {
+        step: u32,
+        total: u32,
+        text: String,
+    },
     /// Fully signed on: the contact list arrived (or its timeout passed, with an `Error` warning
     /// just before).
-    SignedOn { uid: u32, username: Option<String> },
+    SignedOn {
+        uid: u32,
+        username: Option<String>,
+    },
     /// The connect attempt failed on its own before sign-on (a `disconnect()` during login gives
     /// `Disconnected { reason: Requested }` instead). Terminal: no reconnect follows.
-    LoginFailed { reason: LoginFailure, code: u32, text: String },
+    LoginFailed {
+        reason: LoginFailure,
+        code: u32,
+        text: String,
+    },
     /// A signed-on session ended, or `disconnect()` was called. `reconnecting`: the session will
     /// try again (then a later `SignedOn`, `LoginFailed` or final `Disconnected` follows); `false`
     /// is terminal. Every `connect` ends with exactly one terminal event.
-    Disconnected { reason: DisconnectReason, code: u32, text: String, reconnecting: bool },
+    Disconnected {
+        reason: DisconnectReason,
+        code: u32,
+        text: String,
+        reconnecting: bool,
+    },
     /// The account has no username (SPEC §6.7): choose one with `check_username`/`set_username`,
     /// or `disconnect`.
-    UsernameRequired { uid: u32 },
+    UsernameRequired {
+        uid: u32,
+    },
     /// Answer to `check_username` (Available/Taken/Failed) or `set_username` (Set/Failed).
-    UsernameResult { request: RequestId, name: String, outcome: UsernameOutcome, text: String },
-    ImReceived { from: u32, username: Option<String>, html: String, plain: String, time: u64, offline: bool },
+    UsernameResult {
+        request: RequestId,
+        name: String,
+        outcome: UsernameOutcome,
+        text: String,
+    },
+    ImReceived {
+        from: u32,
+        username: Option<String>,
+        html: String,
+        plain: String,
+        time: u64,
+        offline: bool,
+    },
     /// An IM that was queued (while connecting or reconnecting, or waiting for a name lookup) has
     /// been written to the server.
-    ImSent { id: MessageId },
-    ImFailed { id: MessageId, error: Error },
-    Typing { from: u32, username: Option<String>, typing: bool },
-    Zap { from: u32, username: Option<String>, zap: Zap },
+    ImSent {
+        id: MessageId,
+    },
+    ImFailed {
+        id: MessageId,
+        error: Error,
+    },
+    Typing {
+        from: u32,
+        username: Option<String>,
+        typing: bool,
+    },
+    Zap {
+        from: u32,
+        username: Option<String>,
+        zap: Zap,
+    },
     /// bm 100 (SPEC §11.5). Also sent for users not on the list; that never adds them (SPEC §24).
-    BuddyStatus { uid: u32, username: Option<String>, presence: Presence, headline: String },
+    BuddyStatus {
+        uid: u32,
+        username: Option<String>,
+        presence: Presence,
+        headline: String,
+    },
     /// Fresh info about a user (own info at sign-on, contacts' info, senders we looked up).
     UserInfo(UserInfo),
     /// Answer to `lookup_user`: `Ok(None)` = no such user.
-    LookupResult { request: RequestId, result: Result<Option<UserInfo>, Error> },
+    LookupResult {
+        request: RequestId,
+        result: Result<Option<UserInfo>, Error>,
+    },
     /// The contact list (at sign-on, after an import, or late after the sign-on timeout).
     ContactList(Vec<Contact>),
-    BuddyAdded { uid: u32, username: Option<String>, group: String },
-    BuddyRemoved { uid: u32, username: Option<String> },
-    BuddyBlocked { uid: u32, username: Option<String>, blocked: bool },
+    BuddyAdded {
+        uid: u32,
+        username: Option<String>,
+        group: String,
+    },
+    BuddyRemoved {
+        uid: u32,
+        username: Option<String>,
+    },
+    BuddyBlocked {
+        uid: u32,
+        username: Option<String>,
+        blocked: bool,
+    },
     /// Answer to `request_groups`.
     Groups(Vec<Group>),
     /// Answer to `import_friends`: the number of contacts in the refreshed list.
-    ImportResult { result: Result<u32, Error> },
+    ImportResult {
+        result: Result<u32, Error>,
+    },
     /// New inbox items: `new` bits appeared for the first time this session, `all` = every bit
     /// seen so far (edge-triggered, SPEC §13).
-    MailAlert { new: u32, all: u32 },
+    MailAlert {
+        new: u32,
+        all: u32,
+    },
     /// Server settings (SPEC §8), reported when they change.
     ServerInfo(Vec<(String, String)>),
     /// Something went wrong without ending the session: a non-fatal server error, a failed or
     /// timed-out request, a malformed message that was skipped, a sign-on warning.
-    Error { error: Error },
+    Error {
+        error: Error,
+    },
     /// A message the client does not act on (unknown kind, group chat, mood…), as wire text.
-    Unhandled { text: String },
+    Unhandled {
+        text: String,
+    },
     /// A frame in or out, as wire text with the login `response` redacted.
-    Trace { dir: Direction, text: String },
+    Trace {
+        dir: Direction,
+        text: String,
+    },
 }

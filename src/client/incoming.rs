@@ -36,7 +36,15 @@ impl Machine {
         }
         let body = match reply.body() {
             Ok(b) => b,
-            Err(e) => return self.fail_request(reply.rid, purpose, Error::Protocol(format!("bad reply body: {e}")), false, now),
+            Err(e) => {
+                return self.fail_request(
+                    reply.rid,
+                    purpose,
+                    Error::Protocol(format!("bad reply body: {e}")),
+                    false,
+                    now,
+                )
+            }
         };
         match purpose {
             Purpose::OwnInfo | Purpose::Info { .. } => {
@@ -103,14 +111,20 @@ impl Machine {
             }
             Purpose::UsernameCheck { name } => {
                 // SPEC §6.7: a reply with a UserID means taken; only the echoed name means free.
-                let outcome = if user_info(&body).is_some() { UsernameOutcome::Taken } else { UsernameOutcome::Available };
+                let outcome =
+                    if user_info(&body).is_some() { UsernameOutcome::Taken } else { UsernameOutcome::Available };
                 self.emit(Event::UsernameResult { request: reply.rid, name, outcome, text: String::new() });
             }
             Purpose::SetUsername { name } => match body.get_u32("Code") {
                 Ok(0) => {
                     self.username = Some(name.clone());
                     self.names.remember(self.uid, &name);
-                    self.emit(Event::UsernameResult { request: reply.rid, name, outcome: UsernameOutcome::Set, text: String::new() });
+                    self.emit(Event::UsernameResult {
+                        request: reply.rid,
+                        name,
+                        outcome: UsernameOutcome::Set,
+                        text: String::new(),
+                    });
                     if self.phase == Phase::ChoosingUsername {
                         self.post_login(now);
                     }
@@ -120,7 +134,12 @@ impl Machine {
                         Ok(c) => format!("the server refused the username (code {c})"),
                         Err(e) => format!("unexpected reply: {e}"),
                     };
-                    self.emit(Event::UsernameResult { request: reply.rid, name, outcome: UsernameOutcome::Failed, text });
+                    self.emit(Event::UsernameResult {
+                        request: reply.rid,
+                        name,
+                        outcome: UsernameOutcome::Failed,
+                        text,
+                    });
                 }
             },
             Purpose::AddBuddy { uid, group } => {
@@ -141,12 +160,21 @@ impl Machine {
             Purpose::Import => {
                 // SPEC §18.6: `Completed=True` → fetch the list again and report its size.
                 if body.get_bool("Completed").unwrap_or(false) {
-                    let r = self.persist(1, DataItem::ListAllContacts, true, DictBuilder::new(), Some(Purpose::ContactList { import: true }), now);
+                    let r = self.persist(
+                        1,
+                        DataItem::ListAllContacts,
+                        true,
+                        DictBuilder::new(),
+                        Some(Purpose::ContactList { import: true }),
+                        now,
+                    );
                     if let Err(e) = r {
                         self.emit(Event::ImportResult { result: Err(e) });
                     }
                 } else {
-                    self.emit(Event::ImportResult { result: Err(Error::Server { code: 0, text: "importing friends failed".into() }) });
+                    self.emit(Event::ImportResult {
+                        result: Err(Error::Server { code: 0, text: "importing friends failed".into() }),
+                    });
                 }
             }
         }
@@ -159,7 +187,9 @@ impl Machine {
             Purpose::Info { uid } => {
                 self.info_pending.remove(&uid);
             }
-            Purpose::ContactList { import: true } | Purpose::Import => self.emit(Event::ImportResult { result: Err(err) }),
+            Purpose::ContactList { import: true } | Purpose::Import => {
+                self.emit(Event::ImportResult { result: Err(err) })
+            }
             Purpose::ContactList { import: false } => {
                 self.emit(Event::Error { error: err });
                 if self.phase == Phase::SigningOn {
@@ -172,12 +202,17 @@ impl Machine {
                 let waiting = self.resolving.remove(&key).unwrap_or_default();
                 self.fail_waiting(&key, waiting, &err, retrying);
             }
-            Purpose::UsernameCheck { name } | Purpose::SetUsername { name } => {
-                self.emit(Event::UsernameResult { request: rid, name, outcome: UsernameOutcome::Failed, text: err.to_string() })
-            }
-            Purpose::Groups | Purpose::AddBuddy { .. } | Purpose::RemoveBuddy { .. } | Purpose::Block { .. } | Purpose::ContactInfo { .. } => {
-                self.emit(Event::Error { error: err })
-            }
+            Purpose::UsernameCheck { name } | Purpose::SetUsername { name } => self.emit(Event::UsernameResult {
+                request: rid,
+                name,
+                outcome: UsernameOutcome::Failed,
+                text: err.to_string(),
+            }),
+            Purpose::Groups
+            | Purpose::AddBuddy { .. }
+            | Purpose::RemoveBuddy { .. }
+            | Purpose::Block { .. }
+            | Purpose::ContactInfo { .. } => self.emit(Event::Error { error: err }),
         }
     }
 

@@ -69,11 +69,13 @@ impl Machine {
             self.emit(Event::Error { error: Error::Protocol("unexpected login challenge ignored".into()) });
             return;
         }
-        let Some(creds) = self.creds.clone() else { return };
-        let response = login::compute_response(nonce, &creds.email, &creds.password);
+        let Some(account) = &self.account else { return };
+        // Empty IP list, as Pidgin sends (SPEC §6.3, §24).
+        let response = login::compute_response_from_hash(nonce, &account.email, &account.hash, &[]);
+        let email = account.email.clone();
         let msg = ClientMessage::Login2(Login2 {
             algorithm: LOGIN_ALGORITHM,
-            username: creds.email.clone(),
+            username: email,
             response,
             clientver: self.cfg.client_version,
             // SPEC §24: langid/imlang as Pidgin sends them.
@@ -116,7 +118,11 @@ impl Machine {
     pub(crate) fn post_login(&mut self, now: Instant) {
         self.phase = Phase::SigningOn;
         self.phase_deadline = Some(now + self.cfg.contact_list_timeout);
-        self.emit(Event::Progress { step: progress::CONTACT_LIST, total: progress::TOTAL, text: "Loading the contact list".into() });
+        self.emit(Event::Progress {
+            step: progress::CONTACT_LIST,
+            total: progress::TOTAL,
+            text: "Loading the contact list".into(),
+        });
         let own = DictBuilder::new().int("UserID", u64::from(self.uid));
         let _ = self.persist(1, DataItem::OwnMySpaceInfo, true, own, Some(Purpose::OwnInfo), now);
         let _ = self.persist(1, DataItem::OwnImInfo, true, DictBuilder::new(), Some(Purpose::ImInfo), now);
@@ -124,11 +130,23 @@ impl Machine {
         if self.cfg.mail_check_interval.is_some() {
             let _ = self.persist(1, DataItem::CheckMail, true, DictBuilder::new(), Some(Purpose::MailCheck), now);
         }
-        let _ = self.persist(1, DataItem::ListAllContacts, true, DictBuilder::new(), Some(Purpose::ContactList { import: false }), now);
+        let _ = self.persist(
+            1,
+            DataItem::ListAllContacts,
+            true,
+            DictBuilder::new(),
+            Some(Purpose::ContactList { import: false }),
+            now,
+        );
     }
 
     pub(crate) fn send_status(&mut self) -> Result<()> {
-        let msg = ClientMessage::Status { sesskey: self.sesskey, code: self.status.code(), statstring: self.status_text.clone(), locstring: String::new() };
+        let msg = ClientMessage::Status {
+            sesskey: self.sesskey,
+            code: self.status.code(),
+            statstring: self.status_text.clone(),
+            locstring: String::new(),
+        };
         self.send(msg)
     }
 
@@ -175,7 +193,11 @@ impl Machine {
         self.next_mail_check = None;
         self.framer = Framer::new(self.cfg.max_frame);
         self.largest_frame = 0;
-        let retry_delay = if cause.retryable() && self.signed_on_once { self.cfg.reconnect.delay(self.reconnect_attempt + 1) } else { None };
+        let retry_delay = if cause.retryable() && self.signed_on_once {
+            self.cfg.reconnect.delay(self.reconnect_attempt + 1)
+        } else {
+            None
+        };
         let retrying = retry_delay.is_some();
         self.phase = if retrying { Phase::WaitingToReconnect } else { Phase::Idle };
         // Outstanding requests die with the connection; IMs waiting on a lookup go back to the
@@ -200,17 +222,26 @@ impl Machine {
                 self.emit(Event::Disconnected { reason: cause.disconnect_reason(), code, text, reconnecting: true });
             }
             let secs = delay.as_secs_f32();
-            self.emit(Event::Progress { step: progress::CONNECTING, total: progress::TOTAL, text: format!("Reconnecting in {secs:.1} s") });
+            self.emit(Event::Progress {
+                step: progress::CONNECTING,
+                total: progress::TOTAL,
+                text: format!("Reconnecting in {secs:.1} s"),
+            });
         } else if was_signed_on || cause == Cause::Requested {
             self.emit(Event::Disconnected { reason: cause.disconnect_reason(), code, text, reconnecting: false });
         } else if self.signed_on_once && cause.retryable() {
             // A reconnect attempt failed and the policy gives up.
-            self.emit(Event::Disconnected { reason: DisconnectReason::ReconnectFailed, code, text, reconnecting: false });
+            self.emit(Event::Disconnected {
+                reason: DisconnectReason::ReconnectFailed,
+                code,
+                text,
+                reconnecting: false,
+            });
         } else {
             self.emit(Event::LoginFailed { reason: cause.login_failure(), code, text });
         }
         if !retrying {
-            self.creds = None;
+            self.account = None;
             self.reconnect_attempt = 0;
             self.reconnect_at = None;
         }
@@ -225,5 +256,4 @@ impl Machine {
             }
         }
     }
-
 }

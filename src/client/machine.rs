@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::time::Instant;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::protocol::kinds::{ClientMessage, ServerMessage};
 use crate::protocol::persist::{DataItem, PersistRequest};
 use crate::protocol::{DictBuilder, Framer, Message};
@@ -22,8 +24,8 @@ use crate::protocol::{DictBuilder, Framer, Message};
 use super::config::Config;
 use super::error::{Error, Result};
 use super::events::{progress, Event, MessageId, OwnStatus, RequestId};
-use super::names::Names;
 use super::lifecycle::Cause;
+use super::names::Names;
 use super::reconnect::Outbox;
 use super::requests::{Purpose, Requests};
 use super::trace;
@@ -32,11 +34,26 @@ use super::trace;
 /// a session's idle memory stays small (scale target: ≤ 64 KiB per session).
 const FRAMER_SHRINK_ABOVE: usize = 16 * 1024;
 
-/// The account to log in with. `Debug` never prints the password.
+/// The account to log in with. `Debug` never prints the password, and it is wiped on drop; the
+/// machine keeps only its hash (see [`Account`]).
 #[derive(Clone)]
 pub struct Credentials {
     pub email: String,
     pub password: String,
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        self.password.zeroize();
+    }
+}
+
+/// What the machine keeps for logging in (again, on reconnect): the e-mail and the password's
+/// SHA-1 (SPEC §6.3 h1), never the password itself. The hash is password-equivalent for MSIM
+/// logins, so it is wiped when the session ends or the machine is dropped.
+pub(crate) struct Account {
+    pub(crate) email: String,
+    pub(crate) hash: Zeroizing<[u8; 20]>,
 }
 
 impl fmt::Debug for Credentials {
@@ -67,7 +84,10 @@ pub enum Phase {
 impl Phase {
     /// A TCP connection is open (or being opened).
     pub fn has_connection(self) -> bool {
-        matches!(self, Phase::AwaitingChallenge | Phase::LoggingIn | Phase::ChoosingUsername | Phase::SigningOn | Phase::SignedOn)
+        matches!(
+            self,
+            Phase::AwaitingChallenge | Phase::LoggingIn | Phase::ChoosingUsername | Phase::SigningOn | Phase::SignedOn
+        )
     }
 
     /// Logged in: a session key exists and requests can be sent.
@@ -91,14 +111,23 @@ pub enum IoAction {
 pub(crate) enum Deferred {
     /// `deferred`: the IM already left `send_im` (queued or waiting for a lookup), so it is
     /// reported with `ImSent` once written.
-    Im { id: MessageId, markup: String, deferred: bool },
+    Im {
+        id: MessageId,
+        markup: String,
+        deferred: bool,
+    },
     Typing(bool),
     Zap(crate::protocol::zap::Zap),
-    Add { group: String },
+    Add {
+        group: String,
+    },
     Remove,
     Block,
     Unblock,
-    ContactInfo { group: String, nickname: String },
+    ContactInfo {
+        group: String,
+        nickname: String,
+    },
 }
 
 /// The session state machine; see the module docs.
@@ -106,7 +135,7 @@ pub struct Machine {
     pub(crate) cfg: Config,
     pub(crate) wall_clock: fn() -> u64,
     pub(crate) phase: Phase,
-    pub(crate) creds: Option<Credentials>,
+    pub(crate) account: Option<Account>,
     pub(crate) framer: Framer,
     pub(crate) largest_frame: usize,
     pub(crate) sesskey: u32,
@@ -157,7 +186,7 @@ impl Machine {
             cfg,
             wall_clock: system_wall_clock,
             phase: Phase::Idle,
-            creds: None,
+            account: None,
             largest_frame: 0,
             sesskey: 0,
             uid: 0,
@@ -259,7 +288,15 @@ impl Machine {
     }
 
     /// Sends a persist request; with a purpose, its reply is awaited until the request timeout.
-    pub(crate) fn persist(&mut self, cmd: u32, item: DataItem, with_uid: bool, body: DictBuilder, purpose: Option<Purpose>, now: Instant) -> Result<RequestId> {
+    pub(crate) fn persist(
+        &mut self,
+        cmd: u32,
+        item: DataItem,
+        with_uid: bool,
+        body: DictBuilder,
+        purpose: Option<Purpose>,
+        now: Instant,
+    ) -> Result<RequestId> {
         if !self.phase.logged_in() {
             return Err(Error::NotSignedOn);
         }
@@ -268,7 +305,8 @@ impl Machine {
         }
         let rid = self.requests.next_rid();
         let uid = with_uid.then_some(self.uid);
-        let req = PersistRequest::new(self.sesskey, cmd, item, uid, rid, &body).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let req = PersistRequest::new(self.sesskey, cmd, item, uid, rid, &body)
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         self.send(ClientMessage::Persist(req))?;
         if let Some(p) = purpose {
             self.requests.insert(rid, p, now + self.cfg.request_timeout);
@@ -286,7 +324,8 @@ impl Machine {
         if creds.email.is_empty() {
             return Err(Error::InvalidArgument("empty e-mail".into()));
         }
-        self.creds = Some(creds);
+        let hash = Zeroizing::new(crate::protocol::login::password_hash(&creds.password));
+        self.account = Some(Account { email: creds.email.clone(), hash });
         self.signed_on_once = false;
         self.reconnect_attempt = 0;
         self.mail_seen = 0;
@@ -300,7 +339,11 @@ impl Machine {
         self.phase_deadline = None;
         self.attempt += 1;
         self.io.push_back(IoAction::Connect { attempt: self.attempt });
-        let text = if self.reconnect_attempt == 0 { "Connecting".to_owned() } else { format!("Reconnecting (attempt {})", self.reconnect_attempt) };
+        let text = if self.reconnect_attempt == 0 {
+            "Connecting".to_owned()
+        } else {
+            format!("Reconnecting (attempt {})", self.reconnect_attempt)
+        };
         self.emit(Event::Progress { step: progress::CONNECTING, total: progress::TOTAL, text });
     }
 
@@ -314,7 +357,11 @@ impl Machine {
         self.largest_frame = 0;
         self.last_rx = now;
         self.phase_deadline = Some(now + self.cfg.login_timeout);
-        self.emit(Event::Progress { step: progress::CHALLENGE, total: progress::TOTAL, text: "Waiting for the login challenge".into() });
+        self.emit(Event::Progress {
+            step: progress::CHALLENGE,
+            total: progress::TOTAL,
+            text: "Waiting for the login challenge".into(),
+        });
     }
 
     /// Resolving or connecting for `attempt` failed.
@@ -395,7 +442,9 @@ impl Machine {
     fn dispatch(&mut self, m: ServerMessage, raw: &Message, now: Instant) {
         match m {
             ServerMessage::Challenge { nonce } => self.on_challenge(&nonce, now),
-            ServerMessage::LoginOk { sesskey, userid, uniquenick, .. } => self.on_login_ok(sesskey, userid, uniquenick, now),
+            ServerMessage::LoginOk { sesskey, userid, uniquenick, .. } => {
+                self.on_login_ok(sesskey, userid, uniquenick, now)
+            }
             ServerMessage::Error { code, fatal, text } => self.on_error(code, fatal, text, now),
             ServerMessage::Persist(reply) => self.on_persist(reply, raw, now),
             ServerMessage::Bm(bm) => self.on_bm(bm, raw, now),
@@ -409,7 +458,9 @@ impl Machine {
         if let Some(d) = self.phase_deadline.filter(|d| *d <= now) {
             let _ = d;
             match self.phase {
-                Phase::AwaitingChallenge => return self.end_connection(Cause::Timeout, 0, "no login challenge from the server".into(), now),
+                Phase::AwaitingChallenge => {
+                    return self.end_connection(Cause::Timeout, 0, "no login challenge from the server".into(), now)
+                }
                 Phase::LoggingIn => return self.end_connection(Cause::Timeout, 0, "no reply to the login".into(), now),
                 Phase::SigningOn => {
                     let secs = self.cfg.contact_list_timeout.as_secs_f32();
@@ -432,7 +483,8 @@ impl Machine {
             if let (Some(at), Some(every)) = (self.next_mail_check, self.cfg.mail_check_interval) {
                 if at <= now {
                     self.next_mail_check = Some(now + every);
-                    let _ = self.persist(1, DataItem::CheckMail, true, DictBuilder::new(), Some(Purpose::MailCheck), now);
+                    let _ =
+                        self.persist(1, DataItem::CheckMail, true, DictBuilder::new(), Some(Purpose::MailCheck), now);
                 }
             }
         }

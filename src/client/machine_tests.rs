@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::client::events::{DisconnectReason, Direction, Event, LoginFailure, OwnStatus, UsernameOutcome};
+use crate::client::events::{Direction, DisconnectReason, Event, LoginFailure, OwnStatus, UsernameOutcome};
 use crate::client::reconnect::ReconnectPolicy;
 use crate::client::Error;
 use crate::protocol::buddy::BmPayload;
@@ -25,7 +25,14 @@ fn wire(sm: &ServerMessage) -> Vec<u8> {
 }
 
 fn reply(cmd: u32, req: &crate::protocol::persist::PersistRequest, body: DictBuilder) -> ServerMessage {
-    ServerMessage::Persist(PersistReply { cmd: Cmd(cmd), dsn: req.dsn, uid: UID, lid: req.lid, rid: req.rid, body: body.as_bytes().unwrap().to_vec() })
+    ServerMessage::Persist(PersistReply {
+        cmd: Cmd(cmd),
+        dsn: req.dsn,
+        uid: UID,
+        lid: req.lid,
+        rid: req.rid,
+        body: body.as_bytes().unwrap().to_vec(),
+    })
 }
 
 fn bm(kind: u32, from: u32, text: &str, date: Option<u64>) -> ServerMessage {
@@ -60,7 +67,9 @@ impl H {
     }
 
     fn events(&mut self) -> Vec<Event> {
-        std::iter::from_fn(|| self.m.poll_event()).filter(|e| !matches!(e, Event::Trace { .. } | Event::Progress { .. })).collect()
+        std::iter::from_fn(|| self.m.poll_event())
+            .filter(|e| !matches!(e, Event::Trace { .. } | Event::Progress { .. }))
+            .collect()
     }
 
     fn attempt(&self) -> u64 {
@@ -72,7 +81,7 @@ impl H {
     }
 
     /// Connects and answers the challenge; returns the login2 sent.
-    fn to_logging_in(&mut self) -> ClientMessage {
+    fn log_in_until_challenge_answered(&mut self) -> ClientMessage {
         let t = self.t;
         self.m.start(Credentials { email: "jeff@example.com".into(), password: "hunter2".into() }, t).unwrap();
         assert!(matches!(self.io()[..], [IoAction::Connect { .. }]));
@@ -84,9 +93,15 @@ impl H {
     }
 
     /// Logs in; returns the post-login persist requests.
-    fn to_signing_on(&mut self, uniquenick: &str) -> Vec<ClientMessage> {
-        self.to_logging_in();
-        self.feed(ServerMessage::LoginOk { sesskey: 42, proof: String::new(), userid: UID, profileid: UID, uniquenick: uniquenick.into() });
+    fn log_in_until_signing_on(&mut self, uniquenick: &str) -> Vec<ClientMessage> {
+        self.log_in_until_challenge_answered();
+        self.feed(ServerMessage::LoginOk {
+            sesskey: 42,
+            proof: String::new(),
+            userid: UID,
+            profileid: UID,
+            uniquenick: uniquenick.into(),
+        });
         self.sent()
     }
 
@@ -101,7 +116,7 @@ impl H {
 
     /// Signed on with `contacts` on the list.
     fn signed_on(&mut self, contacts: &[(u32, &str)]) {
-        let sent = self.to_signing_on("jeff");
+        let sent = self.log_in_until_signing_on("jeff");
         let req = H::persist_req(&sent, 0, 1);
         let mut body = DictBuilder::new();
         for (uid, name) in contacts {
@@ -121,10 +136,19 @@ fn cfg() -> Config {
 #[test]
 fn login_happy_path_sends_post_login_sequence_and_signs_on_when_the_list_arrives() {
     let mut h = H::new(Config::default());
-    let login = h.to_logging_in();
+    let login = h.log_in_until_challenge_answered();
     let ClientMessage::Login2(l) = login else { panic!("{login:?}") };
-    assert_eq!((l.algorithm, l.username.as_str(), l.clientver, l.langid), (196_610, "jeff@example.com", 697, Some(1033)));
-    h.feed(ServerMessage::LoginOk { sesskey: 42, proof: "jeff".into(), userid: UID, profileid: UID, uniquenick: "jeff".into() });
+    assert_eq!(
+        (l.algorithm, l.username.as_str(), l.clientver, l.langid),
+        (196_610, "jeff@example.com", 697, Some(1033))
+    );
+    h.feed(ServerMessage::LoginOk {
+        sesskey: 42,
+        proof: "jeff".into(),
+        userid: UID,
+        profileid: UID,
+        uniquenick: "jeff".into(),
+    });
     let sent = h.sent();
     // SPEC §6.6 order: own info, IM info, status, mail, contact list.
     let kinds: Vec<String> = sent
@@ -140,11 +164,20 @@ fn login_happy_path_sends_post_login_sequence_and_signs_on_when_the_list_arrives
     assert_eq!(h.m.phase(), Phase::SigningOn);
     assert!(h.events().is_empty(), "no sign-on before the list");
     let list = H::persist_req(&sent, 0, 1);
-    let body = DictBuilder::new().int("ContactID", 6221).str("UserName", "tom").str("GroupName", "").int("Visibility", 1).int("ContactID", 77).int("Visibility", 2);
+    let body = DictBuilder::new()
+        .int("ContactID", 6221)
+        .str("UserName", "tom")
+        .str("GroupName", "")
+        .int("Visibility", 1)
+        .int("ContactID", 77)
+        .int("Visibility", 2);
     h.feed(reply(257, &list, body));
     let ev = h.events();
     let Event::ContactList(c) = &ev[0] else { panic!("{ev:?}") };
-    assert_eq!((c[0].uid, c[0].username.as_deref(), c[0].group.as_str(), c[0].blocked), (6221, Some("tom"), "IM Friends", false));
+    assert_eq!(
+        (c[0].uid, c[0].username.as_deref(), c[0].group.as_str(), c[0].blocked),
+        (6221, Some("tom"), "IM Friends", false)
+    );
     assert!(c[1].blocked);
     assert_eq!(ev[1], Event::SignedOn { uid: UID, username: Some("jeff".into()) });
     // The unnamed contact gets a by-id lookup (SPEC §10.1).
@@ -171,8 +204,28 @@ fn server_errors_map_to_login_failures_disconnects_or_plain_errors() {
         (false, 260, true, Event::LoginFailed { reason: LoginFailure::BadPassword, code: 260, text: "x".into() }),
         (false, 259, true, Event::LoginFailed { reason: LoginFailure::UnknownAccount, code: 259, text: "x".into() }),
         (false, 99, true, Event::LoginFailed { reason: LoginFailure::Server, code: 99, text: "x".into() }),
-        (true, 6, true, Event::Disconnected { reason: DisconnectReason::LoggedInElsewhere, code: 6, text: "x".into(), reconnecting: false }),
-        (true, 99, true, Event::Disconnected { reason: DisconnectReason::ServerError, code: 99, text: "x".into(), reconnecting: false }),
+        (
+            true,
+            6,
+            true,
+            Event::Disconnected {
+                reason: DisconnectReason::LoggedInElsewhere,
+                code: 6,
+                text: "x".into(),
+                reconnecting: false,
+            },
+        ),
+        (
+            true,
+            99,
+            true,
+            Event::Disconnected {
+                reason: DisconnectReason::ServerError,
+                code: 99,
+                text: "x".into(),
+                reconnecting: false,
+            },
+        ),
         (true, 1, false, Event::Error { error: Error::Server { code: 1, text: "x".into() } }),
     ];
     for (signed_on, code, fatal, want) in cases {
@@ -180,7 +233,7 @@ fn server_errors_map_to_login_failures_disconnects_or_plain_errors() {
         if signed_on {
             h.signed_on(&[]);
         } else {
-            h.to_logging_in();
+            h.log_in_until_challenge_answered();
         }
         h.feed(ServerMessage::Error { code, fatal, text: "x".into() });
         assert_eq!(h.events(), vec![want], "code {code}");
@@ -199,7 +252,7 @@ fn logged_in_elsewhere_never_reconnects() {
 #[test]
 fn contact_list_timeout_signs_on_with_a_warning_and_a_late_list_still_arrives() {
     let mut h = H::new(cfg());
-    let sent = h.to_signing_on("jeff");
+    let sent = h.log_in_until_signing_on("jeff");
     h.advance(Duration::from_secs(9));
     assert!(h.events().is_empty());
     h.advance(Duration::from_secs(1));
@@ -224,21 +277,29 @@ fn replies_match_by_rid_error_bit_is_an_error_and_silence_times_out() {
     assert!(matches!(&h.events()[..], [Event::Unhandled { .. }]));
     h.feed(reply(257, req, DictBuilder::new().int("UserID", 6221).str("UserName", "tom")));
     let ev = h.events();
-    assert!(matches!(&ev[..], [Event::LookupResult { request, result: Ok(Some(i)) }] if *request == rid && i.uid == 6221), "{ev:?}");
+    assert!(
+        matches!(&ev[..], [Event::LookupResult { request, result: Ok(Some(i)) }] if *request == rid && i.uid == 6221),
+        "{ev:?}"
+    );
     // Error bit (SPEC §16.3: 1025) → an error, not a success.
     let rid2 = h.m.lookup_user("6221", h.t).unwrap();
     let s = h.sent();
     let ClientMessage::Persist(req2) = &s[0] else { panic!() };
     h.feed(reply(1025, req2, DictBuilder::new().str("ErrorMessage", "Request timeout")));
     let ev = h.events();
-    assert!(matches!(&ev[..], [Event::LookupResult { request, result: Err(Error::Server { code: 1025, text }) }] if *request == rid2 && text == "Request timeout"), "{ev:?}");
+    assert!(
+        matches!(&ev[..], [Event::LookupResult { request, result: Err(Error::Server { code: 1025, text }) }] if *request == rid2 && text == "Request timeout"),
+        "{ev:?}"
+    );
     // No reply at all → timeout after the request timeout (60 s).
     let rid3 = h.m.lookup_user("nobody", h.t).unwrap();
     h.advance(Duration::from_secs(59));
     assert!(h.events().is_empty());
     h.feed(ServerMessage::KeepAlive);
     h.advance(Duration::from_secs(1));
-    assert!(matches!(&h.events()[..], [Event::LookupResult { request, result: Err(Error::Timeout(_)) }] if *request == rid3));
+    assert!(
+        matches!(&h.events()[..], [Event::LookupResult { request, result: Err(Error::Timeout(_)) }] if *request == rid3)
+    );
 }
 
 #[test]
@@ -250,7 +311,14 @@ fn buddy_messages_are_classified() {
     h.feed(bm(121, 6221, "%typing%", None));
     h.feed(bm(1, 6221, "%stoptyping%", None));
     h.feed(bm(121, 6221, &Zap::Hug.payload(), None));
-    h.feed(ServerMessage::Bm(BmFromServer { kind: 100, from: 999, payload: BmPayload::Status(StatusList::new(Presence::Away, "brb")), date: None, cv: None, aid: None }));
+    h.feed(ServerMessage::Bm(BmFromServer {
+        kind: 100,
+        from: 999,
+        payload: BmPayload::Status(StatusList::new(Presence::Away, "brb")),
+        date: None,
+        cv: None,
+        aid: None,
+    }));
     let ev = h.events();
     let tom = Some("tom".to_owned());
     let Event::ImReceived { from, username, html, time, offline, .. } = &ev[0] else { panic!("{ev:?}") };
@@ -260,7 +328,10 @@ fn buddy_messages_are_classified() {
     assert_eq!(ev[2], Event::Typing { from: 6221, username: tom.clone(), typing: true });
     assert_eq!(ev[3], Event::Typing { from: 6221, username: tom.clone(), typing: false });
     assert_eq!(ev[4], Event::Zap { from: 6221, username: tom, zap: Zap::Hug });
-    assert_eq!(ev[5], Event::BuddyStatus { uid: 999, username: None, presence: Presence::Away, headline: "brb".into() });
+    assert_eq!(
+        ev[5],
+        Event::BuddyStatus { uid: 999, username: None, presence: Presence::Away, headline: "brb".into() }
+    );
     assert!(!h.m.names.is_contact(999), "a stranger's status adds nobody (SPEC §24)");
 }
 
@@ -275,12 +346,20 @@ fn im_from_a_user_without_name_is_delivered_and_the_name_looked_up() {
 
 #[test]
 fn reconnect_queues_ims_and_sends_them_after_sign_on() {
-    let policy = ReconnectPolicy { enabled: true, initial_delay: Duration::from_secs(2), max_delay: Duration::from_secs(8), max_attempts: 3 };
+    let policy = ReconnectPolicy {
+        enabled: true,
+        initial_delay: Duration::from_secs(2),
+        max_delay: Duration::from_secs(8),
+        max_attempts: 3,
+    };
     let mut h = H::new(Config { reconnect: policy, ..cfg() });
     h.signed_on(&[(6221, "tom")]);
     h.io();
     h.m.connection_lost(None, h.t);
-    assert!(matches!(&h.events()[..], [Event::Disconnected { reason: DisconnectReason::ServerClosed, reconnecting: true, .. }]));
+    assert!(matches!(
+        &h.events()[..],
+        [Event::Disconnected { reason: DisconnectReason::ServerClosed, reconnecting: true, .. }]
+    ));
     assert_eq!(h.io(), vec![IoAction::Close]);
     let id = h.m.send_im("tom", "queued", h.t).unwrap();
     assert!(h.sent().is_empty());
@@ -292,17 +371,33 @@ fn reconnect_queues_ims_and_sends_them_after_sign_on() {
     assert_eq!(h.m.phase(), Phase::Connecting, "a stale attempt's socket is ignored");
     h.m.connected(2, h.t);
     h.feed(ServerMessage::Challenge { nonce: [1u8; 64] });
-    h.feed(ServerMessage::LoginOk { sesskey: 43, proof: String::new(), userid: UID, profileid: UID, uniquenick: "jeff".into() });
+    h.feed(ServerMessage::LoginOk {
+        sesskey: 43,
+        proof: String::new(),
+        userid: UID,
+        profileid: UID,
+        uniquenick: "jeff".into(),
+    });
     let sent = h.sent();
     h.feed(reply(257, &H::persist_req(&sent, 0, 1), DictBuilder::new().int("ContactID", 6221).str("UserName", "tom")));
     let ev = h.events();
-    assert!(matches!(&ev[..], [Event::ContactList(_), Event::SignedOn { .. }, Event::ImSent { id: i }] if *i == id), "{ev:?}");
-    assert!(matches!(&h.sent()[..], [ClientMessage::Bm(b)] if b.target == 6221 && b.msg == "queued" && b.sesskey == 43));
+    assert!(
+        matches!(&ev[..], [Event::ContactList(_), Event::SignedOn { .. }, Event::ImSent { id: i }] if *i == id),
+        "{ev:?}"
+    );
+    assert!(
+        matches!(&h.sent()[..], [ClientMessage::Bm(b)] if b.target == 6221 && b.msg == "queued" && b.sesskey == 43)
+    );
 }
 
 #[test]
 fn reconnect_gives_up_and_fails_queued_ims() {
-    let policy = ReconnectPolicy { enabled: true, initial_delay: Duration::from_secs(1), max_delay: Duration::from_secs(1), max_attempts: 1 };
+    let policy = ReconnectPolicy {
+        enabled: true,
+        initial_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(1),
+        max_attempts: 1,
+    };
     let mut h = H::new(Config { reconnect: policy, ..cfg() });
     h.signed_on(&[]);
     h.m.connection_lost(Some("reset"), h.t);
@@ -311,7 +406,10 @@ fn reconnect_gives_up_and_fails_queued_ims() {
     h.advance(Duration::from_secs(1));
     h.m.connect_failed(2, "refused", h.t);
     let ev = h.events();
-    assert!(matches!(&ev[..], [Event::ImFailed { id: i, .. }, Event::Disconnected { reason: DisconnectReason::ReconnectFailed, reconnecting: false, .. }] if *i == id), "{ev:?}");
+    assert!(
+        matches!(&ev[..], [Event::ImFailed { id: i, .. }, Event::Disconnected { reason: DisconnectReason::ReconnectFailed, reconnecting: false, .. }] if *i == id),
+        "{ev:?}"
+    );
     assert_eq!(h.m.send_im("6221", "x", h.t), Err(Error::NotConnected));
 }
 
@@ -321,7 +419,10 @@ fn disconnect_sends_logout_and_reports_exactly_one_disconnect() {
     h.signed_on(&[]);
     h.m.disconnect(h.t).unwrap();
     assert!(matches!(&h.sent()[..], [ClientMessage::Logout { sesskey: 42 }]));
-    assert!(matches!(&h.events()[..], [Event::Disconnected { reason: DisconnectReason::Requested, reconnecting: false, .. }]));
+    assert!(matches!(
+        &h.events()[..],
+        [Event::Disconnected { reason: DisconnectReason::Requested, reconnecting: false, .. }]
+    ));
     h.m.connection_lost(None, h.t);
     assert!(h.events().is_empty());
     assert_eq!(h.m.disconnect(h.t), Err(Error::NotConnected));
@@ -342,7 +443,7 @@ fn dead_connection_times_out_and_keepalives_count_as_data() {
 #[test]
 fn trace_redacts_the_login_response() {
     let mut h = H::new(Config { trace: true, ..cfg() });
-    h.to_logging_in();
+    h.log_in_until_challenge_answered();
     let traces: Vec<(Direction, String)> = std::iter::from_fn(|| h.m.poll_event())
         .filter_map(|e| match e {
             Event::Trace { dir, text } => Some((dir, text)),
@@ -359,7 +460,7 @@ fn trace_redacts_the_login_response() {
 #[test]
 fn username_flow_checks_sets_and_then_signs_on() {
     let mut h = H::new(cfg());
-    let sent = h.to_signing_on(&UID.to_string());
+    let sent = h.log_in_until_signing_on(&UID.to_string());
     assert!(sent.is_empty(), "no post-login requests before a username is chosen");
     assert_eq!(h.events(), vec![Event::UsernameRequired { uid: UID }]);
     assert_eq!(h.m.phase(), Phase::ChoosingUsername);
@@ -368,13 +469,29 @@ fn username_flow_checks_sets_and_then_signs_on() {
     let s = h.sent();
     let ClientMessage::Persist(req) = &s[0] else { panic!() };
     h.feed(reply(257, req, DictBuilder::new().str("UserName", "shellreef")));
-    assert_eq!(h.events(), vec![Event::UsernameResult { request: rid, name: "shellreef".into(), outcome: UsernameOutcome::Available, text: String::new() }]);
+    assert_eq!(
+        h.events(),
+        vec![Event::UsernameResult {
+            request: rid,
+            name: "shellreef".into(),
+            outcome: UsernameOutcome::Available,
+            text: String::new()
+        }]
+    );
     let rid = h.m.set_username("shellreef", h.t).unwrap();
     let s = h.sent();
     let ClientMessage::Persist(req) = &s[0] else { panic!() };
     assert_eq!((req.cmd.0, req.dsn, req.lid, req.uid), (2, 9, 14, Some(UID)));
     h.feed(reply(258, req, DictBuilder::new().str("UserName", "shellreef").int("Code", 0)));
-    assert_eq!(h.events(), vec![Event::UsernameResult { request: rid, name: "shellreef".into(), outcome: UsernameOutcome::Set, text: String::new() }]);
+    assert_eq!(
+        h.events(),
+        vec![Event::UsernameResult {
+            request: rid,
+            name: "shellreef".into(),
+            outcome: UsernameOutcome::Set,
+            text: String::new()
+        }]
+    );
     assert_eq!(h.m.username(), Some("shellreef"));
     assert_eq!(h.m.phase(), Phase::SigningOn);
     assert!(h.sent().iter().any(|c| matches!(c, ClientMessage::Persist(p) if (p.dsn, p.lid) == (0, 1))));
@@ -412,18 +529,27 @@ fn buddy_list_changes_use_the_spec_wire_sequences() {
     assert!(matches!(&s[0], ClientMessage::AddBuddy { uid: 6221, .. }));
     let ClientMessage::Persist(p) = &s[1] else { panic!() };
     assert_eq!((p.cmd.0, p.dsn, p.lid), (514, 0, 9));
-    assert_eq!(p.body, b"ContactID=6221\x1cGroupName=IM Friends\x1cPosition=1000\x1cVisibility=1\x1cNickName=\x1cNameSelect=0");
-    assert!(matches!(&s[2], ClientMessage::BlockList { ops, .. } if *ops == vec![BlockOp::Allow(t), BlockOp::Unblock(t)]));
+    assert_eq!(
+        p.body,
+        b"ContactID=6221\x1cGroupName=IM Friends\x1cPosition=1000\x1cVisibility=1\x1cNickName=\x1cNameSelect=0"
+    );
+    assert!(
+        matches!(&s[2], ClientMessage::BlockList { ops, .. } if *ops == vec![BlockOp::Allow(t), BlockOp::Unblock(t)])
+    );
     h.feed(reply(258, p, DictBuilder::new()));
     assert_eq!(h.events(), vec![Event::BuddyAdded { uid: 6221, username: None, group: "IM Friends".into() }]);
     h.m.remove_buddy("6221", h.t).unwrap();
     let s = h.sent();
-    assert!(matches!(&s[..], [ClientMessage::DelBuddy { uid: 6221, .. }, ClientMessage::Persist(p), ClientMessage::BlockList { ops, .. }]
-        if (p.cmd.0, p.dsn, p.lid, p.uid) == (515, 0, 8, Some(UID)) && *ops == vec![BlockOp::Unallow(t), BlockOp::Unblock(t)]));
+    assert!(
+        matches!(&s[..], [ClientMessage::DelBuddy { uid: 6221, .. }, ClientMessage::Persist(p), ClientMessage::BlockList { ops, .. }]
+        if (p.cmd.0, p.dsn, p.lid, p.uid) == (515, 0, 8, Some(UID)) && *ops == vec![BlockOp::Unallow(t), BlockOp::Unblock(t)])
+    );
     h.m.block("6221", h.t).unwrap();
     let s = h.sent();
-    assert!(matches!(&s[..], [ClientMessage::DelBuddy { .. }, ClientMessage::BlockList { ops, .. }, ClientMessage::Persist(p)]
-        if *ops == vec![BlockOp::Unallow(t), BlockOp::Block(t)] && (p.cmd.0, p.lid, p.uid) == (514, 9, None) && p.body == b"ContactID=6221\x1cVisibility=2"));
+    assert!(
+        matches!(&s[..], [ClientMessage::DelBuddy { .. }, ClientMessage::BlockList { ops, .. }, ClientMessage::Persist(p)]
+        if *ops == vec![BlockOp::Unallow(t), BlockOp::Block(t)] && (p.cmd.0, p.lid, p.uid) == (514, 9, None) && p.body == b"ContactID=6221\x1cVisibility=2")
+    );
     h.m.unblock("6221", h.t).unwrap();
     let s = h.sent();
     assert!(matches!(&s[..], [ClientMessage::Persist(p), ClientMessage::BlockList { ops, .. }]
@@ -443,7 +569,10 @@ fn mail_alerts_are_edge_triggered() {
     };
     assert_eq!(check(&mut h, DictBuilder::new().str("Mail", "On")), vec![Event::MailAlert { new: 1, all: 1 }]);
     assert_eq!(check(&mut h, DictBuilder::new().str("Mail", "On")), vec![]);
-    assert_eq!(check(&mut h, DictBuilder::new().str("Mail", "On").str("FriendRequest", "On")), vec![Event::MailAlert { new: 8, all: 9 }]);
+    assert_eq!(
+        check(&mut h, DictBuilder::new().str("Mail", "On").str("FriendRequest", "On")),
+        vec![Event::MailAlert { new: 8, all: 9 }]
+    );
 }
 
 #[test]
@@ -461,9 +590,12 @@ fn malformed_messages_are_reported_and_skipped() {
 fn status_is_sent_with_its_code_and_text() {
     let mut h = H::new(cfg());
     h.signed_on(&[]);
-    for (st, code) in [(OwnStatus::Away, 5), (OwnStatus::Idle, 2), (OwnStatus::Invisible, 0), (OwnStatus::Available, 1)] {
+    for (st, code) in [(OwnStatus::Away, 5), (OwnStatus::Idle, 2), (OwnStatus::Invisible, 0), (OwnStatus::Available, 1)]
+    {
         h.m.set_status(st, "out to lunch").unwrap();
-        assert!(matches!(&h.sent()[..], [ClientMessage::Status { code: c, statstring, .. }] if *c == code && statstring == "out to lunch"));
+        assert!(
+            matches!(&h.sent()[..], [ClientMessage::Status { code: c, statstring, .. }] if *c == code && statstring == "out to lunch")
+        );
     }
     assert!(h.m.set_status(OwnStatus::Away, "final").is_err());
 }

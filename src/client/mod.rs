@@ -43,7 +43,9 @@ pub mod trace;
 
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 pub use error::Error;
-pub use events::{Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, OwnStatus, RequestId, UserInfo, UsernameOutcome};
+pub use events::{
+    Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, OwnStatus, RequestId, UserInfo, UsernameOutcome,
+};
 pub use machine::{Credentials, IoAction, Machine, Phase};
 pub use reconnect::ReconnectPolicy;
 pub use session::Session;

@@ -97,7 +97,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_gives_up_after_max_attempts() {
-        let p = ReconnectPolicy { enabled: true, initial_delay: Duration::from_secs(1), max_delay: Duration::from_secs(5), max_attempts: 4 };
+        let p = ReconnectPolicy {
+            enabled: true,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(5),
+            max_attempts: 4,
+        };
         let got: Vec<_> = (1..=5).map(|a| p.delay(a)).collect();
         let s = |n| Some(Duration::from_secs(n));
         assert_eq!(got, vec![s(1), s(2), s(4), s(5), None]);

@@ -19,7 +19,9 @@ pub enum Purpose {
     /// 1/4 at sign-on.
     ImInfo,
     /// 0/1; `import`: the refresh after an import (SPEC §18.6).
-    ContactList { import: bool },
+    ContactList {
+        import: bool,
+    },
     /// 7/18 (SPEC §13).
     MailCheck,
     /// 2/6 (SPEC §10.2).
@@ -28,15 +30,33 @@ pub enum Purpose {
     Lookup,
     /// Resolving a username or e-mail to a uid before an operation (SPEC §11.1); `key` is the
     /// normalised name the waiting operations are filed under.
-    Resolve { key: String },
+    Resolve {
+        key: String,
+    },
     /// A background by-id lookup to learn a user's name/info (SPEC §10.1).
-    Info { uid: u32 },
-    UsernameCheck { name: String },
-    SetUsername { name: String },
-    AddBuddy { uid: u32, group: String },
-    RemoveBuddy { uid: u32 },
-    Block { uid: u32, blocked: bool },
-    ContactInfo { uid: u32 },
+    Info {
+        uid: u32,
+    },
+    UsernameCheck {
+        name: String,
+    },
+    SetUsername {
+        name: String,
+    },
+    AddBuddy {
+        uid: u32,
+        group: String,
+    },
+    RemoveBuddy {
+        uid: u32,
+    },
+    Block {
+        uid: u32,
+        blocked: bool,
+    },
+    ContactInfo {
+        uid: u32,
+    },
     /// 14/21 (SPEC §18.6).
     Import,
 }

@@ -143,7 +143,10 @@ impl Session {
         }
         *lock(&self.inner.io_done) = false;
         let inner = self.inner.clone();
-        let spawned = thread::Builder::new().name("msim-io".into()).stack_size(self.inner.stack_size).spawn(move || io_main(inner));
+        let spawned = thread::Builder::new()
+            .name("msim-io".into())
+            .stack_size(self.inner.stack_size)
+            .spawn(move || io_main(inner));
         match spawned {
             Ok(h) => {
                 let id = h.thread().id();
@@ -269,7 +272,8 @@ impl Session {
             return; // Called from the handler: the IO thread exits after it returns.
         }
         let done = lock(&inner.io_done);
-        let (done, _) = inner.io_done_cv.wait_timeout_while(done, JOIN_WAIT, |d| !*d).unwrap_or_else(|e| e.into_inner());
+        let (done, _) =
+            inner.io_done_cv.wait_timeout_while(done, JOIN_WAIT, |d| !*d).unwrap_or_else(|e| e.into_inner());
         if *done {
             drop(done);
             if let Some((h, _)) = lock(&inner.io_thread).take() {
@@ -426,7 +430,10 @@ fn io_main(inner: Arc<Inner>) {
                 continue;
             }
             let now = Instant::now();
-            core.machine.next_deadline().map_or(MAX_WAIT, |d| d.saturating_duration_since(now)).clamp(Duration::from_millis(1), MAX_WAIT)
+            core.machine
+                .next_deadline()
+                .map_or(MAX_WAIT, |d| d.saturating_duration_since(now))
+                .clamp(Duration::from_millis(1), MAX_WAIT)
         };
         match &mut sock {
             Some(s) => {
@@ -439,7 +446,11 @@ fn io_main(inner: Arc<Inner>) {
                     Ok(0) => core.machine.connection_lost(None, now),
                     Err(e) if e.kind() == io::ErrorKind::ConnectionReset => core.machine.connection_lost(None, now),
                     Ok(n) => core.machine.receive(&buf[..n], now),
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                        ) => {}
                     Err(e) => core.machine.connection_lost(Some(&e.to_string()), now),
                 }
                 core.machine.tick(now);

@@ -40,7 +40,13 @@ impl Peer {
     fn sign_on(&mut self) {
         self.send(ServerMessage::Challenge { nonce: [3u8; 64] });
         assert!(matches!(self.recv(), ClientMessage::Login2(_)));
-        self.send(ServerMessage::LoginOk { sesskey: 9, proof: String::new(), userid: 100, profileid: 100, uniquenick: "me".into() });
+        self.send(ServerMessage::LoginOk {
+            sesskey: 9,
+            proof: String::new(),
+            userid: 100,
+            profileid: 100,
+            uniquenick: "me".into(),
+        });
         loop {
             if let ClientMessage::Persist(p) = self.recv() {
                 if (p.dsn, p.lid) == (0, 1) {
@@ -85,17 +91,27 @@ fn signs_on_exchanges_an_im_and_reports_one_disconnect_when_the_server_closes() 
     assert!(matches!(next_non_progress(&rx), Event::SignedOn { uid: 100, .. }));
     assert_eq!(s.uid(), 100);
     assert_eq!(s.username().as_deref(), Some("me"));
-    s.send_im("6221", "hi there", ).unwrap();
+    s.send_im("6221", "hi there").unwrap();
     let got = loop {
         if let ClientMessage::Bm(b) = peer.recv() {
             break b;
         }
     };
     assert_eq!((got.target, got.sesskey, got.msg.as_str()), (6221, 9, "hi there"));
-    peer.send(ServerMessage::Bm(BmFromServer { kind: 1, from: 6221, payload: BmPayload::Text("back".into()), date: None, cv: None, aid: None }));
+    peer.send(ServerMessage::Bm(BmFromServer {
+        kind: 1,
+        from: 6221,
+        payload: BmPayload::Text("back".into()),
+        date: None,
+        cv: None,
+        aid: None,
+    }));
     assert!(matches!(next_non_progress(&rx), Event::ImReceived { from: 6221, plain, .. } if plain == "back"));
     drop(peer);
-    assert!(matches!(next_non_progress(&rx), Event::Disconnected { reason: DisconnectReason::ServerClosed, reconnecting: false, .. }));
+    assert!(matches!(
+        next_non_progress(&rx),
+        Event::Disconnected { reason: DisconnectReason::ServerClosed, reconnecting: false, .. }
+    ));
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "exactly one terminal event");
     assert_eq!(s.phase(), Phase::Idle);
 }
@@ -132,7 +148,13 @@ fn close_from_inside_the_handler_and_no_event_after_close() {
     peer.sign_on();
     assert!(matches!(next_non_progress(&rx), Event::SignedOn { .. }));
     // close() logged out; the peer sees the logout and then EOF; no Disconnected event.
-    assert!(matches!(peer.recv(), ClientMessage::Logout { sesskey: 9 } | ClientMessage::Persist(_) | ClientMessage::Status { .. } | ClientMessage::BlockList { .. }));
+    assert!(matches!(
+        peer.recv(),
+        ClientMessage::Logout { sesskey: 9 }
+            | ClientMessage::Persist(_)
+            | ClientMessage::Status { .. }
+            | ClientMessage::BlockList { .. }
+    ));
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
     slot.lock().unwrap().take();
 }

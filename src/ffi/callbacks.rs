@@ -9,8 +9,8 @@ use crate::client::Event;
 
 use super::result::msim_result;
 use super::types::{
-    self, msim_contact, msim_direction, msim_disconnect_reason, msim_group, msim_login_failure, msim_presence, msim_user_info,
-    msim_username_result, Strings,
+    self, msim_contact, msim_direction, msim_disconnect_reason, msim_group, msim_login_failure, msim_presence,
+    msim_user_info, msim_username_result, Strings,
 };
 
 /// The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
@@ -35,62 +35,121 @@ pub struct msim_callbacks {
     pub on_signed_on: Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char)>,
     /// The connect attempt failed before sign-on. Terminal for this connect: nothing follows.
     /// `code` is the server's error number (260 bad password, …) or 0.
-    pub on_login_failed: Option<unsafe extern "C" fn(userdata: *mut c_void, reason: msim_login_failure, code: u32, text: *const c_char)>,
+    pub on_login_failed:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, reason: msim_login_failure, code: u32, text: *const c_char)>,
     /// A signed-on session ended, or `msim_session_disconnect()` was called. If `reconnecting`
     /// the session tries again (progress, then `on_signed_on`, `on_login_failed` or a final
     /// `on_disconnected`); otherwise it is terminal. `code` is the server's error number or 0.
-    pub on_disconnected: Option<unsafe extern "C" fn(userdata: *mut c_void, reason: msim_disconnect_reason, code: u32, text: *const c_char, reconnecting: bool)>,
+    pub on_disconnected: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            reason: msim_disconnect_reason,
+            code: u32,
+            text: *const c_char,
+            reconnecting: bool,
+        ),
+    >,
     /// The account has no username yet (SPEC §6.7): call `msim_session_check_username()` /
     /// `msim_session_set_username()`, or `msim_session_disconnect()`. Sign-on waits until then.
     pub on_username_required: Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32)>,
     /// Answer to a username check (AVAILABLE/TAKEN/FAILED) or set (SET/FAILED). `text` explains
     /// a failure ("" otherwise).
-    pub on_username_result: Option<unsafe extern "C" fn(userdata: *mut c_void, request_id: u32, name: *const c_char, result: msim_username_result, text: *const c_char)>,
+    pub on_username_result: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            request_id: u32,
+            name: *const c_char,
+            result: msim_username_result,
+            text: *const c_char,
+        ),
+    >,
     /// An IM. `username` may be NULL (sender without username, or not known yet). `html` is the
     /// message as HTML, `plain` as plain text; `time` is Unix seconds (a time_t value): the
     /// original send time for offline messages (`offline` true), else the arrival time.
-    pub on_im_received: Option<unsafe extern "C" fn(userdata: *mut c_void, from_uid: u32, username: *const c_char, html: *const c_char, plain: *const c_char, time: i64, offline: bool)>,
+    pub on_im_received: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            from_uid: u32,
+            username: *const c_char,
+            html: *const c_char,
+            plain: *const c_char,
+            time: i64,
+            offline: bool,
+        ),
+    >,
     /// An IM that had to wait (while connecting/reconnecting, or for a name lookup) was sent.
     pub on_im_sent: Option<unsafe extern "C" fn(userdata: *mut c_void, message_id: u64)>,
     /// An IM accepted by `msim_session_send_im` could not be sent (no such user, connection lost
     /// for good, …).
-    pub on_im_failed: Option<unsafe extern "C" fn(userdata: *mut c_void, message_id: u64, result: msim_result, text: *const c_char)>,
+    pub on_im_failed:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, message_id: u64, result: msim_result, text: *const c_char)>,
     /// Typing notification: `typing` true = started, false = stopped.
-    pub on_typing: Option<unsafe extern "C" fn(userdata: *mut c_void, from_uid: u32, username: *const c_char, typing: bool)>,
+    pub on_typing:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, from_uid: u32, username: *const c_char, typing: bool)>,
     /// A zap (attention): `zap` 0–9 and its English name ("Hug", …).
-    pub on_zap: Option<unsafe extern "C" fn(userdata: *mut c_void, from_uid: u32, username: *const c_char, zap: u32, zap_name: *const c_char)>,
+    pub on_zap: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            from_uid: u32,
+            username: *const c_char,
+            zap: u32,
+            zap_name: *const c_char,
+        ),
+    >,
     /// A user's presence and headline (status text, "" when none). Also for users not on your
     /// list; that never adds them to it.
-    pub on_buddy_status: Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char, presence: msim_presence, headline: *const c_char)>,
+    pub on_buddy_status: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            uid: u32,
+            username: *const c_char,
+            presence: msim_presence,
+            headline: *const c_char,
+        ),
+    >,
     /// Fresh info about a user: your own at sign-on, contacts whose username was not known,
     /// IM senders.
     pub on_user_info: Option<unsafe extern "C" fn(userdata: *mut c_void, info: *const msim_user_info)>,
     /// Answer to `msim_session_lookup_user`: `info` is NULL when there is no such user
     /// (`result` OK) or the lookup failed (`result` says why).
-    pub on_lookup_result: Option<unsafe extern "C" fn(userdata: *mut c_void, request_id: u32, result: msim_result, info: *const msim_user_info)>,
+    pub on_lookup_result: Option<
+        unsafe extern "C" fn(userdata: *mut c_void, request_id: u32, result: msim_result, info: *const msim_user_info),
+    >,
     /// The server-side contact list: at sign-on (before `on_signed_on`), after an import, or late
     /// after the sign-on timeout. `contacts` is an array of `count` entries.
-    pub on_contact_list: Option<unsafe extern "C" fn(userdata: *mut c_void, contacts: *const msim_contact, count: usize)>,
+    pub on_contact_list:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, contacts: *const msim_contact, count: usize)>,
     /// `msim_session_add_buddy` completed.
-    pub on_buddy_added: Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char, group: *const c_char)>,
+    pub on_buddy_added:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char, group: *const c_char)>,
     /// `msim_session_remove_buddy` completed.
     pub on_buddy_removed: Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char)>,
     /// `msim_session_block` (blocked true) or `msim_session_unblock` (false) completed.
-    pub on_buddy_blocked: Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char, blocked: bool)>,
+    pub on_buddy_blocked:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char, blocked: bool)>,
     /// Answer to `msim_session_request_groups`: an array of `count` groups.
     pub on_groups: Option<unsafe extern "C" fn(userdata: *mut c_void, groups: *const msim_group, count: usize)>,
     /// Answer to `msim_session_import_friends`: on OK, `count` contacts are now on the list
     /// (an `on_contact_list` came just before); otherwise `text` says why.
-    pub on_import_result: Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, count: u32, text: *const c_char)>,
+    pub on_import_result:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, count: u32, text: *const c_char)>,
     /// New inbox items (SPEC §13): `new_flags` appeared for the first time this session,
     /// `all_flags` is every flag seen. Bits: msim_mail_flag (MSIM_MAIL_FLAG_MAIL 1, BLOG_COMMENT
     /// 2, PROFILE_COMMENT 4, FRIEND_REQUEST 8, PICTURE_COMMENT 16, EVENT_INVITATION 32).
     pub on_mail_alert: Option<unsafe extern "C" fn(userdata: *mut c_void, new_flags: u32, all_flags: u32)>,
     /// Server settings (SPEC §8) as `count` key/value pairs, reported when they change.
-    pub on_server_info: Option<unsafe extern "C" fn(userdata: *mut c_void, keys: *const *const c_char, values: *const *const c_char, count: usize)>,
+    pub on_server_info: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            keys: *const *const c_char,
+            values: *const *const c_char,
+            count: usize,
+        ),
+    >,
     /// A non-fatal problem: a server error message, a failed or timed-out request, a malformed
     /// message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
-    pub on_error: Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, server_code: u32, text: *const c_char)>,
+    pub on_error:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, server_code: u32, text: *const c_char)>,
     /// A message msim does not act on (unknown kind, group chat, mood…) as wire text.
     pub on_unhandled: Option<unsafe extern "C" fn(userdata: *mut c_void, frame: *const c_char)>,
     /// Every frame in and out as wire text, the login `response` redacted. Costs a copy per

@@ -189,19 +189,94 @@ pub(crate) mod glib_source {
     /// # Safety
     /// `context` must be NULL or a live `GMainContext*`.
     pub(crate) unsafe fn attach(shared: &Arc<Shared>, context: *mut c_void) -> glib::Source {
-        let ctx = if context.is_null() { glib::MainContext::default() } else { glib::MainContext::from_glib_none(context.cast()) };
+        let ctx = if context.is_null() {
+            glib::MainContext::default()
+        } else {
+            glib::MainContext::from_glib_none(context.cast())
+        };
         let fd = shared.queue.as_ref().map_or(-1, |q| q.fd());
         let weak = Arc::downgrade(shared);
-        let source = glib::source::unix_fd_source_new(fd, glib::IOCondition::IN, Some("msim-dispatch"), glib::Priority::DEFAULT, move |_, _| {
-            match weak.upgrade() {
+        let source = glib::source::unix_fd_source_new(
+            fd,
+            glib::IOCondition::IN,
+            Some("msim-dispatch"),
+            glib::Priority::DEFAULT,
+            move |_, _| match weak.upgrade() {
                 Some(s) => {
                     s.dispatch();
                     glib::ControlFlow::Continue
                 }
                 None => glib::ControlFlow::Break,
-            }
-        });
+            },
+        );
         source.attach(Some(&ctx));
         source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn readable(fd: c_int) -> bool {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd on the stack.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    fn ev(n: u64) -> Event {
+        Event::ImSent { id: n }
+    }
+
+    #[test]
+    fn fd_is_readable_exactly_while_events_are_queued() {
+        let q = EventQueue::new(8).unwrap();
+        assert!(!readable(q.fd()));
+        q.push(ev(1));
+        q.push(ev(2));
+        assert!(readable(q.fd()));
+        let mut got = Vec::new();
+        assert_eq!(q.dispatch(|e| got.push(e)), 2);
+        assert_eq!(got, vec![ev(1), ev(2)]);
+        assert!(!readable(q.fd()));
+    }
+
+    #[test]
+    fn a_full_queue_holds_the_producer_until_dispatch_or_close() {
+        let q = Arc::new(EventQueue::new(2).unwrap());
+        q.push(ev(1));
+        q.push(ev(2));
+        let q2 = q.clone();
+        let producer = std::thread::spawn(move || q2.push(ev(3)));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!producer.is_finished(), "push must wait while the queue is full");
+        let mut got = Vec::new();
+        q.dispatch(|e| got.push(e));
+        producer.join().unwrap();
+        q.dispatch(|e| got.push(e));
+        assert_eq!(got, vec![ev(1), ev(2), ev(3)]);
+        // Close releases a waiting producer and drops what is queued.
+        q.push(ev(4));
+        q.push(ev(5));
+        let q3 = q.clone();
+        let producer = std::thread::spawn(move || q3.push(ev(6)));
+        std::thread::sleep(Duration::from_millis(50));
+        q.close();
+        producer.join().unwrap();
+        assert_eq!(q.dispatch(|_| panic!("nothing runs after close")), 0);
+    }
+
+    #[test]
+    fn dispatch_runs_at_most_a_batch_and_keeps_the_fd_readable() {
+        let q = EventQueue::new(DISPATCH_BATCH * 2).unwrap();
+        for i in 0..(DISPATCH_BATCH as u64 + 10) {
+            q.push(ev(i));
+        }
+        assert_eq!(q.dispatch(|_| {}), DISPATCH_BATCH);
+        assert!(readable(q.fd()), "the rest is still signalled");
+        assert_eq!(q.dispatch(|_| {}), 10);
+        assert!(!readable(q.fd()));
     }
 }

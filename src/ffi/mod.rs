@@ -13,6 +13,7 @@ pub(crate) mod boundary;
 pub mod callbacks;
 pub mod dispatch;
 pub mod login;
+pub mod markup;
 pub mod plugin;
 mod plugin_abi;
 pub mod result;

@@ -12,9 +12,9 @@ use crate::client::config::{DEFAULT_HOST, DEFAULT_PORT};
 use crate::client::{Config, Credentials, Event, ReconnectPolicy, Session};
 use crate::protocol::zap::Zap;
 
+use super::boundary::{arg_str, guard_or, guard_result};
 use super::callbacks::{invoke, msim_callbacks, wants, UserData};
 use super::dispatch::{EventQueue, DEFAULT_MAX_QUEUED_EVENTS};
-use super::boundary::{arg_str, guard_or, guard_result};
 use super::result::msim_result;
 use super::strings::string_to_c;
 use super::types::{self, msim_dispatch, msim_session_options, msim_session_state};
@@ -146,7 +146,10 @@ pub unsafe extern "C" fn msim_session_options_init(options: *mut msim_session_op
 /// # Safety
 /// `callbacks` must be NULL or point to a valid `msim_callbacks`.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_new(callbacks: *const msim_callbacks, userdata: *mut c_void) -> *mut msim_session {
+pub unsafe extern "C" fn msim_session_new(
+    callbacks: *const msim_callbacks,
+    userdata: *mut c_void,
+) -> *mut msim_session {
     msim_session_new_ex(callbacks, userdata, std::ptr::null())
 }
 
@@ -157,7 +160,11 @@ pub unsafe extern "C" fn msim_session_new(callbacks: *const msim_callbacks, user
 /// `callbacks` and `options` must each be NULL or point to a valid struct; a `glib_context`
 /// must be a live `GMainContext*` (msim takes its own reference).
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_new_ex(callbacks: *const msim_callbacks, userdata: *mut c_void, options: *const msim_session_options) -> *mut msim_session {
+pub unsafe extern "C" fn msim_session_new_ex(
+    callbacks: *const msim_callbacks,
+    userdata: *mut c_void,
+    options: *const msim_session_options,
+) -> *mut msim_session {
     guard_or(std::ptr::null_mut(), || {
         let cb = callbacks.as_ref().copied().unwrap_or_default();
         let mut o = std::mem::zeroed::<msim_session_options>();
@@ -172,7 +179,8 @@ pub unsafe extern "C" fn msim_session_new_ex(callbacks: *const msim_callbacks, u
                 if mode == msim_dispatch::Glib && !cfg!(feature = "glib") {
                     return std::ptr::null_mut();
                 }
-                let cap = if o.max_queued_events == 0 { DEFAULT_MAX_QUEUED_EVENTS } else { o.max_queued_events as usize };
+                let cap =
+                    if o.max_queued_events == 0 { DEFAULT_MAX_QUEUED_EVENTS } else { o.max_queued_events as usize };
                 match EventQueue::new(cap) {
                     Ok(q) => Some(q),
                     Err(_) => return std::ptr::null_mut(),
@@ -183,7 +191,8 @@ pub unsafe extern "C" fn msim_session_new_ex(callbacks: *const msim_callbacks, u
         let s2 = shared.clone();
         let session = Session::new(config_from(&o, &cb), move |ev| s2.deliver(ev));
         #[cfg(feature = "glib")]
-        let source = (mode == msim_dispatch::Glib).then(|| super::dispatch::glib_source::attach(&shared, o.glib_context));
+        let source =
+            (mode == msim_dispatch::Glib).then(|| super::dispatch::glib_source::attach(&shared, o.glib_context));
         Box::into_raw(Box::new(msim_session {
             shared,
             session,
@@ -195,7 +204,8 @@ pub unsafe extern "C" fn msim_session_new_ex(callbacks: *const msim_callbacks, u
 
 /// Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
 /// stops the IO thread; no callback of this session starts after this returns, and callbacks
-/// running on other threads have finished. Pending IMs are dropped without `on_im_failed`.
+/// running on other threads have finished (so do not call it while holding a lock that your
+/// callbacks take). Pending IMs are dropped without `on_im_failed`.
 ///
 /// Called from inside one of this session's callbacks: the same holds, except that the calling
 /// callback itself continues until it returns (its borrowed arguments stay valid until then);
@@ -244,12 +254,19 @@ unsafe fn write_out<T>(out: *mut T, v: T) {
 /// Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
 /// the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
 /// `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
-/// password is kept in memory for automatic reconnects until the session ends.
+/// password itself is not kept: msim keeps its hash (password-equivalent for MSIM logins) for
+/// automatic reconnects and wipes it when the session ends.
 ///
 /// # Safety
 /// `session` valid; strings NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_connect(session: *mut msim_session, host: *const c_char, port: u16, email: *const c_char, password: *const c_char) -> msim_result {
+pub unsafe extern "C" fn msim_session_connect(
+    session: *mut msim_session,
+    host: *const c_char,
+    port: u16,
+    email: *const c_char,
+    password: *const c_char,
+) -> msim_result {
     with(session, |s| {
         let host = opt_str_arg(host)?.unwrap_or(DEFAULT_HOST);
         let port = if port == 0 { DEFAULT_PORT } else { port };
@@ -278,7 +295,12 @@ pub unsafe extern "C" fn msim_session_disconnect(session: *mut msim_session) -> 
 /// # Safety
 /// `session` valid; strings NUL-terminated; `out_message_id` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_send_im(session: *mut msim_session, who: *const c_char, html: *const c_char, out_message_id: *mut u64) -> msim_result {
+pub unsafe extern "C" fn msim_session_send_im(
+    session: *mut msim_session,
+    who: *const c_char,
+    html: *const c_char,
+    out_message_id: *mut u64,
+) -> msim_result {
     with(session, |s| {
         let id = map(s.session.send_im(arg_str(who)?, arg_str(html)?))?;
         write_out(out_message_id, id);
@@ -291,7 +313,11 @@ pub unsafe extern "C" fn msim_session_send_im(session: *mut msim_session, who: *
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_send_typing(session: *mut msim_session, who: *const c_char, typing: bool) -> msim_result {
+pub unsafe extern "C" fn msim_session_send_typing(
+    session: *mut msim_session,
+    who: *const c_char,
+    typing: bool,
+) -> msim_result {
     with(session, |s| map(s.session.send_typing(arg_str(who)?, typing)))
 }
 
@@ -301,7 +327,11 @@ pub unsafe extern "C" fn msim_session_send_typing(session: *mut msim_session, wh
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_send_zap(session: *mut msim_session, who: *const c_char, zap: u32) -> msim_result {
+pub unsafe extern "C" fn msim_session_send_zap(
+    session: *mut msim_session,
+    who: *const c_char,
+    zap: u32,
+) -> msim_result {
     with(session, |s| {
         let who = arg_str(who)?;
         let z = Zap::from_number(zap).ok_or(msim_result::InvalidArgument)?;
@@ -315,7 +345,11 @@ pub unsafe extern "C" fn msim_session_send_zap(session: *mut msim_session, who: 
 /// # Safety
 /// `session` valid; `message` NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_set_status(session: *mut msim_session, status: u32, message: *const c_char) -> msim_result {
+pub unsafe extern "C" fn msim_session_set_status(
+    session: *mut msim_session,
+    status: u32,
+    message: *const c_char,
+) -> msim_result {
     with(session, |s| {
         let st = types::own_status(status).ok_or(msim_result::InvalidArgument)?;
         map(s.session.set_status(st, opt_str_arg(message)?.unwrap_or("")))
@@ -327,7 +361,11 @@ pub unsafe extern "C" fn msim_session_set_status(session: *mut msim_session, sta
 /// # Safety
 /// `session` valid; strings NULL (group only) or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_add_buddy(session: *mut msim_session, who: *const c_char, group: *const c_char) -> msim_result {
+pub unsafe extern "C" fn msim_session_add_buddy(
+    session: *mut msim_session,
+    who: *const c_char,
+    group: *const c_char,
+) -> msim_result {
     with(session, |s| map(s.session.add_buddy(arg_str(who)?, opt_str_arg(group)?)))
 }
 
@@ -364,8 +402,15 @@ pub unsafe extern "C" fn msim_session_unblock(session: *mut msim_session, who: *
 /// # Safety
 /// `session` valid; strings NULL (group, nickname) or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_set_contact_info(session: *mut msim_session, who: *const c_char, group: *const c_char, nickname: *const c_char) -> msim_result {
-    with(session, |s| map(s.session.set_contact_info(arg_str(who)?, opt_str_arg(group)?, opt_str_arg(nickname)?.unwrap_or(""))))
+pub unsafe extern "C" fn msim_session_set_contact_info(
+    session: *mut msim_session,
+    who: *const c_char,
+    group: *const c_char,
+    nickname: *const c_char,
+) -> msim_result {
+    with(session, |s| {
+        map(s.session.set_contact_info(arg_str(who)?, opt_str_arg(group)?, opt_str_arg(nickname)?.unwrap_or("")))
+    })
 }
 
 /// Looks up a user by id, username or e-mail; `on_lookup_result` with the same request id
@@ -374,7 +419,11 @@ pub unsafe extern "C" fn msim_session_set_contact_info(session: *mut msim_sessio
 /// # Safety
 /// `session` valid; `who` NUL-terminated; `out_request_id` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_lookup_user(session: *mut msim_session, who: *const c_char, out_request_id: *mut u32) -> msim_result {
+pub unsafe extern "C" fn msim_session_lookup_user(
+    session: *mut msim_session,
+    who: *const c_char,
+    out_request_id: *mut u32,
+) -> msim_result {
     with(session, |s| {
         let rid = map(s.session.lookup_user(arg_str(who)?))?;
         write_out(out_request_id, rid);
@@ -388,7 +437,11 @@ pub unsafe extern "C" fn msim_session_lookup_user(session: *mut msim_session, wh
 /// # Safety
 /// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_check_username(session: *mut msim_session, name: *const c_char, out_request_id: *mut u32) -> msim_result {
+pub unsafe extern "C" fn msim_session_check_username(
+    session: *mut msim_session,
+    name: *const c_char,
+    out_request_id: *mut u32,
+) -> msim_result {
     with(session, |s| {
         let rid = map(s.session.check_username(arg_str(name)?))?;
         write_out(out_request_id, rid);
@@ -403,7 +456,11 @@ pub unsafe extern "C" fn msim_session_check_username(session: *mut msim_session,
 /// # Safety
 /// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_set_username(session: *mut msim_session, name: *const c_char, out_request_id: *mut u32) -> msim_result {
+pub unsafe extern "C" fn msim_session_set_username(
+    session: *mut msim_session,
+    name: *const c_char,
+    out_request_id: *mut u32,
+) -> msim_result {
     with(session, |s| {
         let rid = map(s.session.set_username(arg_str(name)?))?;
         write_out(out_request_id, rid);
@@ -416,7 +473,10 @@ pub unsafe extern "C" fn msim_session_set_username(session: *mut msim_session, n
 /// # Safety
 /// `session` valid; `out_request_id` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_request_groups(session: *mut msim_session, out_request_id: *mut u32) -> msim_result {
+pub unsafe extern "C" fn msim_session_request_groups(
+    session: *mut msim_session,
+    out_request_id: *mut u32,
+) -> msim_result {
     with(session, |s| {
         let rid = map(s.session.request_groups())?;
         write_out(out_request_id, rid);
@@ -430,7 +490,10 @@ pub unsafe extern "C" fn msim_session_request_groups(session: *mut msim_session,
 /// # Safety
 /// `session` valid; `out_request_id` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_import_friends(session: *mut msim_session, out_request_id: *mut u32) -> msim_result {
+pub unsafe extern "C" fn msim_session_import_friends(
+    session: *mut msim_session,
+    out_request_id: *mut u32,
+) -> msim_result {
     with(session, |s| {
         let rid = map(s.session.import_friends())?;
         write_out(out_request_id, rid);
@@ -462,7 +525,10 @@ pub unsafe extern "C" fn msim_session_get_uid(session: *const msim_session) -> u
 /// # Safety
 /// `session` valid; `out_username` writable.
 #[no_mangle]
-pub unsafe extern "C" fn msim_session_get_username(session: *const msim_session, out_username: *mut *mut c_char) -> msim_result {
+pub unsafe extern "C" fn msim_session_get_username(
+    session: *const msim_session,
+    out_username: *mut *mut c_char,
+) -> msim_result {
     with(session, |s| {
         let out = out_username.as_mut().ok_or(msim_result::NullParameter)?;
         *out = match s.session.username() {
@@ -479,7 +545,9 @@ pub unsafe extern "C" fn msim_session_get_username(session: *const msim_session,
 /// `session` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn msim_session_get_state(session: *const msim_session) -> msim_session_state {
-    guard_or(msim_session_state::Idle, || session.as_ref().map_or(msim_session_state::Idle, |s| types::state(s.session.phase())))
+    guard_or(msim_session_state::Idle, || {
+        session.as_ref().map_or(msim_session_state::Idle, |s| types::state(s.session.phase()))
+    })
 }
 
 /// MSIM_DISPATCH_POLL/GLIB: a file descriptor that is readable while callbacks are queued; watch

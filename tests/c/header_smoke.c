@@ -137,8 +137,39 @@ static void test_bad_arguments(void) {
     msim_string_free(NULL);
 }
 
+/* Converts with f and compares; frees the result. */
+static void expect_conversion(msim_result (*f)(const char *, char **), const char *in, const char *want) {
+    char *out = NULL;
+    CHECK(f(in, &out) == MSIM_RESULT_OK);
+    CHECK(out != NULL && strcmp(out, want) == 0);
+    if (out != NULL && strcmp(out, want) != 0) {
+        fprintf(stderr, "  converted \"%s\" to \"%s\", want \"%s\"\n", in, out, want);
+    }
+    msim_string_free(out);
+}
+
+static void test_markup(void) {
+    expect_conversion(msim_markup_to_html, "<f s='1'>hi</f> <i n='happy'/>", "<b>hi</b> :)");
+    expect_conversion(msim_markup_to_html, "<a h='javascript:alert(1)'/>", "javascript:alert(1)");
+    expect_conversion(msim_markup_to_html, "1 < 2 & 3", "1 &lt; 2 &amp; 3");
+    expect_conversion(msim_html_to_markup, "<b>bold</b> :)", "<f s='1'>bold</f> <i n=\"happy\"/>");
+    expect_conversion(msim_html_to_markup, "final", "<p>final</p>");
+    expect_conversion(msim_markup_to_plain, "<p><c v='red'>x &amp; y</c></p>", "x & y");
+    expect_conversion(msim_html_to_plain, "a<br>b &lt;3", "a\nb <3");
+
+    char sentinel = 0;
+    char *out = &sentinel;
+    CHECK(msim_markup_to_html(NULL, &out) == MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_markup_to_html("x", NULL) == MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_html_to_markup(BAD_UTF8, &out) == MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_markup_to_plain(BAD_UTF8, &out) == MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_html_to_plain(NULL, &out) == MSIM_RESULT_NULL_PARAMETER);
+    CHECK(out == &sentinel);
+}
+
 int main(void) {
     test_version();
+    test_markup();
     test_result_str();
     test_login();
     test_bad_arguments();

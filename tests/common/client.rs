@@ -39,7 +39,11 @@ impl Client {
         });
         let addr = server.addr();
         session
-            .connect(&addr.ip().to_string(), addr.port(), Credentials { email: email.into(), password: password.into() })
+            .connect(
+                &addr.ip().to_string(),
+                addr.port(),
+                Credentials { email: email.into(), password: password.into() },
+            )
             .expect("connect starts");
         Client { session, events: rx, seen: Vec::new() }
     }

@@ -20,14 +20,12 @@ fn markup_to_html_cases() {
             "<p><font face=\"Times\" size=\"5\"><span style=\"font-family: Times; font-size: 12pt\">\
              <font color=\"black\"><body bgcolor=\"white\">hello world</body></font></span></font></p>",
         ),
-        // Style bits, default h = 12 → 9 pt → size 4 (SPEC §15.3 without the off-by-one).
-        ("<f s='1'>x</f>", "<font size=\"4\"><span style=\"font-size: 9pt\"><b>x</b></span></font>"),
-        ("<f s='2'>x</f>", "<font size=\"4\"><span style=\"font-size: 9pt\"><i>x</i></span></font>"),
-        ("<f s='4'>x</f>", "<font size=\"4\"><span style=\"font-size: 9pt\"><u>x</u></span></font>"),
-        (
-            "<f s='7'>x</f>",
-            "<font size=\"4\"><span style=\"font-size: 9pt\"><b><i><u>x</u></i></b></span></font>",
-        ),
+        // Style bits; no `h` → no size (Pidgin would assume h = 12 and wrap a <font>).
+        ("<f s='1'>x</f>", "<b>x</b>"),
+        ("<f s='2'>x</f>", "<i>x</i>"),
+        ("<f s='4'>x</f>", "<u>x</u>"),
+        ("<f s='7'>x</f>", "<b><i><u>x</u></i></b>"),
+        ("<f h='12' s='1'>x</f>", "<font size=\"4\"><span style=\"font-size: 9pt\"><b>x</b></span></font>"),
         ("<f h='0' s='3'>x</f>", "<b><i>x</i></b>"),
         ("<f h='9'>x</f>", "<font size=\"1\"><span style=\"font-size: 7pt\">x</span></font>"),
         ("<f h='10'>x</f>", "<font size=\"2\"><span style=\"font-size: 8pt\">x</span></font>"),
@@ -92,10 +90,7 @@ fn markup_to_html_cases() {
         ("\"quoted\" 'too'", "&quot;quoted&quot; &#39;too&#39;"),
         ("<p>unclosed", "<p>unclosed</p>"),
         ("</f>stray</p>", "stray"),
-        (
-            "<p><f s='1'>a</p>b",
-            "<p><font size=\"4\"><span style=\"font-size: 9pt\"><b>a</b></span></font></p>b",
-        ),
+        ("<p><f s='1'>a</p>b", "<p><b>a</b></p>b"),
         ("<p><c v='red'>a</p></c>b", "<p><font color=\"red\">a</font></p>b"),
         ("<f f='Times>x", "&lt;f f=&#39;Times&gt;x"),
         ("<p <p>x</p>", "&lt;p <p>x</p>"),

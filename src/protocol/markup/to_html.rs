@@ -4,9 +4,6 @@ use super::emoticon::symbol_for;
 use super::xml::{attr, Token, Tokenizer};
 use super::{escape_html_attr, escape_html_text, safe_url, sanitize_colour, MAX_DEPTH};
 
-/// `h` assumed when an `<f>` has none (SPEC §15.2).
-const DEFAULT_HEIGHT_PX: u32 = 12;
-
 /// Largest pixel height honoured (96 pt); a hostile `h='99999999'` would otherwise ask the UI
 /// for an absurd font. Larger values are clamped.
 const MAX_HEIGHT_PX: u32 = 128;
@@ -54,7 +51,9 @@ fn open_element(name: &str, attrs: &[(&str, String)], out: &mut String) -> Strin
         "f" => {
             let face = attr(attrs, "f").and_then(sanitize_face);
             let height = match attr(attrs, "h") {
-                None => Some(DEFAULT_HEIGHT_PX),
+                // Pidgin assumes h=12 here (SPEC §15.2); we emit no size at all, so that a plain
+                // `<f s='1'>` (how bold travels) becomes just `<b>` and the UI's own size applies.
+                None => None,
                 // `h='0'` or garbage: no size (Pidgin emits an empty `<font><span>`).
                 Some(v) => v.trim().parse::<u32>().ok().filter(|&h| h > 0),
             };

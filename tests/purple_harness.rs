@@ -7,7 +7,8 @@
 //!
 //! Needs libpurple-dev and libglib2.0-dev (`scripts/install-deps.sh`); without them the test
 //! says SKIPPED loudly and passes. `HARNESS_DEBUG=1 cargo test --test purple_harness -- --nocapture`
-//! shows libpurple's debug log.
+//! shows libpurple's debug log; `HARNESS_WRAPPER="valgrind --error-exitcode=99"` runs the harness
+//! under valgrind (the harness's own alarm allows 120 s).
 
 mod common;
 
@@ -114,8 +115,14 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let port = s.addr().port().to_string();
     let mut server = Some(s);
 
+    // HARNESS_WRAPPER="valgrind --error-exitcode=99" (say) runs the harness under a tool.
+    let wrapper = std::env::var("HARNESS_WRAPPER").unwrap_or_default();
+    let mut words: Vec<&str> = wrapper.split_whitespace().collect();
+    let harness_path = harness.to_str().unwrap();
+    words.push(harness_path);
     // No LD_LIBRARY_PATH: libmsim.so must be found beside the plugin (RUNPATH $ORIGIN).
-    let mut child = Command::new(&harness)
+    let mut child = Command::new(words[0])
+        .args(&words[1..])
         .args([
             "127.0.0.1",
             &port,

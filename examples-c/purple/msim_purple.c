@@ -72,7 +72,7 @@ typedef struct {
     uint32_t own_uid;
     GHashTable *lookups; /* request id (GUINT_TO_POINTER) -> who (char*) asked by get_info */
     GHashTable *pending; /* uid (GUINT_TO_POINTER) -> pending_contact* */
-    GHashTable *infos;   /* buddy name -> headline/display info line (char*) for tooltips */
+    GHashTable *infos;   /* user name -> user_facts*, for tooltips */
     GHashTable *seen;    /* uid -> last_presence*: presence that may precede the buddy */
 } msim_purple;
 
@@ -85,6 +85,18 @@ typedef struct {
     char *headline;
 } last_presence;
 
+/* What the tooltip shows beyond the status: learnt from the contact list, presence and user info. */
+typedef struct {
+    uint32_t uid;
+    char *display_name; /* NULL until on_user_info brings one */
+} user_facts;
+
+static void free_user_facts(gpointer p) {
+    user_facts *f = p;
+    g_free(f->display_name);
+    g_free(f);
+}
+
 static void free_last_presence(gpointer p) {
     last_presence *lp = p;
     g_free(lp->headline);
@@ -92,6 +104,19 @@ static void free_last_presence(gpointer p) {
 }
 
 /* ------------------------------------------------------------------ helpers */
+
+static void note_user(GHashTable *infos, const char *who, uint32_t uid, const char *display_name) {
+    user_facts *f = g_hash_table_lookup(infos, who);
+    if (f == NULL) {
+        f = g_new0(user_facts, 1);
+        g_hash_table_insert(infos, g_strdup(who), f);
+    }
+    f->uid = uid;
+    if (display_name != NULL && display_name[0] != '\0') {
+        g_free(f->display_name);
+        f->display_name = g_strdup(display_name);
+    }
+}
 
 /* The buddy name for a user: the username, else the uid in decimal (in buf). */
 static const char *user_name(uint32_t uid, const char *username, char buf[16]) {
@@ -315,6 +340,7 @@ static void cb_buddy_status(void *ud, uint32_t uid, const char *username, msim_p
     lp->presence = presence;
     lp->headline = g_strdup(headline);
     g_hash_table_replace(mp->seen, GUINT_TO_POINTER(uid), lp);
+    note_user(mp->infos, who, uid, NULL);
     apply_presence(mp, who, presence, headline);
 }
 
@@ -337,12 +363,7 @@ static void cb_user_info(void *ud, const msim_user_info *info) {
             serv_got_alias(mp->gc, who, info->display_name);
         }
     }
-    GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "%u", (unsigned)info->uid);
-    if (info->display_name != NULL && info->display_name[0] != '\0') {
-        g_string_append_printf(s, "\n%s", info->display_name);
-    }
-    g_hash_table_replace(mp->infos, g_strdup(who), g_string_free(s, FALSE));
+    note_user(mp->infos, who, info->uid, info->display_name);
 }
 
 static void cb_contact_list(void *ud, const msim_contact *contacts, size_t count) {
@@ -361,6 +382,7 @@ static void cb_contact_list(void *ud, const msim_contact *contacts, size_t count
             g_hash_table_replace(mp->pending, GUINT_TO_POINTER(c->uid), p);
             continue;
         }
+        note_user(mp->infos, c->username, c->uid, NULL);
         place_contact(mp, c->uid, c->username, c->group, c->nickname, c->blocked);
     }
 }
@@ -504,14 +526,14 @@ static void prpl_tooltip_text(PurpleBuddy *buddy, PurpleNotifyUserInfo *ui, gboo
     }
     PurpleConnection *gc = purple_account_get_connection(purple_buddy_get_account(buddy));
     msim_purple *mp = mp_of(gc);
-    const char *info = mp != NULL ? g_hash_table_lookup(mp->infos, purple_buddy_get_name(buddy)) : NULL;
-    if (info != NULL) {
-        char **lines = g_strsplit(info, "\n", 2);
-        purple_notify_user_info_add_pair_plaintext(ui, "User ID", lines[0]);
-        if (lines[0] != NULL && lines[1] != NULL) {
-            purple_notify_user_info_add_pair_plaintext(ui, "Display name", lines[1]);
+    const user_facts *f = mp != NULL ? g_hash_table_lookup(mp->infos, purple_buddy_get_name(buddy)) : NULL;
+    if (f != NULL) {
+        char num[16];
+        g_snprintf(num, sizeof num, "%u", (unsigned)f->uid);
+        purple_notify_user_info_add_pair_plaintext(ui, "User ID", num);
+        if (f->display_name != NULL) {
+            purple_notify_user_info_add_pair_plaintext(ui, "Display name", f->display_name);
         }
-        g_strfreev(lines);
     }
 }
 
@@ -522,7 +544,7 @@ static void prpl_login(PurpleAccount *account) {
     mp->account = account;
     mp->lookups = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     mp->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_pending);
-    mp->infos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    mp->infos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_user_facts);
     mp->seen = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_last_presence);
     purple_connection_set_protocol_data(gc, mp);
     gc->flags |= PURPLE_CONNECTION_HTML | PURPLE_CONNECTION_NO_BGCOLOR | PURPLE_CONNECTION_NO_URLDESC;
@@ -568,7 +590,6 @@ static void prpl_login(PurpleAccount *account) {
         fail(mp, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, "The port must be between 1 and 65535");
         return;
     }
-    purple_connection_update_progress(gc, "Connecting", 0, 5);
     msim_result r = msim_session_connect(mp->session, host, (uint16_t)port, purple_account_get_username(account),
                                          password != NULL ? password : "");
     if (r != MSIM_RESULT_OK) {

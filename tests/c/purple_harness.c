@@ -87,6 +87,8 @@ static struct {
     char *userinfo_who;
     char *userinfo_text;
     GString *debug; /* prpl-msim's debug lines */
+    GString *progress_a; /* A's connect_progress texts, "step/count text;" each */
+    int progress_steps_a, progress_last_a, progress_ordered_a;
 } st;
 
 static int *per_account(PurpleAccount *acc, int *a, int *b, int *c) {
@@ -197,8 +199,21 @@ static gboolean debug_enabled(PurpleDebugLevel level, const char *category) {
 
 static PurpleDebugUiOps debug_ops = {debug_print, debug_enabled, NULL, NULL, NULL, NULL};
 
+static void connect_progress(PurpleConnection *gc, const char *text, size_t step, size_t count) {
+    if (purple_connection_get_account(gc) != st.a) return;
+    g_string_append_printf(st.progress_a, "%u/%u %s; ", (unsigned)step, (unsigned)count, text);
+    if (st.progress_steps_a > 0 && (int)step <= st.progress_last_a) st.progress_ordered_a = 0;
+    st.progress_steps_a++;
+    st.progress_last_a = (int)step;
+}
+
+static PurpleConnectionUiOps connection_ops = {
+    connect_progress, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
 static void ui_init(void) {
     purple_notify_set_ui_ops(&notify_ops);
+    purple_connections_set_ui_ops(&connection_ops);
 }
 
 static PurpleCoreUiOps core_ops = {NULL, NULL, ui_init, NULL, NULL, NULL, NULL, NULL};
@@ -335,6 +350,8 @@ int main(int argc, char **argv) {
     st.ims_a = g_ptr_array_new();
     st.ims_b = g_ptr_array_new();
     st.debug = g_string_new(NULL);
+    st.progress_a = g_string_new(NULL);
+    st.progress_ordered_a = 1;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     alarm(OVERALL_SECONDS); /* the default action ends the process: a hang is a failure */
@@ -369,6 +386,12 @@ int main(int argc, char **argv) {
     PurplePluginProtocolInfo *info = PURPLE_PLUGIN_PROTOCOL_INFO(prpl);
     check(purple_plugin_get_name(prpl) != NULL && strcmp(purple_plugin_get_name(prpl), "MySpaceIM") == 0,
           "plugin name is MySpaceIM", "%s", purple_plugin_get_name(prpl));
+    GString *opts = g_string_new(NULL);
+    for (GList *l = info->protocol_options; l != NULL; l = l->next) {
+        g_string_append_printf(opts, "%s ", purple_account_option_get_setting(l->data));
+    }
+    check(strcmp(opts->str, "server port ") == 0, "account options: server and port", "%s", opts->str);
+    g_string_free(opts, TRUE);
 
     /* --- bad password */
     st.c = new_account(argv[11], "definitely-wrong", host, port);
@@ -394,6 +417,8 @@ int main(int argc, char **argv) {
     }
     check(strcmp(purple_connection_get_display_name(purple_account_get_connection(st.a)), st.a_name) == 0,
           "display name is the username", "%s", purple_connection_get_display_name(purple_account_get_connection(st.a)));
+    check(st.progress_steps_a >= 4 && st.progress_ordered_a, "connection progress: steps in order",
+          "%s", st.progress_a->str);
 
     /* --- buddy list from the server, presence at sign-on */
     PurpleBuddy *bb = b_in_a();
@@ -443,6 +468,16 @@ int main(int argc, char **argv) {
     purple_account_set_status(st.b, "available", TRUE, "message", "visible", NULL);
     WAIT_UNTIL(ok, b_is("available", "visible"), WAIT_MS);
     check(ok, "B visible again", "B is %s", b_status_id());
+    char *text = info->status_text(b_in_a());
+    check(text != NULL && strcmp(text, "visible") == 0, "status_text is B's headline", "%s", text ? text : "NULL");
+    g_free(text);
+    PurpleNotifyUserInfo *tip = purple_notify_user_info_new();
+    info->tooltip_text(b_in_a(), tip, TRUE);
+    text = purple_notify_user_info_get_text_with_newline(tip, "\n");
+    check(strstr(text, "visible") != NULL && strstr(text, "User ID") != NULL, "tooltip: headline and user id",
+          "%s", text);
+    g_free(text);
+    purple_notify_user_info_destroy(tip);
 
     /* --- typing */
     serv_send_typing(purple_account_get_connection(st.a), st.b_name, PURPLE_TYPING);

@@ -1,7 +1,8 @@
 /*
  * header_smoke.c — compiled as C99 and as C++11 against include/msim.h and run by tests/c_header.rs.
  * Exercises every export of the foundation: version, result texts, login response/verify, the
- * argument checks (NULL, invalid UTF-8), output parameters untouched on failure, msim_string_free(NULL).
+ * argument checks (NULL, invalid UTF-8), output parameters untouched on failure, msim_string_free(NULL),
+ * and the plugin descriptor (msim_plugin_init, its #defines and MSIM_PLUGIN_HAS_OP).
  * Prints "header_smoke: N checks passed" and exits 0, or lists the failed checks and exits 1.
  */
 #include "msim.h"
@@ -167,7 +168,26 @@ static void test_markup(void) {
     CHECK(out == &sentinel);
 }
 
+/* The plugin descriptor as a dlopen()ing host sees it (tests/plugin_loader.rs does the dlopen). */
+static void test_plugin_descriptor(void) {
+    const msim_plugin_info *info = msim_plugin_init();
+    CHECK(info != NULL);
+    if (info == NULL) {
+        return;
+    }
+    CHECK(info == msim_plugin_init());
+    CHECK(info->magic == MSIM_PLUGIN_MAGIC && MSIM_PLUGIN_MAGIC == 0x4D53494Du);
+    CHECK(info->abi_major == MSIM_PLUGIN_ABI_MAJOR && info->abi_minor == MSIM_PLUGIN_ABI_MINOR);
+    CHECK(info->struct_size == sizeof(msim_plugin_info));
+    CHECK(strcmp(info->id, "prpl-msim") == 0 && strcmp(info->version, msim_version()) == 0);
+    CHECK(MSIM_PLUGIN_HAS_OP(info, options_init) && MSIM_PLUGIN_HAS_OP(info, string_free));
+    CHECK(strcmp(info->result_str(MSIM_RESULT_QUEUE_FULL), msim_result_str(MSIM_RESULT_QUEUE_FULL)) == 0);
+    msim_plugin_init_fn init = msim_plugin_init;
+    CHECK(init() == info);
+}
+
 int main(void) {
+    test_plugin_descriptor();
     test_version();
     test_markup();
     test_result_str();

@@ -27,4 +27,8 @@ echo "install-deps: apt-get install ${PACKAGES}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq ${PACKAGES}
-echo "install-deps: libpurple $(pkg-config --modversion purple) installed"
+if pkg-config --exists purple glib-2.0; then
+    echo "install-deps: libpurple $(pkg-config --modversion purple) installed"
+else
+    echo "install-deps: installed ${PACKAGES}, but pkg-config still cannot find purple/glib-2.0" >&2
+fi

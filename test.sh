@@ -25,6 +25,13 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 
+echo "==> GMainContext dispatch (cargo feature glib)"
+if pkg-config --exists glib-2.0 2>/dev/null; then
+    cargo test --features glib --test client_glib 2>&1 | tee -a "$log"
+else
+    echo "SKIPPED: the glib feature test needs libglib2.0-dev (apt-get install -y libglib2.0-dev)" | tee -a "$log"
+fi
+
 # One closing line for the whole run, summed over every test binary.
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')

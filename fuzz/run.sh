@@ -59,7 +59,8 @@ for t in $TARGETS; do
     else
         failed=$((failed + 1))
         printf 'fuzz %-16s FAILED  %10s execs (exit %s); log: %s\n' "$t" "$execs" "$rc" "$log"
-        grep -E "panicked at|ERROR: libFuzzer|SUMMARY|Test unit written|^Failing input|thread '" "$log" | head -n 12 | sed 's/^/    /'
+        grep -E -A1 "panicked at|^Failing input" "$log" | grep -v "^--$" | head -n 8 | sed "s|^|    |"
+        grep -E "ERROR: libFuzzer|Test unit written" "$log" | head -n 4 | sed 's/^/    /'
     fi
 done
 echo "fuzz: $((total - failed)) passed, $failed failed"

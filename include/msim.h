@@ -21,62 +21,140 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#define IM 1
+// The result of every msim function that can fail.
+//
+// Numbers are stable and grouped: 0 success; 1xx a bad argument; 2xx the object is in the wrong
+// state; 3xx network; 4xx protocol (the peer sent something msim cannot accept); 5xx an error the
+// server reported; 900 an internal bug. New codes may be added in any group in later versions:
+// treat an unknown number by its hundred, and describe it with msim_result_str().
+typedef enum {
+  // Success.
+  MSIM_RESULT_OK = 0,
+  // A pointer argument that must not be NULL was NULL.
+  MSIM_RESULT_NULL_PARAMETER = 100,
+  // A string argument is not valid UTF-8.
+  MSIM_RESULT_INVALID_UTF8 = 101,
+  // An argument is out of range or malformed (e.g. an empty name where one is required).
+  MSIM_RESULT_INVALID_ARGUMENT = 102,
+  // A caller-provided buffer is too small; the function says how large it must be.
+  MSIM_RESULT_BUFFER_TOO_SMALL = 103,
+  // The operation needs a connection and there is none.
+  MSIM_RESULT_NOT_CONNECTED = 200,
+  // A connection is already open or being opened.
+  MSIM_RESULT_ALREADY_CONNECTED = 201,
+  // The operation needs a signed-on session.
+  MSIM_RESULT_NOT_SIGNED_ON = 202,
+  // Already signed on, or a sign-on is in progress.
+  MSIM_RESULT_ALREADY_SIGNED_ON = 203,
+  // The object has been closed; only _free is valid now.
+  MSIM_RESULT_CLOSED = 204,
+  // The call would wait for the thread it was made on (e.g. a blocking call from inside a callback).
+  MSIM_RESULT_WOULD_DEADLOCK = 205,
+  // The outgoing queue is full; try again later.
+  MSIM_RESULT_QUEUE_FULL = 206,
+  // The TCP connection could not be established.
+  MSIM_RESULT_CONNECT_FAILED = 300,
+  // The host name could not be resolved.
+  MSIM_RESULT_DNS = 301,
+  // No answer (or no data) within the time limit.
+  MSIM_RESULT_TIMEOUT = 302,
+  // The connection was closed by the peer or the network.
+  MSIM_RESULT_CONNECTION_LOST = 303,
+  // Another I/O error.
+  MSIM_RESULT_IO = 304,
+  // The peer sent a message msim cannot parse or did not expect.
+  MSIM_RESULT_PROTOCOL = 400,
+  // The peer sent a frame larger than the configured cap (SPEC §24).
+  MSIM_RESULT_FRAME_TOO_LARGE = 401,
+  // The server's login challenge is malformed (nonce not base64, or not 64 bytes; SPEC §6.2).
+  MSIM_RESULT_BAD_CHALLENGE = 402,
+  // A message could not be encoded (e.g. a value that would read as `final`; SPEC §2.2, §24).
+  MSIM_RESULT_ENCODE = 403,
+  // Text received contains a NUL byte, which a C string cannot carry.
+  MSIM_RESULT_EMBEDDED_NUL = 404,
+  // The server reported an error not listed below (`\error\`, SPEC §16).
+  MSIM_RESULT_SERVER_ERROR = 500,
+  // Wrong password (server error 260), or a login response that does not verify.
+  MSIM_RESULT_AUTH_FAILED = 501,
+  // Unknown e-mail address (server error 259).
+  MSIM_RESULT_UNKNOWN_EMAIL = 502,
+  // The account logged in from another location; this session was ended (server error 6).
+  MSIM_RESULT_LOGGED_IN_ELSEWHERE = 503,
+  // No user with that name, e-mail or id.
+  MSIM_RESULT_NO_SUCH_USER = 504,
+  // The requested username is already taken (SPEC §6.7).
+  MSIM_RESULT_USERNAME_TAKEN = 505,
+  // A bug in msim: a Rust panic was caught at the C boundary. The object involved may be unusable.
+  MSIM_RESULT_PANIC = 900,
+} msim_result;
 
-#define ADD_NOTICE 4
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
 
-#define STATUS 100
+// Computes the `response` field of a login2 message (SPEC §6.3), base64-encoded, for the server's
+// challenge `nc` (`nonce_b64`), the account e-mail and password. The IP list is empty, as Pidgin sends.
+//
+// Only the first 10 bytes of the password count, lower-cased (SPEC §24).
+//
+// All arguments are borrowed for the call only. On success `*out_response_b64` receives a new string
+// that you own: free it with msim_string_free(). On failure `*out_response_b64` is not touched.
+//
+// Returns MSIM_RESULT_OK; MSIM_RESULT_NULL_PARAMETER if any pointer is NULL; MSIM_RESULT_INVALID_UTF8
+// if a string is not UTF-8; MSIM_RESULT_BAD_CHALLENGE if `nonce_b64` is not base64 of exactly 64
+// bytes; MSIM_RESULT_PANIC on an internal bug. When several arguments are bad, the first one decides.
+//
+// # Safety
+// Each string argument must be NULL or a NUL-terminated string; `out_response_b64` must be NULL or
+// point to writable storage for one `char *`.
+msim_result msim_login_response(const char *nonce_b64,
+                                const char *email,
+                                const char *password,
+                                char **out_response_b64);
 
-#define INSTANT 121
+// Checks a login2 `response` (base64, as received) against the challenge `nc` that was sent
+// (`nonce_b64`), the account e-mail (compared ASCII case-insensitively) and its password, the way a
+// server does (SPEC §24). Any IP list in the response is accepted.
+//
+// All arguments are borrowed for the call only.
+//
+// Returns MSIM_RESULT_OK if the response is valid; MSIM_RESULT_AUTH_FAILED if it is not (wrong
+// password, wrong e-mail, other challenge, tampered, truncated, not base64);
+// MSIM_RESULT_BAD_CHALLENGE if `nonce_b64` is not base64 of exactly 64 bytes;
+// MSIM_RESULT_NULL_PARAMETER / MSIM_RESULT_INVALID_UTF8 for a NULL or non-UTF-8 argument (the first
+// bad one decides); MSIM_RESULT_PANIC on an internal bug.
+//
+// # Safety
+// Each argument must be NULL or a NUL-terminated string.
+msim_result msim_login_verify(const char *nonce_b64,
+                              const char *email,
+                              const char *password,
+                              const char *response_b64);
 
-#define MEDIA 122
+// A static, human-readable English description of `result`, e.g. "not connected".
+//
+// Takes an int so that any number is safe to pass: an unknown number gives "unknown result".
+// The returned string is never NULL, is owned by msim and lives for the whole program: do not free it.
+const char *msim_result_str(int result);
 
-#define PROFILE 124
+// Frees a string that msim returned to you (through an output parameter or as documented).
+//
+// `s` may be NULL (nothing happens). After the call `s` is dangling: do not use or free it again.
+// Passing a pointer msim did not allocate (a string literal, memory from malloc(), a string owned
+// by msim such as msim_version()'s) is undefined behaviour.
+//
+// # Safety
+// `s` must be NULL or a string returned by msim as "free with msim_string_free", not yet freed.
+void msim_string_free(char *s);
 
-#define MOOD 126
+// The library's version, e.g. "0.1.0" (the crate version; semantic versioning).
+//
+// The returned string is static, never NULL, owned by msim: do not free it.
+const char *msim_version(void);
 
-#define UNOFFICIAL_CLIENT 200
-
-// The pair separator inside a dictionary.
-#define SEP 28
-
-// Upper bound on pairs in one dictionary. A 256 KiB frame can hold ~85 000 two-byte pairs; no real
-// reply has more than a few thousand (MaxContacts=1000 × ~12 keys, SPEC §8), so 32 768 leaves room
-// for every real list while keeping a hostile body from costing more than ~1 MiB of index.
-#define MAX_PAIRS 32768
-
-// Default frame cap: 256 KiB (SPEC §24). The largest real messages (a full contact list of
-// MaxContacts=1000 records) are well under 200 KiB.
-#define DEFAULT_MAX_FRAME (256 * 1024)
-
-// Pidgin's `clientver` (SPEC §6.4); msim's default.
-#define DEFAULT_CLIENT_VERSION 697
-
-#define NONCE_LEN 64
-
-#define GET 1
-
-#define PUT 2
-
-#define DELETE 3
-
-#define REPLY 256
-
-#define ACTION 512
-
-#define ERROR 1024
-
-// Reply to a GET (257).
-#define GET_REPLY (REPLY | GET)
-
-// Reply to a PUT (258).
-#define PUT_REPLY (REPLY | PUT)
-
-// Action PUT (514): write contact info, block.
-#define ACTION_PUT (ACTION | PUT)
-
-// Action DELETE (515): delete contact.
-#define ACTION_DELETE (ACTION | DELETE)
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
 
 #endif  /* MSIM_H */
 

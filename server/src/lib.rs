@@ -1,1 +1,242 @@
-//! msim-server: a reference MySpaceIM server (to be written).
+//! msim-server: a reference MySpaceIM server built on `msim::protocol`.
+//!
+//! It implements the server side of `../shared/protocol/SPEC.md` with the behaviours of §24: login
+//! challenge/response, persist replies for every (dsn, lid) with known semantics, contact lists,
+//! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
+//!
+//! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
+//! (blocking reads, idle detection by read timeout). Any thread may write to any connection; each
+//! connection's writes go through one lock ([`conn::Conn`]). Storage is SQLite ([`db`]).
+//!
+//! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
+//! `state` shared tables, `session` the per-connection loop, `login` the login exchange,
+//! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
+//! [`cli`] the command line.
+
+pub mod cli;
+mod conn;
+pub mod db;
+pub mod demo;
+mod handlers;
+mod keepalive;
+mod login;
+mod router;
+pub mod rules;
+mod session;
+mod state;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use state::Shared;
+
+/// Server settings. `Default` gives a loopback test server on an ephemeral port with an in-memory
+/// database.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:1863` (SPEC §1 port); `127.0.0.1:0` picks a free port.
+    pub listen: String,
+    /// SQLite file path, or `:memory:`.
+    pub db: String,
+    /// How often `\ka\` is sent to logged-in sessions (SPEC §17); zero disables it.
+    pub ka_interval: Duration,
+    /// A connection that sends nothing for this long is closed (SPEC §17, §24: 180 s); zero
+    /// disables the check.
+    pub idle_timeout: Duration,
+    /// Test knob: delay before answering the contact-list request (0/1), to exercise clients'
+    /// handling of a slow server (SPEC §24). Zero in normal use.
+    pub contact_list_delay: Duration,
+    /// Stack size of each connection thread. Most of it is never touched, so resident memory per
+    /// session stays far below this; it only bounds the worst case.
+    pub session_stack_size: usize,
+    /// A write that cannot complete within this time closes the connection, so one stuck peer
+    /// cannot hold up the threads that send to it.
+    pub write_timeout: Duration,
+    /// Log connections and errors to stderr.
+    pub log: bool,
+    /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
+    pub demo: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            db: ":memory:".into(),
+            // Well inside the 180 s dead-connection limit clients apply (SPEC §24).
+            ka_interval: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(180),
+            contact_list_delay: Duration::ZERO,
+            session_stack_size: 256 * 1024,
+            write_timeout: Duration::from_secs(10),
+            log: true,
+            demo: false,
+        }
+    }
+}
+
+/// Errors of the account API and storage.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("that e-mail address is already registered")]
+    EmailTaken,
+    #[error("not an e-mail address")]
+    InvalidEmail,
+    #[error("uid {0} is already in use")]
+    UidTaken(u32),
+    #[error("{0}")]
+    Username(#[from] rules::UsernameError),
+    #[error("no such account")]
+    NoSuchAccount,
+    #[error("the contact list is full")]
+    ContactListFull,
+}
+
+/// A running server; see the crate docs. Stops on [`Server::stop`] or drop.
+pub struct Server {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+    keepalive: Option<JoinHandle<()>>,
+    demo_accounts: Vec<(u32, demo::DemoAccount)>,
+}
+
+/// How long `stop` waits for session threads to finish their cleanup.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+impl Server {
+    /// Opens the database, binds, starts the threads and returns once it is listening.
+    pub fn start(config: Config) -> io::Result<Server> {
+        let db = db::Db::open(&config.db).map_err(io::Error::other)?;
+        let demo_accounts = if config.demo { demo::seed(&db).map_err(io::Error::other)? } else { Vec::new() };
+        let listener = TcpListener::bind(&config.listen)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config, db));
+        log_if(&shared, format_args!("listening on {addr}"));
+        let accept = {
+            let shared = shared.clone();
+            std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?
+        };
+        let keepalive = {
+            let shared = shared.clone();
+            std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?
+        };
+        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Creates an account; returns its uid.
+    pub fn add_account(&self, email: &str, password: &str, username: Option<&str>, display_name: Option<&str>) -> Result<u32, Error> {
+        let hash = msim::protocol::login::password_hash(password);
+        self.shared.db.create_account(None, email, &hash, username, display_name)
+    }
+
+    /// Puts `contact` on `owner`'s contact list in `group`.
+    pub fn add_contact(&self, owner: u32, contact: u32, group: &str) -> Result<(), Error> {
+        if self.shared.db.account(owner)?.is_none() {
+            return Err(Error::NoSuchAccount);
+        }
+        let group = if group.is_empty() { None } else { Some(group) };
+        match self.shared.db.add_contact(owner, contact, group)? {
+            true => Ok(()),
+            false => Err(Error::ContactListFull),
+        }
+    }
+
+    /// The demo accounts seeded at start (`Config::demo`), with their uids.
+    pub fn demo_accounts(&self) -> &[(u32, demo::DemoAccount)] {
+        &self.demo_accounts
+    }
+
+    /// Number of logged-in sessions.
+    pub fn online_count(&self) -> usize {
+        self.shared.online_count()
+    }
+
+    /// Closes the listener and every session, and joins the threads.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let Some(accept) = self.accept.take() else { return };
+        self.shared.set_stopping();
+        // Wake the blocking accept() with a throwaway connection.
+        let _ = TcpStream::connect_timeout(&wake_addr(self.addr), Duration::from_secs(1));
+        let _ = accept.join();
+        {
+            let (lock, cv) = &self.shared.ka_wake;
+            let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            cv.notify_all();
+        }
+        if let Some(ka) = self.keepalive.take() {
+            let _ = ka.join();
+        }
+        for conn in self.shared.all_conns() {
+            conn.close();
+        }
+        if !self.shared.wait_sessions_done(STOP_GRACE) {
+            log_if(&self.shared, format_args!("stop: some sessions did not finish in time"));
+        }
+        log_if(&self.shared, format_args!("stopped"));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The address to connect to in order to wake our own accept(): an unspecified listen address
+/// (0.0.0.0 / ::) is reached through loopback.
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(match a {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    a
+}
+
+fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    for stream in listener.incoming() {
+        if shared.is_stopping() {
+            break;
+        }
+        match stream {
+            Ok(stream) => session::spawn(&shared, stream),
+            Err(e) => {
+                log_if(&shared, format_args!("accept failed: {e}"));
+                // Out of file descriptors and the like: back off instead of spinning.
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Writes one log line to stderr. Callers never pass passwords or login responses.
+pub(crate) fn log(args: std::fmt::Arguments<'_>) {
+    eprintln!("msim-server: {args}");
+}
+
+pub(crate) fn log_if(shared: &Shared, args: std::fmt::Arguments<'_>) {
+    if shared.config.log {
+        log(args);
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

@@ -197,7 +197,8 @@ impl DictBuilder {
     }
 
     pub fn int(self, key: &str, value: u64) -> Self {
-        self.raw(key, value.to_string().as_bytes())
+        let mut buf = [0u8; 20];
+        self.raw(key, super::message::format_u64(value, &mut buf))
     }
 
     /// A boolean as the server writes it: `True`/`False` (SPEC §4.3).

@@ -78,7 +78,8 @@ impl ListBuilder {
 
     pub fn int(mut self, v: u64) -> Self {
         self.sep();
-        self.buf.extend_from_slice(v.to_string().as_bytes());
+        let mut digits = [0u8; 20];
+        self.buf.extend_from_slice(super::message::format_u64(v, &mut digits));
         self
     }
 

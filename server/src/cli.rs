@@ -1,0 +1,177 @@
+//! The command line of `msim-server` (hand-parsed; the grammar is small):
+//!
+//! ```text
+//! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS] [--quiet]
+//! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
+//! msim-server [--db PATH] account list
+//! msim-server [--db PATH] account remove EMAIL
+//! ```
+//! Options may appear anywhere. Passwords are hashed before storage and never printed.
+
+use std::time::Duration;
+
+use crate::db::Db;
+use crate::{Config, Server};
+
+/// Default database file, in the working directory.
+pub const DEFAULT_DB: &str = "msim-server.db";
+/// Default listen address: loopback only, the protocol's port (SPEC §1).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
+
+pub const USAGE: &str = "usage:
+  msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS] [--quiet]
+  msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
+  msim-server [--db PATH] account list
+  msim-server [--db PATH] account remove EMAIL
+
+defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180
+(0 disables keepalives / the idle timeout). --demo seeds demo accounts and prints them.";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    AccountAdd { email: String, password: String, username: Option<String>, display_name: Option<String> },
+    AccountList,
+    AccountRemove { email: String },
+    Help,
+}
+
+/// Parsed arguments: the command plus the server settings.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub command: Command,
+    pub config: Config,
+}
+
+fn secs(flag: &str, v: &str) -> Result<Duration, String> {
+    v.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("{flag} needs a whole number of seconds, got `{v}`"))
+}
+
+/// Parses the arguments after the program name.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
+    let mut config = Config { listen: DEFAULT_LISTEN.into(), db: DEFAULT_DB.into(), ..Config::default() };
+    let mut positional = Vec::new();
+    let (mut username, mut display_name) = (None, None);
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--listen" => config.listen = value("--listen")?,
+            "--db" => config.db = value("--db")?,
+            "--demo" => config.demo = true,
+            "--quiet" => config.log = false,
+            "--ka-interval" => config.ka_interval = secs("--ka-interval", &value("--ka-interval")?)?,
+            "--idle-timeout" => config.idle_timeout = secs("--idle-timeout", &value("--idle-timeout")?)?,
+            "--username" => username = Some(value("--username")?),
+            "--display-name" => display_name = Some(value("--display-name")?),
+            "-h" | "--help" => return Ok(Args { command: Command::Help, config }),
+            s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
+            _ => positional.push(a),
+        }
+    }
+    let p: Vec<&str> = positional.iter().map(String::as_str).collect();
+    let command = match p.as_slice() {
+        [] => Command::Serve,
+        ["account", "add", email, password] => Command::AccountAdd {
+            email: (*email).into(),
+            password: (*password).into(),
+            username: username.take(),
+            display_name: display_name.take(),
+        },
+        ["account", "list"] => Command::AccountList,
+        ["account", "remove", email] => Command::AccountRemove { email: (*email).into() },
+        _ => return Err(format!("unexpected arguments: {}", p.join(" "))),
+    };
+    if (username.is_some() || display_name.is_some()) && !matches!(command, Command::AccountAdd { .. }) {
+        return Err("--username and --display-name only go with `account add`".into());
+    }
+    Ok(Args { command, config })
+}
+
+/// Runs the program; returns the process exit code.
+pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
+    let args = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("msim-server: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    match execute(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("msim-server: {e}");
+            1
+        }
+    }
+}
+
+fn execute(args: Args) -> Result<(), String> {
+    let open = || Db::open(&args.config.db).map_err(|e| format!("cannot open {}: {e}", args.config.db));
+    match args.command {
+        Command::Help => println!("{USAGE}"),
+        Command::AccountAdd { email, password, username, display_name } => {
+            let hash = msim::protocol::login::password_hash(&password);
+            let uid = open()?
+                .create_account(None, &email, &hash, username.as_deref(), display_name.as_deref())
+                .map_err(|e| format!("cannot add {email}: {e}"))?;
+            println!("added {email} as uid {uid}");
+        }
+        Command::AccountList => {
+            println!("{:>10}  {:<32} {:<25} display name", "uid", "e-mail", "username");
+            for a in open()?.accounts().map_err(|e| e.to_string())? {
+                println!("{:>10}  {:<32} {:<25} {}", a.uid, a.email, a.username.as_deref().unwrap_or("-"), a.display_name);
+            }
+        }
+        Command::AccountRemove { email } => {
+            if !open()?.remove_account(&email).map_err(|e| e.to_string())? {
+                return Err(format!("no account with e-mail {email}"));
+            }
+            println!("removed {email}");
+        }
+        Command::Serve => {
+            let server = Server::start(args.config.clone()).map_err(|e| format!("cannot start: {e}"))?;
+            println!("msim-server listening on {} (database {})", server.addr(), args.config.db);
+            if !server.demo_accounts().is_empty() {
+                println!("demo accounts (each lists the others as contacts):");
+                for (uid, a) in server.demo_accounts() {
+                    println!("  uid {uid:<7} {:<18} password {:<8} username {}", a.email, a.password, a.username.unwrap_or("(none yet)"));
+                }
+            }
+            // Serve until the process is killed; SQLite's WAL keeps every committed change.
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Args, String> {
+        parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn parses_commands_and_options() {
+        let a = p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0").unwrap();
+        assert_eq!(a.command, Command::Serve);
+        assert_eq!((a.config.listen.as_str(), a.config.db.as_str(), a.config.demo), ("0.0.0.0:1", "x.db", true));
+        assert_eq!((a.config.ka_interval, a.config.idle_timeout), (Duration::from_secs(5), Duration::ZERO));
+        let a = p("account add a@b.c pw --username al --db y.db").unwrap();
+        assert_eq!(
+            a.command,
+            Command::AccountAdd { email: "a@b.c".into(), password: "pw".into(), username: Some("al".into()), display_name: None }
+        );
+        assert_eq!(a.config.db, "y.db");
+        assert_eq!(p("account list").unwrap().command, Command::AccountList);
+        assert_eq!(p("").unwrap().config.listen, DEFAULT_LISTEN);
+        for bad in ["--bogus", "account", "account add x", "--ka-interval x", "--username u", "--db"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Contact-list changes by message kind: `\addbuddy\`, `\delbuddy\`, `\blocklist\` (SPEC §18).
+//! The persist-side writes (0/8, 0/9) are in `persist.rs`; both edit the same rows in `db`.
+//!
+//! Model: a contact row with visibility 1 is a buddy; visibility 2 is a block marker (what
+//! Pidgin's block write creates, and what the 0/1 reply reports so clients rebuild their deny
+//! lists, SPEC §10.1). The block list holds `b+` entries; "blocked" is either of the two.
+
+use msim::protocol::buddy::{bm, BmPayload};
+use msim::protocol::kinds::{BlockOp, BmFromServer, ServerMessage, Target};
+
+use crate::conn::Conn;
+use crate::db::{ListKind, ALL};
+use crate::state::Shared;
+use crate::{log_if, router, Error};
+
+/// `\addbuddy\`: add the contact, then tell the adder as the capture shows (SPEC §11.2, [S] #33,
+/// #36, #53, #54): bm 4 from the new contact with an empty msg, then its current presence.
+pub fn add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) {
+    if let Err(e) = try_add_buddy(shared, conn, uid, other) {
+        log_if(shared, format_args!("uid {uid}: addbuddy {other}: {e}"));
+    }
+}
+
+fn try_add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) -> Result<(), Error> {
+    if other == uid || shared.db.account(other)?.is_none() {
+        log_if(shared, format_args!("uid {uid}: addbuddy for unknown or own uid {other} ignored"));
+        return Ok(());
+    }
+    if !shared.db.add_contact(uid, other, None)? {
+        log_if(shared, format_args!("uid {uid}: contact list full, addbuddy {other} refused"));
+        return Ok(());
+    }
+    let notice = BmFromServer { kind: bm::ADD_NOTICE, from: other, payload: BmPayload::Text(String::new()), date: None, cv: None, aid: None };
+    conn.send(&ServerMessage::Bm(notice));
+    conn.send(&router::status_bm(other, &router::presence_for(shared, other, uid)));
+    Ok(())
+}
+
+/// `\delbuddy\`: remove the contact row (SPEC §18.2).
+pub fn del_buddy(shared: &Shared, uid: u32, other: u32) {
+    if let Err(e) = shared.db.delete_contact(uid, other) {
+        log_if(shared, format_args!("uid {uid}: delbuddy {other}: {e}"));
+    }
+}
+
+/// `\blocklist\` (SPEC §18.4): allow/block edits, `*` for everyone, and the `w`/`c` flags. Pidgin's
+/// login-time `w0|c0` alone is fine. Affected users see the presence change at once.
+pub fn block_list(shared: &Shared, _conn: &Conn, uid: u32, ops: &[BlockOp]) {
+    if let Err(e) = try_block_list(shared, uid, ops) {
+        log_if(shared, format_args!("uid {uid}: blocklist: {e}"));
+    }
+}
+
+fn try_block_list(shared: &Shared, uid: u32, ops: &[BlockOp]) -> Result<(), Error> {
+    let db = &shared.db;
+    let before = db.account(uid)?.ok_or(Error::NoSuchAccount)?;
+    let mut touched: Vec<u32> = Vec::new();
+    let mut everyone = false;
+    let mut show_only = None;
+    let mut privacy = None;
+    for op in ops {
+        match *op {
+            BlockOp::Allow(Target::Uid(x)) => db.list_add(uid, ListKind::Allow, x)?,
+            BlockOp::Allow(Target::All) => db.clear_block_all(uid)?,
+            BlockOp::Unallow(Target::Uid(x)) => db.list_remove(uid, ListKind::Allow, x)?,
+            BlockOp::Unallow(Target::All) => db.list_remove(uid, ListKind::Allow, ALL)?,
+            BlockOp::Block(Target::Uid(x)) => db.list_add(uid, ListKind::Block, x)?,
+            BlockOp::Block(Target::All) => db.list_add(uid, ListKind::Block, ALL)?,
+            BlockOp::Unblock(Target::Uid(x)) => db.list_remove(uid, ListKind::Block, x)?,
+            BlockOp::Unblock(Target::All) => db.list_remove(uid, ListKind::Block, ALL)?,
+            BlockOp::ShowOnlyToList(on) => show_only = Some(on),
+            BlockOp::PrivacyMode(on) => privacy = Some(on),
+        }
+        match *op {
+            BlockOp::Allow(Target::Uid(x)) | BlockOp::Unallow(Target::Uid(x)) | BlockOp::Block(Target::Uid(x)) | BlockOp::Unblock(Target::Uid(x)) => {
+                touched.push(x)
+            }
+            BlockOp::ShowOnlyToList(_) | BlockOp::PrivacyMode(_) => {}
+            _ => everyone = true,
+        }
+    }
+    db.set_privacy(uid, show_only, privacy)?;
+    // Only a real change is re-announced: Pidgin sends `w0|c0` at every login (SPEC §9.4).
+    if show_only.is_some_and(|w| w != before.show_only_to_list) {
+        everyone = true;
+    }
+    if everyone {
+        router::refresh_all(shared, uid);
+    } else {
+        touched.sort_unstable();
+        touched.dedup();
+        for x in touched {
+            router::refresh_for(shared, uid, x);
+        }
+    }
+    Ok(())
+}

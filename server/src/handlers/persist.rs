@@ -1,0 +1,377 @@
+//! Persist requests (SPEC §7): one reply for every request, matched by `rid`.
+//!
+//! Every (dsn, lid) of SPEC §7.5 with known semantics is answered; anything else — unknown pairs,
+//! pairs whose semantics are unknown (1/10, 16/25, 21/28), a wrong `cmd` code, a malformed body, a
+//! `uid` other than the session's — gets an error reply (cmd with the 1024 bit, body
+//! `ErrorMessage=…`, SPEC §16.3), so a client never waits for nothing. The contact list (0/1) is
+//! always answered, with an empty body when there are no contacts (SPEC §24).
+//!
+//! Replies never carry an empty `ImageURL` (Pidgin's plugin mishandles it, SPEC §24).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use msim::protocol::dict::{Dict, DictBuilder};
+use msim::protocol::kinds::ServerMessage;
+use msim::protocol::persist::{cmd, Cmd, DataItem, PersistReply, PersistRequest};
+use rand::Rng;
+
+use crate::conn::Conn;
+use crate::db::{Account, ContactWrite, PLAIN_GROUP_FLAG};
+use crate::rules::{UsernameError, MAX_ADD_ALL_FRIENDS, MAX_CONTACTS};
+use crate::state::Shared;
+use crate::{log_if, router, Error};
+
+/// A request the server refuses: the text goes into `ErrorMessage`.
+struct Refusal(String);
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Refusal {
+        Refusal(format!("The request could not be completed: {e}"))
+    }
+}
+
+type Answer = Result<DictBuilder, Refusal>;
+
+fn refuse<T>(text: &str) -> Result<T, Refusal> {
+    Err(Refusal(text.to_owned()))
+}
+
+/// Import-all-friends' group when the request names none (Pidgin sends this name, SPEC §18.6).
+const IMPORT_GROUP: &str = "MySpace Friends";
+
+pub fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, req: &PersistRequest) {
+    let answer = answer(shared, conn, uid, req);
+    let reply = match answer.and_then(|body| PersistReply::to(req, uid, &body).map_err(|e| Refusal(e.to_string()))) {
+        Ok(r) => r,
+        Err(Refusal(text)) => {
+            log_if(shared, format_args!("uid {uid}: persist {}/{} cmd {} refused: {text}", req.dsn, req.lid, req.cmd.0));
+            PersistReply::error_to(req, uid, &text)
+        }
+    };
+    conn.send(&ServerMessage::Persist(reply));
+}
+
+fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answer {
+    // Pidgin omits `uid` in some requests (SPEC §7.1); when present it must be the session's own.
+    if req.uid.is_some_and(|u| u != uid) {
+        return refuse("The uid of the request is not the uid of this session.");
+    }
+    let body = match req.body() {
+        Ok(b) => b,
+        Err(e) => return refuse(&format!("The request body is malformed: {e}")),
+    };
+    let code = req.cmd.code();
+    let item = req.item();
+    let expected = match item {
+        DataItem::DeleteContact => cmd::DELETE,
+        DataItem::WriteContact | DataItem::WriteGroup | DataItem::SetUsername | DataItem::ImportAllFriends => cmd::PUT,
+        _ => cmd::GET,
+    };
+    if code != expected {
+        return refuse(&format!("Command {} is not supported for this data item.", req.cmd.0));
+    }
+    let db = &shared.db;
+    match item {
+        DataItem::ListAllContacts => {
+            if !shared.config.contact_list_delay.is_zero() {
+                std::thread::sleep(shared.config.contact_list_delay);
+            }
+            contact_list(shared, uid)
+        }
+        DataItem::ContactInfo => {
+            let other = need_u32(&body, "ContactID")?;
+            let Some(acct) = db.account(other)? else { return refuse("No such user.") };
+            let d = DictBuilder::new().int("ContactID", u64::from(other));
+            contact_record(shared, d, uid, &acct)
+        }
+        DataItem::DeleteContact => {
+            let other = need_u32(&body, "ContactID")?;
+            db.delete_contact(uid, other)?;
+            Ok(DictBuilder::new().int("ContactID", u64::from(other)))
+        }
+        DataItem::WriteContact => write_contact(shared, uid, &body),
+        DataItem::OwnImInfo => Ok(im_info(&own(shared, uid)?, None)),
+        DataItem::ImInfoById => {
+            let other = need_u32(&body, "UserID")?;
+            let Some(acct) = db.account(other)? else { return refuse("No such user.") };
+            let cv = shared.online(other).and_then(|c| c.login()).map_or(0, |l| l.clientver);
+            Ok(im_info(&acct, Some(cv)))
+        }
+        DataItem::ListAllGroups => {
+            let mut d = DictBuilder::new();
+            for g in db.groups(uid)? {
+                d = d.int("GroupID", g.id).str("GroupName", &g.name).int("Position", g.position.into()).int("GroupFlag", g.flag.into());
+            }
+            Ok(d)
+        }
+        DataItem::WriteGroup => {
+            let name = need_str(&body, "GroupName")?;
+            let existing = db.groups(uid)?;
+            let next_pos = existing.iter().map(|g| g.position).max().unwrap_or(0) + 1;
+            let position = opt_u32(&body, "Position")?.unwrap_or(next_pos);
+            let flag = opt_u32(&body, "GroupFlag")?.unwrap_or(PLAIN_GROUP_FLAG);
+            db.write_group(uid, &name, position, flag)?;
+            Ok(DictBuilder::new().extend_raw(&body)) // SPEC §10.2: the reply echoes the body
+        }
+        DataItem::MySpaceInfoById => {
+            let other = need_u32(&body, "UserID")?;
+            match db.account(other)? {
+                Some(acct) => Ok(myspace_info(&acct, Some(db.friend_count(other)?))),
+                // Pidgin reads "no UserID" as "no such user" (SPEC §9.1); an error reply has none.
+                None => refuse("No such user."),
+            }
+        }
+        DataItem::OwnMySpaceInfo => Ok(myspace_info(&own(shared, uid)?, Some(db.friend_count(uid)?))),
+        DataItem::MySpaceInfoByString => lookup_by_string(shared, &body),
+        DataItem::CheckMail => {
+            // SPEC §13: a key's presence means "new items". This server has no web mailbox; it
+            // reports `Mail=On` in a session that received offline messages at login.
+            let mut d = DictBuilder::new();
+            if conn.had_offline.load(Ordering::Relaxed) {
+                d = d.raw("Mail", b"On");
+            }
+            Ok(d)
+        }
+        DataItem::SetUsername => {
+            let name = opt_str(&body, "UserName")?.unwrap_or_default();
+            let outcome = db.set_username(uid, &name)?;
+            let code = outcome.err().map_or(0, UsernameError::code);
+            Ok(DictBuilder::new().str("UserName", &name).int("Code", code.into()))
+        }
+        DataItem::ImportAllFriends => import_friends(shared, conn, uid, &body),
+        DataItem::WebChallenge => Ok(challenge_body()),
+        DataItem::ServerInfo => Ok(server_info_body()),
+        _ => refuse("This data item is not supported."),
+    }
+}
+
+fn own(shared: &Shared, uid: u32) -> Result<Account, Refusal> {
+    shared.db.account(uid)?.ok_or_else(|| Refusal("Your account no longer exists.".into()))
+}
+
+fn need_u32(d: &Dict<'_>, key: &str) -> Result<u32, Refusal> {
+    d.get_u32(key).map_err(|e| Refusal(format!("The request body is malformed: {e}")))
+}
+
+fn opt_u32(d: &Dict<'_>, key: &str) -> Result<Option<u32>, Refusal> {
+    match d.opt_u64(key) {
+        Ok(Some(v)) => u32::try_from(v).map(Some).map_err(|_| Refusal(format!("`{key}` is out of range."))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(Refusal(format!("The request body is malformed: {e}"))),
+    }
+}
+
+fn opt_str(d: &Dict<'_>, key: &str) -> Result<Option<String>, Refusal> {
+    d.opt_str(key).map(|o| o.map(|s| s.into_owned())).map_err(|e| Refusal(format!("The request body is malformed: {e}")))
+}
+
+fn need_str(d: &Dict<'_>, key: &str) -> Result<String, Refusal> {
+    opt_str(d, key)?.ok_or_else(|| Refusal(format!("The request body has no `{key}`.")))
+}
+
+/// `DisplayName`, falling back to the unique nick so clients always have something to show.
+fn display_name(a: &Account) -> String {
+    if a.display_name.is_empty() { a.unique_nick() } else { a.display_name.clone() }
+}
+
+/// 4/3, 4/5 and 5/7 bodies (SPEC §7.5, §9.2); `TotalFriends` only for by-id lookups.
+fn myspace_info(a: &Account, total_friends: Option<u32>) -> DictBuilder {
+    let mut d = DictBuilder::new().int("UserID", a.uid.into());
+    if !a.image_url.is_empty() {
+        d = d.str("ImageURL", &a.image_url);
+    }
+    d = d.str("DisplayName", &display_name(a)).str("UserName", &a.unique_nick()).str("BandName", &a.band_name).str("SongName", &a.song_name);
+    if let Some(n) = total_friends {
+        d = d.int("TotalFriends", n.into());
+    }
+    d
+}
+
+/// 1/4 (own, `client_version` None) and 1/17 bodies, in the capture's key order (SPEC §9.4).
+fn im_info(a: &Account, client_version: Option<u32>) -> DictBuilder {
+    let own = client_version.is_none();
+    let mut d = DictBuilder::new()
+        .int("UserID", a.uid.into())
+        .bool("Sound", true)
+        .int("PrivacyMode", a.privacy_mode.into())
+        .bool("ShowOnlyToList", a.show_only_to_list)
+        .int("OfflineMessageMode", u64::from(own))
+        .str("Headline", &a.headline)
+        .str("AvatarUrl", &a.image_url)
+        .int("Alert", u64::from(own))
+        .bool("ShowAvatar", !a.image_url.is_empty())
+        .str("IMName", "");
+    d = match client_version {
+        None => d.int("LastLogin", filetime(a.last_login)),
+        Some(cv) => d.int("ClientVersion", cv.into()),
+    };
+    d
+}
+
+/// `LastLogin` is a Windows FILETIME: 100-ns ticks since 1601 (SPEC §9.2 inference).
+fn filetime(unix_secs: u64) -> u64 {
+    if unix_secs == 0 { 0 } else { (unix_secs + 11_644_473_600) * 10_000_000 }
+}
+
+/// One contact record (SPEC §10.1) appended to `d`: the 0/2 reply's key order (SPEC §7.5), then
+/// `DisplayName` and `UserName` so clients need no extra lookup per contact (Pidgin ignores them
+/// here; its per-record reads search forward from `ContactID`, so every record has every key).
+fn contact_record(shared: &Shared, d: DictBuilder, owner: u32, a: &Account) -> Answer {
+    let row = shared.db.contact(owner, a.uid)?;
+    let blocked = shared.db.is_blocked(owner, a.uid)?;
+    let (group, position, visibility, nickname, name_select) = match &row {
+        Some(r) => (r.group.as_str(), r.position, r.visibility, r.nickname.as_str(), r.name_select),
+        None => ("", 0, 1, "", 0),
+    };
+    Ok(d.int("ContactID", a.uid.into())
+        .str("Headline", &a.headline)
+        .int("Position", position.into())
+        .str("GroupName", group)
+        .int("Visibility", if blocked { 2 } else { visibility.into() })
+        .str("AvatarUrl", &a.image_url)
+        .bool("ShowAvatar", !a.image_url.is_empty())
+        .int("LastLogin", filetime(a.last_login))
+        .str("IMName", "")
+        .str("NickName", nickname)
+        .int("NameSelect", name_select.into())
+        .str("DisplayName", &display_name(a))
+        .str("UserName", &a.unique_nick()))
+}
+
+/// 0/1: every contact row, then block-list entries that have no row (as Visibility=2 records, so
+/// clients rebuild their deny lists, SPEC §10.1). Empty body when there is nothing.
+fn contact_list(shared: &Shared, uid: u32) -> Answer {
+    let db = &shared.db;
+    let rows = db.contacts(uid)?;
+    let mut d = DictBuilder::new();
+    for r in &rows {
+        if let Some(acct) = db.account(r.contact)? {
+            d = contact_record(shared, d, uid, &acct)?;
+        }
+    }
+    for b in db.blocked_uids(uid)? {
+        if rows.iter().any(|r| r.contact == b) {
+            continue;
+        }
+        if let Some(acct) = db.account(b)? {
+            d = contact_record(shared, d, uid, &acct)?;
+        }
+    }
+    Ok(d)
+}
+
+/// 0/9 (cmd 514): create or update a contact; `Visibility=2` blocks (SPEC §18.1, §18.3, §18.5).
+fn write_contact(shared: &Shared, uid: u32, body: &Dict<'_>) -> Answer {
+    let other = need_u32(body, "ContactID")?;
+    if other == uid || shared.db.account(other)?.is_none() {
+        return refuse("No such user.");
+    }
+    let w = ContactWrite {
+        group: opt_str(body, "GroupName")?,
+        position: opt_u32(body, "Position")?,
+        visibility: opt_u32(body, "Visibility")?,
+        nickname: opt_str(body, "NickName")?,
+        name_select: opt_u32(body, "NameSelect")?,
+    };
+    if !shared.db.write_contact(uid, other, &w)? {
+        return refuse(&format!("The contact list is full ({MAX_CONTACTS} contacts)."));
+    }
+    if w.visibility.is_some() {
+        router::refresh_for(shared, uid, other);
+    }
+    Ok(DictBuilder::new().extend_raw(body))
+}
+
+/// 5/7: by `UserName` or `Email` (SPEC §9.1). Not found echoes only the queried key and value as
+/// sent (SPEC §6.7: "free name").
+fn lookup_by_string(shared: &Shared, body: &Dict<'_>) -> Answer {
+    let (key, found) = if body.has("UserName") {
+        ("UserName", shared.db.account_by_username(&need_str(body, "UserName")?)?)
+    } else if body.has("Email") {
+        ("Email", shared.db.account_by_email(&need_str(body, "Email")?)?)
+    } else {
+        return refuse("The request body has neither `UserName` nor `Email`.");
+    };
+    Ok(match found {
+        Some(acct) => myspace_info(&acct, None),
+        None => DictBuilder::new().raw(key, body.get_raw(key).unwrap_or_default()),
+    })
+}
+
+/// 14/21 (SPEC §18.6): adds everyone who lists this user and is not yet on its list, up to
+/// `MaxAddAllFriends`, and shows the added ones' presence.
+fn import_friends(shared: &Shared, conn: &Conn, uid: u32, body: &Dict<'_>) -> Answer {
+    let group = opt_str(body, "GroupName")?.filter(|g| !g.is_empty()).unwrap_or_else(|| IMPORT_GROUP.to_owned());
+    let mut added = 0;
+    for other in shared.db.import_candidates(uid, MAX_ADD_ALL_FRIENDS)? {
+        if !shared.db.add_contact(uid, other, Some(&group))? {
+            break; // list full
+        }
+        added += 1;
+        let status = router::presence_for(shared, other, uid);
+        if status.code != 0 {
+            conn.send(&router::status_bm(other, &status));
+        }
+    }
+    log_if(shared, format_args!("uid {uid}: imported {added} friends"));
+    Ok(DictBuilder::new().bool("Completed", true))
+}
+
+/// The server-info body (SPEC §8), Pidgin-era values; keys in the capture's (alphabetical) order.
+/// `ChatRoomUserIDs` is left out: this server has no chat rooms.
+fn server_info_body() -> DictBuilder {
+    DictBuilder::new()
+        .int("AdUnitRefreshInterval", 10)
+        .int("AlertPollInterval", 360)
+        .bool("AllowChatRoomEmoticonSharing", false)
+        .int("CurClientVersion", 673)
+        .bool("EnableIMBrowse", false)
+        .bool("EnableIMStuffAvatars", false)
+        .bool("EnableIMStuffZaps", false)
+        .int("MaxAddAllFriends", MAX_ADD_ALL_FRIENDS as u64)
+        .int("MaxContacts", MAX_CONTACTS as u64)
+        .int("MinClientVersion", 594)
+        .int("MySpaceNowTimer", 720)
+        .int("PersistenceDataTimeout", 900)
+        .int("UseWebChallenge", 1)
+        .bool("WebTicketGoHome", false)
+}
+
+/// The unsolicited server info: cmd 257, dsn 101, lid 20, uid 0, server-chosen rid (SPEC §8).
+pub fn server_info(rid: u32) -> ServerMessage {
+    unsolicited(101, 20, 0, rid, &server_info_body())
+}
+
+/// Two `Challenge` / `ChallengeData` pairs (SPEC §14): a 10-digit number and 64 random bytes as
+/// base64, escaped like any dictionary string. The official client's response algorithm is
+/// unknown, so nothing verifies the answer; the pairs only have the right shape.
+fn challenge_body() -> DictBuilder {
+    use base64::Engine as _;
+    let mut rng = rand::thread_rng();
+    let mut d = DictBuilder::new();
+    for _ in 0..2 {
+        let mut data = [0u8; 64];
+        rng.fill(&mut data[..]);
+        d = d
+            .int("Challenge", rng.gen_range(1_000_000_000..=u64::from(u32::MAX)))
+            .str("ChallengeData", &base64::engine::general_purpose::STANDARD.encode(data));
+    }
+    d
+}
+
+/// The answer to `\webchlg\`: 17/26 with a server-chosen rid (SPEC §14).
+pub fn web_challenge(rid: u32, uid: u32) -> ServerMessage {
+    unsolicited(17, 26, uid, rid, &challenge_body())
+}
+
+fn unsolicited(dsn: u32, lid: u32, uid: u32, rid: u32, body: &DictBuilder) -> ServerMessage {
+    ServerMessage::Persist(PersistReply {
+        cmd: Cmd(cmd::GET_REPLY),
+        dsn,
+        uid,
+        lid,
+        rid,
+        body: body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+    })
+}

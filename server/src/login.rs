@@ -1,0 +1,81 @@
+//! The login exchange (SPEC §6): verify `login2` against the stored password hash, reply `lc=2` or
+//! a fatal error, replace an older session of the same account, then bring the new session up to
+//! date (offline messages, contacts' presence) and announce it to its watchers.
+//!
+//! Never logs the response or anything derived from the password.
+
+use std::sync::Arc;
+
+use msim::protocol::kinds::{Login2, ServerMessage};
+use msim::protocol::login::verify_response;
+
+use crate::conn::{Conn, LoginInfo};
+use crate::handlers::persist::server_info;
+use crate::session::Flow;
+use crate::state::Shared;
+use crate::{log_if, now_unix, router};
+
+/// SPEC §16.2 codes.
+pub const ERR_LOGGED_IN_ELSEWHERE: u32 = 6;
+pub const ERR_BAD_EMAIL: u32 = 259;
+pub const ERR_BAD_PASSWORD: u32 = 260;
+
+pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l: &Login2) -> Flow {
+    let fail = |code: u32, text: &str| {
+        conn.send(&ServerMessage::Error { code, fatal: true, text: text.into() });
+        Flow::Close
+    };
+    let account = match shared.db.account_by_email(&l.username) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            log_if(shared, format_args!("conn {}: login for unknown e-mail", conn.id));
+            return fail(ERR_BAD_EMAIL, "No account exists for that e-mail address.");
+        }
+        Err(e) => {
+            log_if(shared, format_args!("conn {}: database error during login: {e}", conn.id));
+            return fail(1, "The server could not process the login. Please try again later.");
+        }
+    };
+    // SPEC §24: verify by decrypting with the key derived from the stored hash; the e-mail in the
+    // plaintext is the one the client typed, compared case-insensitively.
+    if verify_response(nonce, &l.username, &account.pw_hash, &l.response).is_err() {
+        log_if(shared, format_args!("conn {}: bad password for uid {}", conn.id, account.uid));
+        return fail(ERR_BAD_PASSWORD, "The password provided is incorrect.");
+    }
+
+    let uid = account.uid;
+    let sesskey = loop {
+        let k: u32 = rand::random();
+        if k != 0 {
+            break k;
+        }
+    };
+    conn.set_login(LoginInfo { uid, sesskey, clientver: l.clientver });
+    conn.set_own_status(1, &account.headline);
+    if let Err(e) = shared.db.touch_login(uid, now_unix()) {
+        log_if(shared, format_args!("conn {}: cannot record login time: {e}", conn.id));
+    }
+    let nick = account.unique_nick();
+    // SPEC §6.5: proof = uniquenick as in the capture; profileid = userid. The session is
+    // registered (so it counts as online and receives routed messages) while lc=2 is being sent,
+    // and before the offline store is read: a message sent meanwhile is either routed live after
+    // lc=2 or stored and found below; none falls between the two.
+    let login_ok = ServerMessage::LoginOk { sesskey, proof: nick.clone(), userid: uid, profileid: uid, uniquenick: nick };
+    let mut replaced = None;
+    conn.send_after(&login_ok, || replaced = shared.register(uid, conn.clone()));
+    if let Some(old) = replaced.filter(|old| old.id != conn.id) {
+        log_if(shared, format_args!("uid {uid}: conn {} replaces conn {}", conn.id, old.id));
+        old.send(&ServerMessage::Error {
+            code: ERR_LOGGED_IN_ELSEWHERE,
+            fatal: true,
+            text: "You have been logged out because you logged in from another location.".into(),
+        });
+        old.close();
+    }
+    conn.send(&server_info(shared.server_rid()));
+    log_if(shared, format_args!("conn {}: logged in as uid {uid} (client build {})", conn.id, l.clientver));
+    router::deliver_offline(shared, conn, uid);
+    router::send_contacts_presence(shared, conn, uid);
+    router::announce(shared, uid, &conn.visible_status());
+    Flow::Continue
+}

@@ -1,0 +1,169 @@
+//! Buddy-message routing and presence (SPEC §11, §12, §24).
+//!
+//! Routing: bm 1/121/122/200 go to the target's live session with `f` = sender (and `cv` when the
+//! sender gave one); bm 1 to an offline target is stored and delivered with `date` at its next
+//! login. A target that blocked the sender never hears from it, and the sender is not told (as a
+//! real server behaves: blocking must not be observable).
+//!
+//! Presence: a user's bm 100 goes to every online user who lists it as a contact and may see it
+//! ([`can_see`]): on login, on `\status\`, on logout/disconnect; a newcomer gets the presence of its
+//! online contacts. Invisible (code 0) is sent exactly like offline.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use msim::protocol::buddy::{bm, BmPayload};
+use msim::protocol::kinds::{BmFromServer, BmToServer, ServerMessage};
+use msim::protocol::status::StatusList;
+
+use crate::conn::{offline_status, Conn};
+use crate::state::Shared;
+use crate::{log_if, now_unix, Error};
+
+/// bm types relayed between users (SPEC §11.2). Status (100) is server-generated; 4 is the
+/// server's add notice; the rest have no known semantics to relay.
+const RELAYED: [u32; 4] = [bm::IM, bm::INSTANT, bm::MEDIA, bm::UNOFFICIAL_CLIENT];
+
+fn text_bm(kind: u32, from: u32, msg: &str, date: Option<u64>, cv: Option<u32>) -> ServerMessage {
+    ServerMessage::Bm(BmFromServer { kind, from, payload: BmPayload::Text(msg.to_owned()), date, cv, aid: None })
+}
+
+/// The bm 100 of `from` with `status`.
+pub fn status_bm(from: u32, status: &StatusList) -> ServerMessage {
+    ServerMessage::Bm(BmFromServer { kind: bm::STATUS, from, payload: BmPayload::Status(status.clone()), date: None, cv: None, aid: None })
+}
+
+/// May `viewer` see `subject`'s presence? Neither has blocked the other, and when `subject` set
+/// ShowOnlyToList (`w1`, SPEC §9.4) `viewer` must be on `subject`'s list (*inference* from the name).
+pub fn can_see(shared: &Shared, subject: u32, viewer: u32) -> Result<bool, Error> {
+    let db = &shared.db;
+    if db.is_blocked(viewer, subject)? || db.is_blocked(subject, viewer)? {
+        return Ok(false);
+    }
+    let only_list = db.account(subject)?.is_some_and(|a| a.show_only_to_list);
+    if only_list {
+        return Ok(db.contact(subject, viewer)?.is_some_and(|c| c.visibility != 2));
+    }
+    Ok(true)
+}
+
+/// Routes a client's bm.
+pub fn route_bm(shared: &Shared, sender: u32, m: &BmToServer) {
+    if let Err(e) = try_route_bm(shared, sender, m) {
+        log_if(shared, format_args!("uid {sender}: bm {} to {} not routed: {e}", m.kind, m.target));
+    }
+}
+
+fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Error> {
+    if !RELAYED.contains(&m.kind) {
+        log_if(shared, format_args!("uid {sender}: bm type {} is not relayed", m.kind));
+        return Ok(());
+    }
+    if shared.db.account(m.target)?.is_none() {
+        log_if(shared, format_args!("uid {sender}: bm {} to unknown uid {}", m.kind, m.target));
+        return Ok(());
+    }
+    if shared.db.is_blocked(m.target, sender)? {
+        return Ok(()); // dropped silently, see module docs
+    }
+    if let Some(target) = shared.online(m.target) {
+        if target.send(&text_bm(m.kind, sender, &m.msg, None, m.cv)) {
+            return Ok(());
+        }
+    }
+    // Only IMs wait for an offline target; typing, zaps and media are momentary (SPEC §11.2).
+    if m.kind == bm::IM && !shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now_unix())? {
+        log_if(shared, format_args!("uid {}: offline store full, IM from {sender} dropped", m.target));
+    }
+    Ok(())
+}
+
+/// Delivers the stored IMs of `uid` to its new session, with their original time as `date`.
+pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
+    let pending = match shared.db.offline_for(uid) {
+        Ok(p) => p,
+        Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read offline messages: {e}")),
+    };
+    let mut last = None;
+    for m in &pending {
+        // The recipient may have blocked the sender since the message was stored.
+        if !shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
+            if !conn.send(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
+                break; // keep the rest for the next login
+            }
+            conn.had_offline.store(true, Ordering::Relaxed);
+        }
+        last = Some(m.id);
+    }
+    if let Some(last) = last {
+        if let Err(e) = shared.db.delete_offline_through(uid, last) {
+            log_if(shared, format_args!("uid {uid}: cannot delete delivered offline messages: {e}"));
+        }
+    }
+}
+
+/// Sends the newcomer the presence of each of its contacts that is online and visible to it.
+pub fn send_contacts_presence(shared: &Shared, conn: &Conn, uid: u32) {
+    let contacts = match shared.db.contacts(uid) {
+        Ok(c) => c,
+        Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read contacts: {e}")),
+    };
+    for c in contacts.iter().filter(|c| c.visibility != 2) {
+        if let Some(other) = shared.online(c.contact) {
+            let status = other.visible_status();
+            if status.code != 0 && can_see(shared, c.contact, uid).unwrap_or(false) {
+                conn.send(&status_bm(c.contact, &status));
+            }
+        }
+    }
+}
+
+/// The presence of `subject` as `viewer` sees it now: its visible status when online and allowed,
+/// offline otherwise. Used after `\addbuddy\` (SPEC §11.2: the capture's bm 4 + bm 100 pair).
+pub fn presence_for(shared: &Shared, subject: u32, viewer: u32) -> StatusList {
+    match shared.online(subject) {
+        Some(c) if can_see(shared, subject, viewer).unwrap_or(false) => c.visible_status(),
+        _ => offline_status(),
+    }
+}
+
+/// Sends `uid`'s bm 100 with `status` to every online watcher allowed to see it.
+pub fn announce(shared: &Shared, uid: u32, status: &StatusList) {
+    let watchers = match shared.db.watchers(uid) {
+        Ok(w) => w,
+        Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read watchers: {e}")),
+    };
+    let msg = status_bm(uid, status);
+    for w in watchers.into_iter().filter(|&w| w != uid) {
+        if let Some(conn) = shared.online(w) {
+            if can_see(shared, uid, w).unwrap_or(false) {
+                conn.send(&msg);
+            }
+        }
+    }
+}
+
+/// The session of `uid` ended (logout, disconnect, idle): watchers see it go offline.
+pub fn on_logout(shared: &Arc<Shared>, uid: u32) {
+    announce(shared, uid, &offline_status());
+}
+
+/// Re-sends `subject`'s presence to `viewer` after a privacy change between them, if `viewer` is
+/// online and lists `subject`: blocking makes the subject look offline at once, unblocking shows
+/// the real presence again.
+pub fn refresh_for(shared: &Shared, subject: u32, viewer: u32) {
+    if viewer == subject {
+        return;
+    }
+    let Some(conn) = shared.online(viewer) else { return };
+    if shared.db.contact(viewer, subject).ok().flatten().is_some_and(|c| c.visibility != 2) {
+        conn.send(&status_bm(subject, &presence_for(shared, subject, viewer)));
+    }
+}
+
+/// Re-sends `subject`'s presence to all of its online watchers (after `*` or ShowOnlyToList changes).
+pub fn refresh_all(shared: &Shared, subject: u32) {
+    for w in shared.db.watchers(subject).unwrap_or_default() {
+        refresh_for(shared, subject, w);
+    }
+}

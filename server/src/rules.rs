@@ -1,0 +1,78 @@
+//! Account rules and server-wide limits: what a username may look like, how many contacts an
+//! account may keep, how much offline mail is held. Pure functions and named constants only.
+
+/// Longest username (SPEC §6.7, §20).
+pub const MAX_USERNAME_LEN: usize = 25;
+
+/// Contacts per account; the value the server advertises as `MaxContacts` (SPEC §8, §20).
+pub const MAX_CONTACTS: usize = 1000;
+
+/// Cap for import-all-friends (14/21); advertised as `MaxAddAllFriends` (SPEC §8, §18.6).
+pub const MAX_ADD_ALL_FRIENDS: usize = 100;
+
+/// Offline IMs held per recipient. The protocol has no limit; without one, anyone could fill the
+/// disk by messaging an account that never logs in. 500 is far above any real backlog.
+pub const MAX_OFFLINE_PER_RECIPIENT: usize = 500;
+
+/// Longest IM text stored offline, in bytes: the frame cap (SPEC §24) bounds live messages; stored
+/// ones get the same bound.
+pub const MAX_OFFLINE_TEXT: usize = 256 * 1024;
+
+/// Longest profile string accepted from `\setinfo\` or `\status\` (headline, band, song, display
+/// name). Real profiles were short; this keeps one client from bloating everyone's contact lists.
+pub const MAX_PROFILE_TEXT: usize = 1024;
+
+/// Why a username is refused. The numbers are the `Code` of the 9/14 reply (SPEC §6.7: 0 = accepted;
+/// neither source documents non-zero codes, these are msim-server's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    #[error("the username is already taken")]
+    Taken = 1,
+    #[error("the username must be 1-25 characters of A-Z, a-z, 0-9 or _, and not all digits")]
+    Invalid = 2,
+    #[error("the account already has a different username; it cannot be changed")]
+    AlreadySet = 3,
+}
+
+impl UsernameError {
+    /// The 9/14 reply `Code`.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Checks the form of a username (SPEC §6.7, §20): ≤ 25 chars, `[A-Za-z0-9_]`, not all digits.
+/// All-digit names are refused because `uniquenick` equal to the numeric id means "no username yet"
+/// (SPEC §6.5) and all-digit lookups go by id (SPEC §9.1).
+pub fn validate_username(name: &str) -> Result<(), UsernameError> {
+    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let all_digits = name.bytes().all(|b| b.is_ascii_digit());
+    if name.is_empty() || name.len() > MAX_USERNAME_LEN || !ok_chars || all_digits {
+        return Err(UsernameError::Invalid);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_rules() {
+        let cases = [
+            ("tom", true),
+            ("Tom_2007", true),
+            ("_", true),
+            ("a234567890123456789012345", true),
+            ("a2345678901234567890123456", false),
+            ("", false),
+            ("6221", false),
+            ("has space", false),
+            ("dash-ed", false),
+            ("tëst", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(validate_username(name).is_ok(), ok, "{name:?}");
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The per-connection loop: challenge on connect, read and frame bytes, parse, enforce login and
+//! session key, dispatch, and clean up when the connection ends.
+//!
+//! Input errors (SPEC §16.2 code 1): bytes that are not a message, or a frame over the cap, get the
+//! capture's fatal parse error and the connection is closed (SPEC §6.1 shows exactly that reply);
+//! a well-formed message whose fields are wrong for its kind gets the same error non-fatally and is
+//! skipped. Either way only this connection is affected.
+
+use std::io::{ErrorKind, Read};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use msim::protocol::kinds::{ClientMessage, ServerMessage};
+use msim::protocol::{Framer, Message};
+
+use crate::conn::Conn;
+use crate::state::Shared;
+use crate::{handlers, log_if, login, router};
+
+/// The capture's text for error 1 (SPEC §6.1, §16.2).
+pub const PARSE_ERROR_TEXT: &str = "There was an error parsing an incoming request.";
+
+/// Bytes read per `read` call; messages are small, and a big buffer per thread is memory per session.
+const READ_CHUNK: usize = 4096;
+
+/// A message larger than this makes the session drop its grown buffers afterwards. Ordinary
+/// traffic (IMs, persist requests) is well below it.
+const SHRINK_AFTER: usize = 16 * 1024;
+
+/// How long a connection the server ends (fatal error, logout) may take to close its side.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// What the loop does after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+/// Starts the thread for a new connection; on failure (no memory for a thread) the socket is dropped.
+pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
+    let peer = match stream.peer_addr() {
+        Ok(p) => p,
+        Err(_) => return,
+    };
+    let _ = stream.set_nodelay(true);
+    let idle = shared.config.idle_timeout;
+    let _ = stream.set_read_timeout(if idle.is_zero() { None } else { Some(idle) });
+    let _ = stream.set_write_timeout(Some(shared.config.write_timeout));
+    let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+    shared.add_conn(conn.clone());
+    let thread_shared = shared.clone();
+    let thread_conn = conn.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("msim-conn-{}", conn.id))
+        .stack_size(shared.config.session_stack_size)
+        .spawn(move || {
+            run(&thread_shared, &thread_conn);
+            thread_shared.remove_conn(thread_conn.id);
+        });
+    if let Err(e) = spawned {
+        log_if(shared, format_args!("conn {} from {peer}: cannot start a thread: {e}", conn.id));
+        conn.close();
+        shared.remove_conn(conn.id);
+    }
+}
+
+fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) {
+    log_if(shared, format_args!("conn {} from {}: connected", conn.id, conn.peer));
+    let nonce: [u8; 64] = {
+        let mut n = [0u8; 64];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut n[..]);
+        n
+    };
+    // SPEC §6.1: the challenge, then the unsolicited server info, before the client says anything.
+    conn.send(&ServerMessage::Challenge { nonce });
+    conn.send(&handlers::persist::server_info(shared.server_rid()));
+
+    let (reason, server_ended) = read_loop(shared, conn, &nonce);
+    if server_ended {
+        conn.close_gracefully(LINGER);
+    } else {
+        conn.close();
+    }
+    if let Some(login) = conn.login() {
+        if shared.unregister(login.uid, conn.id) {
+            router::on_logout(shared, login.uid);
+        }
+    }
+    log_if(shared, format_args!("conn {} from {}: closed ({reason})", conn.id, conn.peer));
+}
+
+/// Reads until the connection ends; returns why, and whether this thread ended it after a final
+/// message of its own (then the close lingers, see [`Conn::close_gracefully`]).
+fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'static str, bool) {
+    let mut framer = Framer::default();
+    let mut msg = Message::default();
+    let mut buf = [0u8; READ_CHUNK];
+    loop {
+        let n = match conn.stream().read(&mut buf) {
+            Ok(0) => return ("peer closed", false),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return ("idle timeout", false),
+            Err(_) if conn.is_closed() => return ("closed by server", false),
+            Err(_) => return ("read error", false),
+        };
+        framer.push(&buf[..n]);
+        loop {
+            let frame = match framer.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    log_if(shared, format_args!("conn {}: {e}", conn.id));
+                    send_parse_error(conn, true);
+                    return ("frame too large", true);
+                }
+            };
+            let big = frame.len() > SHRINK_AFTER;
+            if msg.parse_into(frame).is_err() {
+                send_parse_error(conn, true);
+                return ("unparseable input", true);
+            }
+            if handle(shared, conn, nonce, &msg) == Flow::Close {
+                return ("session ended", true);
+            }
+            if big {
+                // Give back the buffers a large message grew, so an idle session stays small.
+                msg = Message::default();
+                if framer.pending() == 0 {
+                    framer = Framer::default();
+                }
+            }
+        }
+        if conn.is_closed() {
+            return ("closed by server", false);
+        }
+    }
+}
+
+fn send_parse_error(conn: &Conn, fatal: bool) {
+    conn.send(&ServerMessage::Error { code: 1, fatal, text: PARSE_ERROR_TEXT.into() });
+}
+
+/// The session key a client message carries, if its kind has one (SPEC §17).
+fn sesskey_of(m: &ClientMessage) -> Option<u32> {
+    match m {
+        ClientMessage::Persist(p) => Some(p.sesskey),
+        ClientMessage::Bm(b) => Some(b.sesskey),
+        ClientMessage::Status { sesskey, .. }
+        | ClientMessage::AddBuddy { sesskey, .. }
+        | ClientMessage::DelBuddy { sesskey, .. }
+        | ClientMessage::BlockList { sesskey, .. }
+        | ClientMessage::SetInfo { sesskey, .. }
+        | ClientMessage::WebChallenge { sesskey, .. }
+        | ClientMessage::Logout { sesskey } => Some(*sesskey),
+        ClientMessage::Login2(_) | ClientMessage::Unknown(_) => None,
+    }
+}
+
+fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], msg: &Message) -> Flow {
+    let decoded = match ClientMessage::decode(msg) {
+        Ok(m) => m,
+        Err(e) => {
+            log_if(shared, format_args!("conn {}: bad request: {e}", conn.id));
+            send_parse_error(conn, false);
+            return Flow::Continue;
+        }
+    };
+    let Some(me) = conn.login() else {
+        return match decoded {
+            ClientMessage::Login2(l) => login::handle_login2(shared, conn, nonce, &l),
+            _ => {
+                // SPEC §16.2 code 2. Not fatal: the client may still log in on this connection.
+                conn.send(&ServerMessage::Error { code: 2, fatal: false, text: "You are not logged in.".into() });
+                Flow::Continue
+            }
+        };
+    };
+    match (&decoded, sesskey_of(&decoded)) {
+        (ClientMessage::Login2(_), _) => {
+            log_if(shared, format_args!("conn {}: login2 on a logged-in session ignored", conn.id));
+            return Flow::Continue;
+        }
+        (ClientMessage::Unknown(m), _) => {
+            let kind = m.kind().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+            log_if(shared, format_args!("conn {}: unknown message kind `{kind}` ignored", conn.id));
+            return Flow::Continue;
+        }
+        (_, Some(key)) if key != me.sesskey => {
+            // No code is documented for a wrong key; it proves nothing about the sender, so the
+            // request is refused like one from a connection that is not logged in (code 2).
+            conn.send(&ServerMessage::Error { code: 2, fatal: false, text: "Invalid session key.".into() });
+            return Flow::Continue;
+        }
+        _ => {}
+    }
+    handlers::dispatch(shared, conn, me.uid, decoded)
+}

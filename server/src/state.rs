@@ -1,0 +1,122 @@
+//! State shared by every thread of one running server: configuration, database, the table of
+//! connections and the table of logged-in sessions by uid.
+//!
+//! The uid table holds at most one connection per account (SPEC §24: a new login replaces the
+//! older session). Locks here are held only for map operations, never across IO.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+
+use crate::conn::Conn;
+use crate::db::Db;
+use crate::Config;
+
+/// First server-chosen rid for unsolicited persist replies; the capture's were 8-digit numbers
+/// (SPEC §7.3), well away from the small client counters they must not collide with.
+const FIRST_SERVER_RID: u32 = 10_000_000;
+
+pub struct Shared {
+    pub config: Config,
+    pub db: Db,
+    online: RwLock<HashMap<u32, Arc<Conn>>>,
+    conns: Mutex<HashMap<u64, Arc<Conn>>>,
+    next_conn_id: AtomicU64,
+    next_rid: AtomicU32,
+    stopping: AtomicBool,
+    live_sessions: Mutex<usize>,
+    sessions_done: Condvar,
+    /// Wakes the keepalive thread early when the server stops.
+    pub ka_wake: (Mutex<()>, Condvar),
+}
+
+impl Shared {
+    pub fn new(config: Config, db: Db) -> Shared {
+        Shared {
+            config,
+            db,
+            online: RwLock::new(HashMap::new()),
+            conns: Mutex::new(HashMap::new()),
+            next_conn_id: AtomicU64::new(1),
+            next_rid: AtomicU32::new(FIRST_SERVER_RID),
+            stopping: AtomicBool::new(false),
+            live_sessions: Mutex::new(0),
+            sessions_done: Condvar::new(),
+            ka_wake: (Mutex::new(()), Condvar::new()),
+        }
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A rid for a server-initiated persist reply (server info, web challenge).
+    pub fn server_rid(&self) -> u32 {
+        self.next_rid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    /// Tracks a new connection (for keepalive and stop) and counts its session thread.
+    pub fn add_conn(&self, conn: Arc<Conn>) {
+        *self.live_sessions.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(conn.id, conn);
+    }
+
+    /// Forgets a connection whose session thread is ending.
+    pub fn remove_conn(&self, id: u64) {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        let mut n = self.live_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        *n -= 1;
+        if *n == 0 {
+            self.sessions_done.notify_all();
+        }
+    }
+
+    /// Waits until every session thread has finished, at most `limit`.
+    pub fn wait_sessions_done(&self, limit: Duration) -> bool {
+        let n = self.live_sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, _) = self
+            .sessions_done
+            .wait_timeout_while(n, limit, |n| *n > 0)
+            .unwrap_or_else(|p| p.into_inner());
+        *n == 0
+    }
+
+    pub fn all_conns(&self) -> Vec<Arc<Conn>> {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// The logged-in session of `uid`, if any.
+    pub fn online(&self, uid: u32) -> Option<Arc<Conn>> {
+        self.online.read().unwrap_or_else(|p| p.into_inner()).get(&uid).cloned()
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.online.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Makes `conn` the session of its uid; returns the older session it replaced.
+    pub fn register(&self, uid: u32, conn: Arc<Conn>) -> Option<Arc<Conn>> {
+        self.online.write().unwrap_or_else(|p| p.into_inner()).insert(uid, conn)
+    }
+
+    /// Removes `conn` from the uid table only if it is still the registered session (a replaced
+    /// session must not unregister its successor). True when it was removed.
+    pub fn unregister(&self, uid: u32, conn_id: u64) -> bool {
+        let mut map = self.online.write().unwrap_or_else(|p| p.into_inner());
+        if map.get(&uid).is_some_and(|c| c.id == conn_id) {
+            map.remove(&uid);
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! bm routing (SPEC §11, §24): IMs, typing, zaps, media, offline storage, blocking.
+
+mod common;
+
+use common::*;
+use msim::protocol::buddy::{self, bm};
+use msim::protocol::kinds::{BlockOp, ClientMessage, ServerMessage, Target};
+use msim::protocol::zap::Zap;
+use msim::protocol::DictBuilder;
+use msim_server::Config;
+
+fn two_users(s: &msim_server::Server) -> (Client, Client) {
+    s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    s.add_account("b@example.com", "bpw", Some("bb"), None).unwrap();
+    (Client::login(s.addr(), "a@example.com", "apw"), Client::login(s.addr(), "b@example.com", "bpw"))
+}
+
+#[test]
+fn im_between_two_sessions_carries_sender_and_cv() {
+    let s = server();
+    let (mut a, mut b) = two_users(&s);
+    let text = "<p><f f='Arial' h='12'>hello/world\\ ok</f></p>";
+    a.im(b.uid, text);
+    let m = b.expect(|m| matches!(m, ServerMessage::Bm(x) if x.kind == bm::IM), WAIT);
+    let ServerMessage::Bm(m) = m else { unreachable!() };
+    assert_eq!((m.from, m.cv, m.date), (a.uid, Some(697), None));
+    assert_eq!(m.payload, buddy::BmPayload::Text(text.into()));
+}
+
+#[test]
+fn typing_zap_media_and_client_version_are_relayed() {
+    let s = server();
+    let (mut a, mut b) = two_users(&s);
+    let cases = [
+        (bm::INSTANT, buddy::TYPING.to_owned()),
+        (bm::INSTANT, buddy::STOP_TYPING.to_owned()),
+        (bm::INSTANT, Zap::Hug.payload()),
+        (bm::MEDIA, buddy::media_payload(15_704_865_745_422_254)),
+        (bm::UNOFFICIAL_CLIENT, "msim 0.1".to_owned()),
+    ];
+    for (kind, payload) in cases {
+        a.bm(kind, b.uid, &payload);
+        assert_eq!(b.expect_bm(kind, a.uid).0, payload, "bm {kind}");
+    }
+}
+
+#[test]
+fn blocked_sender_im_is_not_delivered() {
+    let s = server();
+    let (mut a, mut b) = two_users(&s);
+    b.send(&ClientMessage::BlockList { sesskey: b.sesskey, ops: vec![BlockOp::Block(Target::Uid(a.uid))] });
+    // Make sure the blocklist is processed before a's IM: a round trip on b's connection.
+    b.persist(1, 0, 1, DictBuilder::new());
+    a.im(b.uid, "can you hear me");
+    a.bm(bm::INSTANT, b.uid, buddy::TYPING);
+    b.expect_none(|m| matches!(m, ServerMessage::Bm(x) if x.from == a.uid && x.kind != bm::STATUS), QUIET);
+    // Nor is it kept for later.
+    drop(b);
+    let mut b = Client::login(s.addr(), "b@example.com", "bpw");
+    b.expect_none(|m| matches!(m, ServerMessage::Bm(x) if x.kind == bm::IM), QUIET);
+    // Unblocked, messages flow again.
+    b.send(&ClientMessage::BlockList { sesskey: b.sesskey, ops: vec![BlockOp::Unblock(Target::Uid(a.uid))] });
+    b.persist(1, 0, 1, DictBuilder::new());
+    a.im(b.uid, "now?");
+    assert_eq!(b.expect_bm(bm::IM, a.uid).0, "now?");
+}
+
+#[test]
+fn offline_im_is_stored_and_delivered_with_date_after_restart() {
+    let dir = TempDir::new("offline");
+    let db = dir.0.join("msim.db").to_string_lossy().into_owned();
+    let cfg = || Config { db: db.clone(), ..config() };
+    let (a_uid, b_uid);
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    {
+        let s = msim_server::Server::start(cfg()).unwrap();
+        a_uid = s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+        b_uid = s.add_account("b@example.com", "bpw", Some("bb"), None).unwrap();
+        let mut a = Client::login(s.addr(), "a@example.com", "apw");
+        a.im(b_uid, "first");
+        a.im(b_uid, "second");
+        a.bm(bm::INSTANT, b_uid, buddy::TYPING); // not stored: momentary
+        a.persist(1, 0, 1, DictBuilder::new()); // round trip: the IMs are processed
+        s.stop();
+    }
+    let s = msim_server::Server::start(cfg()).unwrap();
+    let mut b = Client::login(s.addr(), "b@example.com", "bpw");
+    assert_eq!(b.uid, b_uid);
+    let (t1, d1) = b.expect_bm(bm::IM, a_uid);
+    let (t2, d2) = b.expect_bm(bm::IM, a_uid);
+    assert_eq!((t1.as_str(), t2.as_str()), ("first", "second"));
+    let d1 = d1.expect("offline IM has a date");
+    assert!(d1 >= before && d1 <= before + 60, "date {d1} near {before}");
+    assert!(d2.is_some());
+    b.expect_none(|m| matches!(m, ServerMessage::Bm(x) if x.kind == bm::INSTANT), QUIET);
+    // The mail check reports that offline messages were waiting.
+    let r = b.persist(1, 7, 18, DictBuilder::new());
+    assert_eq!(body_str(&r.body, "Mail").as_deref(), Some("On"));
+    drop(b);
+    // Delivered once only.
+    let mut b = Client::login(s.addr(), "b@example.com", "bpw");
+    b.expect_none(|m| matches!(m, ServerMessage::Bm(x) if x.kind == bm::IM), QUIET);
+    let r = b.persist(1, 7, 18, DictBuilder::new());
+    assert_eq!(r.body, b"");
+}

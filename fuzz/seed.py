@@ -178,15 +178,21 @@ def main():
     for s in HTML + MARKUP:
         add("html_to_markup", s.encode())
 
-    # login_verify: [email length, email, nonce (64), response] from the known-good vectors.
-    for nonce_b64, email, password, response_b64 in login_vectors(shared):
+    # login_verify: [email len][password len][email][password][nonce (64)][response] from the
+    # known-good vectors; a second copy carries the base64 nonce as the response (for decode_nonce).
+    for nonce_b64, email, password, response_b64 in login_vectors(shared) + [
+        (base64.b64encode(bytes(64)), b"a@b.c", b"secret", b"")
+    ]:
         try:
-            nonce = base64.b64decode(nonce_b64)
-            response = base64.b64decode(response_b64)
+            nonce = base64.b64decode(nonce_b64, validate=True)
+            response = base64.b64decode(response_b64, validate=True)
         except ValueError:
             continue
-        add("login_verify", bytes([len(email) % 256]) + email + nonce + response)
-        add("login_verify", bytes([len(email) % 256]) + email + nonce + password)
+        if len(nonce) != 64 or len(email) > 255 or len(password) > 255:
+            continue
+        head = bytes([len(email), len(password)]) + email + password + nonce
+        add("login_verify", head + response)
+        add("login_verify", head + nonce_b64)
 
     summary = ", ".join(f"{t} +{n}" for t, n in sorted(added.items()))
     print(f"seed.py: corpora in {corpus}: {summary}")

@@ -17,7 +17,12 @@ const MAX_GROWTH: usize = 16;
 /// Plain text only drops tags and decodes entities, so it never grows beyond a few bytes (an
 /// unterminated construct kept as text is the worst case).
 fn plain_bounded(what: &str, input: &str, output: &str) {
-    assert!(output.len() <= input.len() + 16, "{what}: {} bytes of plain text for {} of input", output.len(), input.len());
+    assert!(
+        output.len() <= input.len() + 16,
+        "{what}: {} bytes of plain text for {} of input",
+        output.len(),
+        input.len()
+    );
 }
 
 fn bounded(what: &str, input: &str, output: &str) {

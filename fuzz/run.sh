@@ -52,6 +52,8 @@ for t in $TARGETS; do
     # libFuzzer ends with `#N DONE ...` and, with -print_final_stats, `stat::number_of_executed_units: N`.
     execs="$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n1)"
     [ -n "$execs" ] || execs="$(sed -n 's/^#\([0-9]*\)[[:space:]]*DONE.*/\1/p' "$log" | tail -n1)"
+    # -fork mode prints neither; its progress lines are `#N: cov: …`.
+    [ -n "$execs" ] || execs="$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$log" | tail -n1)"
     [ -n "$execs" ] || execs=0
     total=$((total + 1))
     if [ "$rc" -eq 0 ]; then

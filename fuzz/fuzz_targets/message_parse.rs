@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
     for (k, v) in m.iter() {
         assert!(!k.contains(&b'\\') && !v.contains(&b'\\'));
         if let Ok(k) = std::str::from_utf8(k) {
-            assert_eq!(m.get_raw(k).is_some(), true);
+            assert!(m.get_raw(k).is_some());
             let _ = m.get_str(k);
             let _ = m.get_u64(k);
             let _ = m.get_u32(k);

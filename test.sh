@@ -32,8 +32,13 @@ else
     echo "SKIPPED: the glib feature test needs libglib2.0-dev (apt-get install -y libglib2.0-dev)" | tee -a "$log"
 fi
 
+echo "==> fuzzing, a bounded run of every target (fuzz/README.md says how to run for hours)"
+fuzz/run.sh "${MSIM_FUZZ_SECONDS:-20}" 2>&1 | tee -a "$log"
+
 # One closing line for the whole run, summed over every test binary.
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+fuzz_passed=$(grep -Eo '^fuzz: [0-9]+ passed' "$log" | awk '{s+=$2} END {print s+0}')
+passed=$((passed + fuzz_passed))
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 echo
 echo "summary: ${passed} passed, ${failed} failed"

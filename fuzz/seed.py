@@ -194,6 +194,15 @@ def main():
         add("login_verify", head + response)
         add("login_verify", head + nonce_b64)
 
+    # client_machine: [chunk size][1 = play a valid login first][server stream]. The server's side of
+    # the capture, whole and cut small, with and without the scripted login.
+    server_stream = b"".join(w for d, w in msgs if d == "S>C")
+    for chunk, login in ((255, 0), (255, 1), (7, 1), (1, 1)):
+        add("client_machine", bytes([chunk, login]) + server_stream[:8192])
+    for _, w in msgs:
+        if _ == "S>C":
+            add("client_machine", bytes([64, 1]) + w)
+
     summary = ", ".join(f"{t} +{n}" for t, n in sorted(added.items()))
     print(f"seed.py: corpora in {corpus}: {summary}")
 

@@ -196,3 +196,23 @@ fn c_harness_more_scenarios_pass_under_valgrind_without_errors_or_leaks() {
     assert!(all.contains("ERROR SUMMARY: 0 errors"), "valgrind did not report a clean run:\n{all}");
     assert_all_ok(&out, "harness_more under valgrind");
 }
+
+/// docs/C_API_COVERAGE.md has a row for every function and every callback of include/msim.h.
+#[test]
+fn coverage_doc_has_a_row_for_every_export_and_callback() {
+    let header = std::fs::read_to_string(repo_root().join("include/msim.h")).unwrap();
+    let doc = std::fs::read_to_string(repo_root().join("docs/C_API_COVERAGE.md")).unwrap();
+    let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    // Declarations start at column 0 (struct members are indented): `… msim_name(`.
+    let functions: Vec<String> = header
+        .lines()
+        .filter(|l| !l.starts_with([' ', '/', '#', '}']) && !l.starts_with("typedef"))
+        .flat_map(|l| l.match_indices("msim_").map(|(i, _)| ident(&l[i..])).filter(|n| l.contains(&format!("{n}("))))
+        .collect();
+    let callbacks: Vec<String> = header.split("(*on_").skip(1).map(|rest| format!("on_{}", ident(rest))).collect();
+    assert!(functions.len() >= 36 && functions.contains(&"msim_session_get_uid".to_string()), "{functions:?}");
+    assert_eq!(callbacks.len(), 25, "{callbacks:?}");
+    for name in functions.iter().chain(&callbacks) {
+        assert!(doc.contains(&format!("| `{name}` |")), "docs/C_API_COVERAGE.md has no row for {name}");
+    }
+}

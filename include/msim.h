@@ -723,13 +723,15 @@ msim_result msim_session_add_buddy(msim_session *session, const char *who, const
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_remove_buddy(msim_session *session, const char *who);
 
-// Blocks `who`; `on_buddy_blocked(blocked=true)` follows.
+// Blocks `who`; `on_buddy_blocked(blocked=true)` follows. As in Pidgin (SPEC §18.3) this also
+// takes `who` off the contact list: the next contact list shows them with `blocked` set.
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_block(msim_session *session, const char *who);
 
-// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows.
+// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows. This deletes the block entry and
+// does not put `who` back on the contact list (use `msim_session_add_buddy`).
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.

@@ -378,7 +378,8 @@ pub unsafe extern "C" fn msim_session_remove_buddy(session: *mut msim_session, w
     with(session, |s| map(s.session.remove_buddy(arg_str(who)?)))
 }
 
-/// Blocks `who`; `on_buddy_blocked(blocked=true)` follows.
+/// Blocks `who`; `on_buddy_blocked(blocked=true)` follows. As in Pidgin (SPEC §18.3) this also
+/// takes `who` off the contact list: the next contact list shows them with `blocked` set.
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
@@ -387,7 +388,8 @@ pub unsafe extern "C" fn msim_session_block(session: *mut msim_session, who: *co
     with(session, |s| map(s.session.block(arg_str(who)?)))
 }
 
-/// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows.
+/// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows. This deletes the block entry and
+/// does not put `who` back on the contact list (use `msim_session_add_buddy`).
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.

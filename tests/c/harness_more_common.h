@@ -1,0 +1,388 @@
+/*
+ * harness_more_common.h — state, callbacks and helpers of harness_more.c (one translation unit:
+ * included once, by harness_more.c). Every callback of msim_callbacks is recorded here.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "msim.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXN 16
+
+typedef struct {
+    uint32_t uid;
+    char username[32], display_name[64];
+    int64_t total_friends;
+} info_rec;
+
+typedef struct {
+    uint32_t uid;
+    char group[32], nickname[32];
+    bool blocked;
+} contact_rec;
+
+typedef struct {
+    char name[32];
+    uint32_t position, flags;
+} group_rec;
+
+/* Everything a session's callbacks saw, guarded by `lock`. Absent strings are "(null)". */
+typedef struct {
+    const char *name;
+    msim_session *session;
+    int poll_mode;
+    int signed_on, login_failed, disconnected;
+    char signed_name[32];
+    uint32_t progress[MAXN], progress_total[MAXN];
+    int nprogress, progress_text_empty, progress_at_required;
+    int username_required, username_results;
+    uint32_t required_uid, ur_request;
+    char ur_name[32], ur_text[128];
+    msim_username_result ur_result;
+    int ims, offline_ims;
+    char im_plain[256];
+    uint32_t im_from;
+    int ims_sent, ims_failed;
+    uint64_t sent_ids[MAXN], failed_id;
+    msim_result failed_result;
+    int ninfos;
+    info_rec infos[MAXN];
+    int lookups, lk_found;
+    uint32_t lk_request;
+    msim_result lk_result;
+    info_rec lk;
+    int contact_lists;
+    contact_rec contacts[MAXN];
+    size_t ncontacts;
+    int added, removed, blocks;
+    uint32_t added_uid, removed_uid, blocked_uid;
+    char added_name[32], added_group[32], removed_name[32], blocked_name[32];
+    bool blocked;
+    int group_lists;
+    group_rec groups[MAXN];
+    size_t ngroups;
+    int imports;
+    msim_result import_result;
+    uint32_t import_count;
+    int mails;
+    uint32_t mail_new, mail_all;
+    int server_infos;
+    char max_contacts[16];
+    int errors;
+    msim_result error_result;
+    int unhandled;
+    char unhandled_frames[1024];
+    int traces_in, traces_out, bad_traces;
+    char *trace; /* every traced frame, one per line */
+    size_t trace_len, trace_cap;
+} client;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int wait_seconds = 20;
+static int checks, failures;
+static client storage[4];
+static size_t nclients;
+
+static void copy(char *dst, size_t len, const char *src) {
+    snprintf(dst, len, "%s", src ? src : "(null)");
+}
+
+#define LOCKED(c, body)                                                                            \
+    do {                                                                                           \
+        client *self = (c);                                                                        \
+        pthread_mutex_lock(&lock);                                                                 \
+        body;                                                                                      \
+        pthread_mutex_unlock(&lock);                                                               \
+    } while (0)
+
+/* ---- callbacks ---- */
+
+static void on_progress(void *ud, uint32_t step, uint32_t total, const char *text) {
+    LOCKED(ud, if (self->nprogress < MAXN) {
+        self->progress[self->nprogress] = step;
+        self->progress_total[self->nprogress++] = total;
+    } if (!text || !*text) self->progress_text_empty++);
+}
+static void on_signed_on(void *ud, uint32_t uid, const char *username) {
+    (void)uid;
+    LOCKED(ud, self->signed_on++; copy(self->signed_name, sizeof self->signed_name, username));
+}
+static void on_login_failed(void *ud, msim_login_failure reason, uint32_t code, const char *text) {
+    printf("# %s: login failed (%d, %u): %s\n", ((client *)ud)->name, (int)reason, code, text);
+    LOCKED(ud, self->login_failed++);
+}
+static void on_disconnected(void *ud, msim_disconnect_reason reason, uint32_t code, const char *text, bool again) {
+    (void)reason, (void)code, (void)text, (void)again;
+    LOCKED(ud, self->disconnected++);
+}
+static void on_username_required(void *ud, uint32_t uid) {
+    LOCKED(ud, self->username_required++; self->required_uid = uid; self->progress_at_required = self->nprogress);
+}
+static void on_username_result(void *ud, uint32_t req, const char *name, msim_username_result result,
+                               const char *text) {
+    LOCKED(ud, self->username_results++; self->ur_request = req; self->ur_result = result;
+           copy(self->ur_name, sizeof self->ur_name, name); copy(self->ur_text, sizeof self->ur_text, text));
+}
+static void on_im_received(void *ud, uint32_t from, const char *username, const char *html, const char *plain,
+                           int64_t t, bool offline) {
+    (void)username, (void)html, (void)t;
+    LOCKED(ud, self->ims++; self->offline_ims += offline; self->im_from = from;
+           copy(self->im_plain, sizeof self->im_plain, plain));
+}
+static void on_im_sent(void *ud, uint64_t id) {
+    LOCKED(ud, if (self->ims_sent < MAXN) self->sent_ids[self->ims_sent++] = id);
+}
+static void on_im_failed(void *ud, uint64_t id, msim_result result, const char *text) {
+    printf("# %s: IM %llu failed: %s\n", ((client *)ud)->name, (unsigned long long)id, text);
+    LOCKED(ud, self->ims_failed++; self->failed_id = id; self->failed_result = result);
+}
+static void fill_info(info_rec *r, const msim_user_info *i) {
+    r->uid = i->uid;
+    copy(r->username, sizeof r->username, i->username);
+    copy(r->display_name, sizeof r->display_name, i->display_name);
+    r->total_friends = i->total_friends;
+}
+static void on_user_info(void *ud, const msim_user_info *info) {
+    LOCKED(ud, fill_info(&self->infos[self->ninfos < MAXN ? self->ninfos++ : MAXN - 1], info));
+}
+static void on_lookup_result(void *ud, uint32_t req, msim_result result, const msim_user_info *info) {
+    LOCKED(ud, self->lookups++; self->lk_request = req; self->lk_result = result; self->lk_found = info != NULL;
+           if (info) fill_info(&self->lk, info));
+}
+static void on_contact_list(void *ud, const msim_contact *list, size_t count) {
+    LOCKED(ud, self->contact_lists++; self->ncontacts = 0; for (size_t i = 0; i < count && i < MAXN; i++) {
+        contact_rec *r = &self->contacts[self->ncontacts++];
+        r->uid = list[i].uid;
+        r->blocked = list[i].blocked;
+        copy(r->group, sizeof r->group, list[i].group);
+        copy(r->nickname, sizeof r->nickname, list[i].nickname);
+    });
+}
+static void on_buddy_added(void *ud, uint32_t uid, const char *username, const char *group) {
+    LOCKED(ud, self->added++; self->added_uid = uid; copy(self->added_name, sizeof self->added_name, username);
+           copy(self->added_group, sizeof self->added_group, group));
+}
+static void on_buddy_removed(void *ud, uint32_t uid, const char *username) {
+    LOCKED(ud, self->removed++; self->removed_uid = uid; copy(self->removed_name, sizeof self->removed_name, username));
+}
+static void on_buddy_blocked(void *ud, uint32_t uid, const char *username, bool blocked) {
+    LOCKED(ud, self->blocks++; self->blocked_uid = uid; self->blocked = blocked;
+           copy(self->blocked_name, sizeof self->blocked_name, username));
+}
+static void on_groups(void *ud, const msim_group *groups, size_t count) {
+    LOCKED(ud, self->group_lists++; self->ngroups = 0; for (size_t i = 0; i < count && i < MAXN; i++) {
+        group_rec *g = &self->groups[self->ngroups++];
+        copy(g->name, sizeof g->name, groups[i].name);
+        g->position = groups[i].position;
+        g->flags = groups[i].flags;
+    });
+}
+static void on_import_result(void *ud, msim_result result, uint32_t count, const char *text) {
+    (void)text;
+    LOCKED(ud, self->imports++; self->import_result = result; self->import_count = count);
+}
+static void on_mail_alert(void *ud, uint32_t new_flags, uint32_t all_flags) {
+    LOCKED(ud, self->mails++; self->mail_new = new_flags; self->mail_all = all_flags);
+}
+static void on_server_info(void *ud, const char *const *keys, const char *const *values, size_t count) {
+    LOCKED(ud, self->server_infos++; for (size_t i = 0; i < count; i++) {
+        if (strcmp(keys[i], "MaxContacts") == 0) copy(self->max_contacts, sizeof self->max_contacts, values[i]);
+    });
+}
+static void on_error(void *ud, msim_result result, uint32_t code, const char *text) {
+    printf("# %s: on_error %s (%d), server code %u: %s\n", ((client *)ud)->name, msim_result_str(result),
+           (int)result, code, text);
+    LOCKED(ud, self->errors++; self->error_result = result);
+}
+static void on_unhandled(void *ud, const char *frame) {
+    LOCKED(ud, self->unhandled++; size_t n = strlen(self->unhandled_frames);
+           snprintf(self->unhandled_frames + n, sizeof self->unhandled_frames - n, "%s\n", frame));
+}
+static void on_trace(void *ud, msim_direction dir, const char *frame) {
+    size_t len = strlen(frame);
+    int framed = len >= 8 && frame[0] == '\\' && strcmp(frame + len - 7, "\\final\\") == 0 && !strchr(frame, '\n');
+    LOCKED(ud, if (dir == MSIM_DIRECTION_IN) self->traces_in++; else self->traces_out++;
+           self->bad_traces += !framed; if (self->trace_len + len + 2 > self->trace_cap) {
+               self->trace_cap = (self->trace_len + len + 2) * 2;
+               self->trace = realloc(self->trace, self->trace_cap);
+           } if (self->trace) {
+               memcpy(self->trace + self->trace_len, frame, len);
+               self->trace_len += len;
+               self->trace[self->trace_len++] = '\n';
+               self->trace[self->trace_len] = '\0';
+           });
+}
+
+/* ---- helpers (as in harness.c) ---- */
+
+static void pump(int ms) {
+    struct pollfd fds[4];
+    client *owner[4];
+    nfds_t n = 0;
+    for (size_t i = 0; i < nclients; i++) {
+        if (storage[i].poll_mode && storage[i].session) {
+            fds[n].fd = msim_session_fd(storage[i].session);
+            fds[n].events = POLLIN;
+            fds[n].revents = 0;
+            owner[n++] = &storage[i];
+        }
+    }
+    if (n == 0) {
+        struct timespec ts = {0, (long)ms * 1000000L};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    if (poll(fds, n, ms) > 0)
+        for (nfds_t i = 0; i < n; i++)
+            if (fds[i].revents & POLLIN) msim_session_dispatch(owner[i]->session);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* `var` = 1 once `cond` (read with `lock` held) holds, 0 after `secs` seconds; dispatches meanwhile. */
+#define WAIT_FOR(var, secs, cond)                                                                  \
+    do {                                                                                           \
+        double deadline_ = now_s() + (secs);                                                       \
+        for (;;) {                                                                                 \
+            pthread_mutex_lock(&lock);                                                             \
+            int done_ = (cond);                                                                    \
+            pthread_mutex_unlock(&lock);                                                           \
+            if (done_ || now_s() > deadline_) {                                                    \
+                (var) = done_;                                                                     \
+                break;                                                                             \
+            }                                                                                      \
+            pump(20);                                                                              \
+        }                                                                                          \
+    } while (0)
+#define WAIT(var, cond) WAIT_FOR(var, wait_seconds, cond)
+
+static int ok(int pass, const char *what, const char *why) {
+    checks++;
+    if (pass)
+        printf("ok %d - %s\n", checks, what);
+    else {
+        failures++;
+        printf("not ok %d - %s # %s\n", checks, what, why ? why : "");
+    }
+    fflush(stdout);
+    return pass;
+}
+
+static void bail(const char *why) {
+    printf("Bail out! %s\n1..%d\n", why, checks);
+    exit(failures + 1);
+}
+
+static msim_callbacks all_callbacks(int with_trace) {
+    msim_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.on_progress = on_progress;
+    cb.on_signed_on = on_signed_on;
+    cb.on_login_failed = on_login_failed;
+    cb.on_disconnected = on_disconnected;
+    cb.on_username_required = on_username_required;
+    cb.on_username_result = on_username_result;
+    cb.on_im_received = on_im_received;
+    cb.on_im_sent = on_im_sent;
+    cb.on_im_failed = on_im_failed;
+    cb.on_user_info = on_user_info;
+    cb.on_lookup_result = on_lookup_result;
+    cb.on_contact_list = on_contact_list;
+    cb.on_buddy_added = on_buddy_added;
+    cb.on_buddy_removed = on_buddy_removed;
+    cb.on_buddy_blocked = on_buddy_blocked;
+    cb.on_groups = on_groups;
+    cb.on_import_result = on_import_result;
+    cb.on_mail_alert = on_mail_alert;
+    cb.on_server_info = on_server_info;
+    cb.on_error = on_error;
+    cb.on_unhandled = on_unhandled;
+    if (with_trace) cb.on_trace = on_trace;
+    return cb;
+}
+
+/* A session with every callback; mode 0 IO thread, 1 poll fd, 2 msim_session_new (defaults). */
+static client *new_client(const char *name, int mode, int with_trace) {
+    client *c = &storage[nclients++];
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->poll_mode = mode == 1;
+    msim_callbacks cb = all_callbacks(with_trace);
+    if (mode == 2) {
+        c->session = msim_session_new(&cb, c);
+    } else {
+        msim_session_options opts;
+        msim_session_options_init(&opts);
+        opts.dispatch = mode ? MSIM_DISPATCH_POLL : MSIM_DISPATCH_THREAD;
+        opts.disable_mail_check = true;
+        c->session = msim_session_new_ex(&cb, c, &opts);
+    }
+    if (!c->session) bail("cannot create a session");
+    return c;
+}
+
+static int get(const int *field) {
+    pthread_mutex_lock(&lock);
+    int v = *field;
+    pthread_mutex_unlock(&lock);
+    return v;
+}
+
+static const contact_rec *contact(const client *c, uint32_t uid) {
+    for (size_t i = 0; i < c->ncontacts; i++)
+        if (c->contacts[i].uid == uid) return &c->contacts[i];
+    return NULL;
+}
+
+static const group_rec *group(const client *c, const char *name) {
+    for (size_t i = 0; i < c->ngroups; i++)
+        if (strcmp(c->groups[i].name, name) == 0) return &c->groups[i];
+    return NULL;
+}
+
+static const char *host;
+static uint16_t port;
+
+static void sign_on(client *c, uint16_t p, const char *email, const char *password, const char *what) {
+    int r, n = get(&c->signed_on);
+    if (msim_session_connect(c->session, host, p, email, password) != MSIM_RESULT_OK) bail("connect failed");
+    WAIT(r, c->signed_on > n || c->login_failed);
+    if (!ok(r && c->signed_on > n, what, c->login_failed ? "login failed" : "timed out")) bail("cannot sign on");
+}
+
+static void sign_off(client *c) {
+    int r, n = get(&c->disconnected);
+    msim_session_disconnect(c->session);
+    WAIT(r, c->disconnected > n);
+    if (!r) bail("no on_disconnected");
+}
+
+/* Looks `who` up and waits for the answer: the result is in c->lk*. Also a round trip: the server
+ * has handled everything `c` sent before. Returns the request id, 0 on failure. */
+static uint32_t lookup(client *c, const char *who) {
+    uint32_t req = 0;
+    int r = 0;
+    if (msim_session_lookup_user(c->session, who, &req) == MSIM_RESULT_OK) WAIT(r, c->lookups && c->lk_request == req);
+    return r ? req : 0;
+}
+
+/* Username check/set; waits for on_username_result with that request id. */
+static int username_op(client *c, int set, const char *name) {
+    uint32_t req = 0;
+    int r = 0;
+    msim_result res = set ? msim_session_set_username(c->session, name, &req)
+                          : msim_session_check_username(c->session, name, &req);
+    if (res == MSIM_RESULT_OK && req) WAIT(r, c->username_results && c->ur_request == req);
+    return r && strcmp(c->ur_name, name) == 0;
+}
+

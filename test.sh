@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+echo "==> scripts/install-deps.sh (Debian packages some tests need)"
+scripts/install-deps.sh
+
 echo "==> cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
 

@@ -7,21 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::server;
+use common::client::misuse_server;
 use common::{compile_c, repo_root, run, scratch_dir};
-
-/// Starts a server with the accounts misuse.c expects; returns it with the program's arguments.
-pub fn misuse_server() -> (msim_server::Server, Vec<String>) {
-    let s = server();
-    let a = s.add_account("ma@example.com", "mapw", Some("ma"), None).unwrap();
-    let b = s.add_account("mb@example.com", "mbpw", Some("mb"), None).unwrap();
-    let c = s.add_account("mc@example.com", "mcpw", Some("mc"), None).unwrap();
-    for (x, y) in [(a, b), (b, a), (c, a), (a, c)] {
-        s.add_contact(x, y, "IM Friends").unwrap();
-    }
-    let args = vec![s.addr().ip().to_string(), s.addr().port().to_string()];
-    (s, args)
-}
 
 #[test]
 fn misuse_from_c_gets_documented_results_and_never_crashes_or_hangs() {

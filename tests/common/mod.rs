@@ -119,8 +119,14 @@ pub fn compile_cxx(sources: &[&Path], out: &Path, extra_flags: &[&str]) -> Resul
 /// Runs `exe` with `args`, `LD_LIBRARY_PATH` pointing at the library, and captures its output. A
 /// program still running after `timeout` is killed and reported as an error.
 pub fn run(exe: &Path, args: &[&str], timeout: Duration) -> Result<Output, String> {
+    run_env(exe, args, &[], timeout)
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(exe: &Path, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, String> {
     let mut child = Command::new(exe)
         .args(args)
+        .envs(env.iter().copied())
         .env("LD_LIBRARY_PATH", lib_dir())
         .env("DYLD_LIBRARY_PATH", lib_dir())
         .stdin(Stdio::null())

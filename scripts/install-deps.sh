@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses beyond the Rust toolchain and gcc. Called by
+# test.sh. Idempotent: only missing packages are installed. Only root installs (apt-get); anyone
+# else gets a loud note, and the tests that need a missing package skip with
+# "SKIPPED: ... apt-get install -y <package>".
+#
+# One package per line, with the tests that need it. Add yours to the list.
+set -euo pipefail
+
+PACKAGES=(
+    valgrind # tests/c_sanitizers.rs: every tests/c/*.c program under valgrind
+    libasan8 # tests/c_sanitizers.rs: gcc's AddressSanitizer runtime (-fsanitize=address)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all present (${PACKAGES[*]})"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: ************************************************************" >&2
+    echo "install-deps: missing ${missing[*]}; not root (or no apt-get), so the tests" >&2
+    echo "install-deps: that need them will be SKIPPED. Install with:" >&2
+    echo "install-deps:     sudo apt-get install -y ${missing[*]}" >&2
+    echo "install-deps: ************************************************************" >&2
+    exit 0
+fi
+echo "install-deps: apt-get install -y ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || echo "install-deps: apt-get update failed; trying the install anyway" >&2
+apt-get install -y -qq "${missing[@]}" || echo "install-deps: installing ${missing[*]} failed; those tests will skip" >&2

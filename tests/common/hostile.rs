@@ -310,6 +310,8 @@ pub struct Probe {
     pub session: Arc<Session>,
     events: Receiver<Event>,
     pub seen: Vec<Event>,
+    /// Reconnect is enabled: non-terminal `Disconnected` events may precede the terminal one.
+    session_reconnects: bool,
 }
 
 impl Probe {
@@ -319,13 +321,14 @@ impl Probe {
     }
 
     pub fn connect_as(addr: SocketAddr, cfg: Config, email: &str, password: &str) -> Probe {
+        let session_reconnects = cfg.reconnect.enabled;
         let (tx, rx) = channel();
         let session = Arc::new(Session::new(cfg, move |e| {
             let _ = tx.send(e);
         }));
         let creds = Credentials { email: email.into(), password: password.into() };
         session.connect(&addr.ip().to_string(), addr.port(), creds).expect("connect starts");
-        Probe { session, events: rx, seen: Vec::new() }
+        Probe { session, events: rx, seen: Vec::new(), session_reconnects }
     }
 
     /// The next event matching `pred` (others are recorded and skipped); panics after [`WAIT`].
@@ -376,11 +379,15 @@ impl Probe {
             .collect()
     }
 
-    /// After the terminal event: nothing more ends the session (exactly one end event overall),
-    /// and the IO thread exits.
+    /// After the terminal event: nothing more ends the session (exactly one terminal end event,
+    /// and without reconnects exactly one end event at all), and the IO thread exits.
     pub fn assert_one_end_and_io_stopped(&mut self) {
         self.settle(Duration::from_millis(500));
-        assert_eq!(self.ends().len(), 1, "expected exactly one end event: {:#?}", self.seen);
+        let terminal = self.seen.iter().filter(|e| is_end(e)).count();
+        assert_eq!(terminal, 1, "expected exactly one terminal end event: {:#?}", self.seen);
+        if !self.session_reconnects {
+            assert_eq!(self.ends().len(), 1, "expected exactly one end event: {:#?}", self.seen);
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.session.io_thread_running() {
             assert!(Instant::now() < deadline, "the IO thread outlived the connection; seen: {:#?}", self.seen);

@@ -15,7 +15,8 @@ fn misuse_from_c_gets_documented_results_and_never_crashes_or_hangs() {
     let (_server, args) = misuse_server();
     let exe = scratch_dir().join("misuse");
     let src = repo_root().join("tests/c/misuse.c");
-    compile_c(&[src.as_path()], &exe, &["-D_POSIX_C_SOURCE=200809L", "-pthread", "-g"]).unwrap_or_else(|e| panic!("{e}"));
+    compile_c(&[src.as_path()], &exe, &["-D_POSIX_C_SOURCE=200809L", "-pthread", "-g"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&exe, &args, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

@@ -96,7 +96,14 @@ fn server_restart_on_the_same_db_reconnects_and_delivers_every_queued_im() {
     for p in [&mut alice, &mut bob] {
         let ev = p.wait("disconnect", |e| matches!(e, Event::Disconnected { .. }));
         assert!(
-            matches!(ev, Event::Disconnected { reconnecting: true, reason: DisconnectReason::ServerClosed | DisconnectReason::Network, .. }),
+            matches!(
+                ev,
+                Event::Disconnected {
+                    reconnecting: true,
+                    reason: DisconnectReason::ServerClosed | DisconnectReason::Network,
+                    ..
+                }
+            ),
             "{ev:?}"
         );
     }
@@ -128,7 +135,8 @@ fn server_restart_on_the_same_db_reconnects_and_delivers_every_queued_im() {
         }
     }
     while got.len() < QUEUED {
-        let ev = bob.wait("queued IMs", |e| matches!(e, Event::ImReceived { plain, .. } if plain.starts_with("queued")));
+        let ev =
+            bob.wait("queued IMs", |e| matches!(e, Event::ImReceived { plain, .. } if plain.starts_with("queued")));
         let Event::ImReceived { plain, .. } = ev else { unreachable!() };
         assert!(got.insert(plain.clone()), "{plain} twice");
     }

@@ -342,7 +342,9 @@ fn presence_from_a_stranger_is_reported_but_never_adds_them() {
         "{:#?}",
         p.seen
     );
-    let added = p.seen.iter().any(|e| matches!(e, Event::BuddyAdded { .. }) || matches!(e, Event::ContactList(l) if l.iter().any(|c| c.uid == 31337)));
+    let added = p.seen.iter().any(|e| {
+        matches!(e, Event::BuddyAdded { .. }) || matches!(e, Event::ContactList(l) if l.iter().any(|c| c.uid == 31337))
+    });
     assert!(!added, "{:#?}", p.seen);
 }
 

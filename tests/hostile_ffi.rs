@@ -82,7 +82,10 @@ fn run(srv: &HostileServer, mode: msim_dispatch, dead_ms: u32) -> Box<Counts> {
         assert!(!s.is_null());
         let host = CString::new(srv.addr().ip().to_string()).unwrap();
         let (email, pw) = (CString::new(EMAIL).unwrap(), CString::new(PASSWORD).unwrap());
-        assert_eq!(msim_session_connect(s, host.as_ptr(), srv.addr().port(), email.as_ptr(), pw.as_ptr()), msim_result::Ok);
+        assert_eq!(
+            msim_session_connect(s, host.as_ptr(), srv.addr().port(), email.as_ptr(), pw.as_ptr()),
+            msim_result::Ok
+        );
         let ended = |c: &Counts| c.disconnected.load(Ordering::SeqCst) + c.login_failed.load(Ordering::SeqCst) > 0;
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut grace_until: Option<Instant> = None;

@@ -344,7 +344,9 @@ impl Probe {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}; seen: {:#?}", self.seen),
-                Err(RecvTimeoutError::Disconnected) => panic!("session gone waiting for {what}; seen: {:#?}", self.seen),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("session gone waiting for {what}; seen: {:#?}", self.seen)
+                }
             }
         }
     }

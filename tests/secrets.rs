@@ -163,13 +163,23 @@ fn count_in_memory(needles: &[&[u8]]) -> Vec<usize> {
     counts
 }
 
-#[test]
-fn no_plaintext_password_is_left_in_memory_after_login() {
+/// How the memory test logs in: through the Rust API or the C API.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    Rust,
+    C,
+}
+
+unsafe extern "C" fn flag_signed_on(ud: *mut c_void, _uid: u32, _name: *const c_char) {
+    (*(ud as *const std::sync::atomic::AtomicBool)).store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn no_plaintext_copy_after_login(via: Via, email: &str, prefix: &str) {
     // Built at run time, in place, so that the binary holds no copy.
     let mut pw = Zeroizing::new(String::with_capacity(32));
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    for (i, c) in "Qz".chars().chain(format!("{stamp:09}").chars()).enumerate() {
-        pw.push(if i % 3 == 2 { ((c as u8) - b'0' + b'G') as char } else { c });
+    for (i, c) in prefix.chars().chain(format!("{stamp:09}").chars()).enumerate() {
+        pw.push(if i % 3 == 2 && c.is_ascii_digit() { ((c as u8) - b'0' + b'G') as char } else { c });
     }
     pw.push_str("Xy!");
     // What msim could leave behind: the password, its significant 10 bytes lower-cased, and
@@ -181,25 +191,68 @@ fn no_plaintext_password_is_left_in_memory_after_login() {
     let before = count_in_memory(&needles);
     assert!(before.iter().all(|c| *c >= 1), "the scan does not see our own buffers: {before:?}");
     let server = common::client::server();
-    server.add_account("mem@example.com", &pw, Some("memuser"), None).unwrap();
-
+    server.add_account(email, &pw, None, None).unwrap();
     let addr = server.addr();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let session = msim::client::Session::new(config(), move |e| {
-        let _ = tx.send(e);
-    });
-    let creds = Credentials { email: "mem@example.com".into(), password: String::from(pw.as_str()) };
-    session.connect(&addr.ip().to_string(), addr.port(), creds).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Event::SignedOn { .. }) => break,
-            Ok(_) => {}
-            Err(e) => panic!("no sign-on: {e}"),
+    let check = || {
+        // Signed on, the session alive (it keeps only the hash): no copy beyond the baseline.
+        let after = count_in_memory(&needles);
+        let ok = after.iter().zip(&before).all(|(a, b)| a <= b);
+        assert!(ok, "new password copies after login: {before:?} -> {after:?}");
+    };
+    match via {
+        Via::Rust => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let session = msim::client::Session::new(Config { choose_username: false, ..config() }, move |e| {
+                let _ = tx.send(e);
+            });
+            let creds = Credentials { email: email.into(), password: String::from(pw.as_str()) };
+            session.connect(&addr.ip().to_string(), addr.port(), creds).unwrap();
+            loop {
+                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(Event::SignedOn { .. }) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("no sign-on: {e}"),
+                }
+            }
+            check();
+            session.close();
+        }
+        Via::C => {
+            // The host's C string is the host's to wipe: done right after the call.
+            let mut c_pw = Zeroizing::new(Vec::with_capacity(pw.len() + 1)); // no reallocation
+            c_pw.extend_from_slice(pw.as_bytes());
+            c_pw.push(0);
+            let signed_on: Box<std::sync::atomic::AtomicBool> = Box::default();
+            let cb = msim_callbacks { on_signed_on: Some(flag_signed_on), ..Default::default() };
+            unsafe {
+                let mut o: msim_session_options = std::mem::zeroed();
+                msim_session_options_init(&mut o);
+                o.disable_mail_check = true;
+                o.skip_username = true;
+                let s = msim_session_new_ex(&cb, &*signed_on as *const _ as *mut c_void, &o);
+                let host = CString::new(addr.ip().to_string()).unwrap();
+                let c_email = CString::new(email).unwrap();
+                let r = msim_session_connect(s, host.as_ptr(), addr.port(), c_email.as_ptr(), c_pw.as_ptr().cast());
+                assert_eq!(r, msim_result::Ok);
+                drop(c_pw);
+                while !signed_on.load(std::sync::atomic::Ordering::SeqCst) {
+                    assert!(Instant::now() < deadline, "no sign-on");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                check();
+                msim_session_free(s);
+            }
         }
     }
-    // Signed on, the session alive (it keeps only the hash): no copy beyond the baseline.
-    let after = count_in_memory(&needles);
-    assert!(after.iter().zip(&before).all(|(a, b)| a <= b), "new password copies after login: {before:?} -> {after:?}");
-    session.close();
+}
+
+#[test]
+fn no_plaintext_password_is_left_in_memory_after_login() {
+    no_plaintext_copy_after_login(Via::Rust, "mem@example.com", "Qz");
+}
+
+#[test]
+fn no_plaintext_password_is_left_in_memory_after_a_c_api_login() {
+    no_plaintext_copy_after_login(Via::C, "cmem@example.com", "Wv");
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-echo "==> scripts/install-deps.sh (libpurple-dev for the libpurple plugin tests)"
+echo "==> scripts/install-deps.sh (Debian packages some tests need)"
 scripts/install-deps.sh
 
 echo "==> cargo build --workspace --all-targets"

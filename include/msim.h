@@ -220,6 +220,16 @@ typedef enum {
 // Strings: arguments are copied before the function returns; strings and structs given to
 // callbacks are borrowed until the callback returns; strings returned through out-parameters are
 // yours (`msim_string_free`).
+//
+// Results every operation shares: arguments are checked first — MSIM_RESULT_NULL_PARAMETER for a
+// NULL session or a NULL string that is not documented as optional, MSIM_RESULT_INVALID_UTF8 for
+// a string that is not UTF-8, MSIM_RESULT_INVALID_ARGUMENT for a malformed value. Then the state:
+// an operation that "needs a signed-on session" returns MSIM_RESULT_NOT_CONNECTED while the
+// session is idle (before `msim_session_connect`, after `msim_session_disconnect`, after a
+// connection ended) and MSIM_RESULT_NOT_SIGNED_ON while it is connecting, logging in, loading the
+// contact list or waiting to reconnect. Calling an operation twice is fine: each call is
+// independent (a second `msim_session_connect` gives MSIM_RESULT_ALREADY_CONNECTED, a second
+// `msim_session_disconnect` MSIM_RESULT_NOT_CONNECTED). MSIM_RESULT_PANIC means a bug in msim.
 typedef struct msim_session msim_session;
 
 // Session options for `msim_session_new_ex`. Fill with `msim_session_options_init()` first; a
@@ -691,54 +701,60 @@ msim_result msim_session_send_im(msim_session *session,
                                  const char *html,
                                  uint64_t *out_message_id);
 
-// Tells `who` you are typing (`typing` true) or stopped. Needs a signed-on session.
+// Tells `who` you are typing (`typing` true) or stopped. Needs a signed-on session (see
+// `msim_session` for the state results).
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_send_typing(msim_session *session, const char *who, bool typing);
 
 // Sends zap number `zap` (0 Zap, 1 Whack, 2 Torch, 3 Smooch, 4 Hug, 5 Slap, 6 Goose,
-// 7 High-five, 8 Punk, 9 Raspberry). Needs a signed-on session.
+// 7 High-five, 8 Punk, 9 Raspberry; others → MSIM_RESULT_INVALID_ARGUMENT). Needs a signed-on
+// session.
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_send_zap(msim_session *session, const char *who, uint32_t zap);
 
 // Sets own presence (an `msim_status` value; others → MSIM_RESULT_INVALID_ARGUMENT) and status
-// message (plain text, NULL = none). Before sign-on it is kept and sent at sign-on.
+// message (plain text, NULL = none; exactly "final" → MSIM_RESULT_INVALID_ARGUMENT, SPEC §2.2).
+// Works in every state: before sign-on it is kept and sent at sign-on.
 //
 // # Safety
 // `session` valid; `message` NULL or NUL-terminated.
 msim_result msim_session_set_status(msim_session *session, uint32_t status, const char *message);
 
 // Adds `who` to the contact list in `group` (NULL = "IM Friends"); `on_buddy_added` follows.
+// Needs a signed-on session.
 //
 // # Safety
 // `session` valid; strings NULL (group only) or NUL-terminated.
 msim_result msim_session_add_buddy(msim_session *session, const char *who, const char *group);
 
-// Removes `who` from the contact list; `on_buddy_removed` follows.
+// Removes `who` from the contact list; `on_buddy_removed` follows. Needs a signed-on session.
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_remove_buddy(msim_session *session, const char *who);
 
-// Blocks `who`; `on_buddy_blocked(blocked=true)` follows. As in Pidgin (SPEC §18.3) this also
-// takes `who` off the contact list: the next contact list shows them with `blocked` set.
+// Blocks `who`; `on_buddy_blocked(blocked=true)` follows. Needs a signed-on session. As in Pidgin
+// (SPEC §18.3) this also takes `who` off the contact list: the next contact list shows them with
+// `blocked` set.
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_block(msim_session *session, const char *who);
 
-// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows. This deletes the block entry and
-// does not put `who` back on the contact list (use `msim_session_add_buddy`).
+// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows. Needs a signed-on session. This
+// deletes the block entry and does not put `who` back on the contact list (use
+// `msim_session_add_buddy`).
 //
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_unblock(msim_session *session, const char *who);
 
 // Saves a contact's group (NULL = "IM Friends") and nickname (NULL = none). Failures arrive
-// through `on_error`.
+// through `on_error`. Needs a signed-on session.
 //
 // # Safety
 // `session` valid; strings NULL (group, nickname) or NUL-terminated.
@@ -748,7 +764,9 @@ msim_result msim_session_set_contact_info(msim_session *session,
                                           const char *nickname);
 
 // Looks up a user by id, username or e-mail; `on_lookup_result` with the same request id
-// (written to `*out_request_id`, which may be NULL) follows.
+// (written to `*out_request_id`, which may be NULL) follows. Needs a logged-in session (signed
+// on, or choosing a username): MSIM_RESULT_NOT_CONNECTED when idle, MSIM_RESULT_NOT_SIGNED_ON
+// before the login completed.
 //
 // # Safety
 // `session` valid; `who` NUL-terminated; `out_request_id` NULL or writable.
@@ -757,7 +775,8 @@ msim_result msim_session_lookup_user(msim_session *session,
                                      uint32_t *out_request_id);
 
 // Asks whether a username is free (1–25 letters, digits or _, not all digits);
-// `on_username_result` (AVAILABLE/TAKEN/FAILED) follows.
+// `on_username_result` (AVAILABLE/TAKEN/FAILED) follows. Needs a logged-in session, as
+// `msim_session_lookup_user`.
 //
 // # Safety
 // `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
@@ -767,7 +786,8 @@ msim_result msim_session_check_username(msim_session *session,
 
 // Sets the username of an account that has none (after `on_username_required`); it cannot be
 // changed later. `on_username_result` (SET, then sign-on continues; or FAILED) follows.
-// MSIM_RESULT_WRONG_STATE when the account already has one.
+// MSIM_RESULT_WRONG_STATE when the account already has one; otherwise the state results of
+// `msim_session_lookup_user`.
 //
 // # Safety
 // `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
@@ -775,20 +795,21 @@ msim_result msim_session_set_username(msim_session *session,
                                       const char *name,
                                       uint32_t *out_request_id);
 
-// Requests the contact groups; `on_groups` follows.
+// Requests the contact groups; `on_groups` follows. Needs a signed-on session.
 //
 // # Safety
 // `session` valid; `out_request_id` NULL or writable.
 msim_result msim_session_request_groups(msim_session *session, uint32_t *out_request_id);
 
 // Imports the account's myspace.com friends into the contact list; `on_contact_list` and
-// `on_import_result` follow.
+// `on_import_result` follow. Needs a signed-on session.
 //
 // # Safety
 // `session` valid; `out_request_id` NULL or writable.
 msim_result msim_session_import_friends(msim_session *session, uint32_t *out_request_id);
 
-// Checks for new mail now (it is also checked periodically unless disabled).
+// Checks for new mail now (it is also checked periodically unless disabled). Needs a signed-on
+// session.
 //
 // # Safety
 // `session` valid.

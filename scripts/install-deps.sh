@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
-# Installs what the libpurple tests need (tests/purple_harness.rs, examples-c/purple): Debian's
-# libpurple-dev and libglib2.0-dev. Idempotent: does nothing when `pkg-config --exists purple`
-# already succeeds. Only root installs (apt-get); anyone else gets a loud note, and those tests
-# then skip with "SKIPPED: libpurple-dev not installed".
+# Installs the Debian packages the test suite uses beyond the Rust toolchain and gcc. Called by
+# test.sh. Idempotent: only missing packages are installed. Only root installs (apt-get); anyone
+# else gets a loud note, and the tests that need a missing package skip with
+# "SKIPPED: ... apt-get install -y <package>".
+#
+# One package per line, with the tests that need it. Add yours to the list.
 set -euo pipefail
 
-PACKAGES="libpurple-dev libglib2.0-dev pkg-config"
+PACKAGES=(
+    valgrind # tests/c_sanitizers.rs: every tests/c/*.c program under valgrind
+    libasan8 # tests/c_sanitizers.rs: gcc's AddressSanitizer runtime (-fsanitize=address)
+    pkg-config # the libpurple and glib tests find their libraries with it
+    libpurple-dev # tests/purple_harness.rs, examples-c/purple: the libpurple 2.x prpl adapter
+    libglib2.0-dev # the same, and `cargo test --features glib` (GMainContext dispatch)
+)
 
-if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists purple glib-2.0; then
-    echo "install-deps: libpurple $(pkg-config --modversion purple) present"
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all present (${PACKAGES[*]})"
     exit 0
 fi
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-deps: ************************************************************" >&2
-    echo "install-deps: libpurple-dev is missing and we are not root: the libpurple" >&2
-    echo "install-deps: tests will be SKIPPED. Install it with:" >&2
-    echo "install-deps:     sudo apt-get install -y ${PACKAGES}" >&2
+    echo "install-deps: missing ${missing[*]}; not root (or no apt-get), so the tests" >&2
+    echo "install-deps: that need them will be SKIPPED. Install with:" >&2
+    echo "install-deps:     sudo apt-get install -y ${missing[*]}" >&2
     echo "install-deps: ************************************************************" >&2
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-deps: no apt-get here; install ${PACKAGES} (or your system's equivalents) by hand" >&2
-    exit 0
-fi
-echo "install-deps: apt-get install ${PACKAGES}"
+echo "install-deps: apt-get install -y ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq ${PACKAGES}
-if pkg-config --exists purple glib-2.0; then
-    echo "install-deps: libpurple $(pkg-config --modversion purple) installed"
-else
-    echo "install-deps: installed ${PACKAGES}, but pkg-config still cannot find purple/glib-2.0" >&2
-fi
+apt-get update -qq || echo "install-deps: apt-get update failed; trying the install anyway" >&2
+apt-get install -y -qq "${missing[@]}" || echo "install-deps: installing ${missing[*]} failed; those tests will skip" >&2

@@ -251,6 +251,11 @@ impl Machine {
         self.io.pop_front()
     }
 
+    /// Received bytes not yet part of a complete frame (≤ the frame cap, SPEC §24).
+    pub fn buffered_bytes(&self) -> usize {
+        self.framer.pending()
+    }
+
     pub fn has_output(&self) -> bool {
         !self.transmits.is_empty() || !self.events.is_empty() || !self.io.is_empty()
     }

@@ -178,6 +178,19 @@ impl Session {
         lock(&self.inner.core).machine.phase()
     }
 
+    /// Whether the session's IO thread is alive. It exits on its own once the session is idle (no
+    /// connection, no reconnect scheduled) and the last event was delivered; tests use this to
+    /// check that no thread outlives its connection.
+    pub fn io_thread_running(&self) -> bool {
+        !*lock(&self.inner.io_done)
+    }
+
+    /// Received bytes held by the framer that are not yet a complete frame (bounded by
+    /// [`Config::max_frame`]); for tests and diagnostics.
+    pub fn buffered_bytes(&self) -> usize {
+        lock(&self.inner.core).machine.buffered_bytes()
+    }
+
     /// Own uid, 0 before login.
     pub fn uid(&self) -> u32 {
         lock(&self.inner.core).machine.uid()

@@ -64,6 +64,16 @@ impl Shared {
 /// Strings: arguments are copied before the function returns; strings and structs given to
 /// callbacks are borrowed until the callback returns; strings returned through out-parameters are
 /// yours (`msim_string_free`).
+///
+/// Results every operation shares: arguments are checked first — MSIM_RESULT_NULL_PARAMETER for a
+/// NULL session or a NULL string that is not documented as optional, MSIM_RESULT_INVALID_UTF8 for
+/// a string that is not UTF-8, MSIM_RESULT_INVALID_ARGUMENT for a malformed value. Then the state:
+/// an operation that "needs a signed-on session" returns MSIM_RESULT_NOT_CONNECTED while the
+/// session is idle (before `msim_session_connect`, after `msim_session_disconnect`, after a
+/// connection ended) and MSIM_RESULT_NOT_SIGNED_ON while it is connecting, logging in, loading the
+/// contact list or waiting to reconnect. Calling an operation twice is fine: each call is
+/// independent (a second `msim_session_connect` gives MSIM_RESULT_ALREADY_CONNECTED, a second
+/// `msim_session_disconnect` MSIM_RESULT_NOT_CONNECTED). MSIM_RESULT_PANIC means a bug in msim.
 pub struct msim_session {
     shared: Arc<Shared>,
     session: Session,
@@ -308,7 +318,8 @@ pub unsafe extern "C" fn msim_session_send_im(
     })
 }
 
-/// Tells `who` you are typing (`typing` true) or stopped. Needs a signed-on session.
+/// Tells `who` you are typing (`typing` true) or stopped. Needs a signed-on session (see
+/// `msim_session` for the state results).
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
@@ -322,7 +333,8 @@ pub unsafe extern "C" fn msim_session_send_typing(
 }
 
 /// Sends zap number `zap` (0 Zap, 1 Whack, 2 Torch, 3 Smooch, 4 Hug, 5 Slap, 6 Goose,
-/// 7 High-five, 8 Punk, 9 Raspberry). Needs a signed-on session.
+/// 7 High-five, 8 Punk, 9 Raspberry; others → MSIM_RESULT_INVALID_ARGUMENT). Needs a signed-on
+/// session.
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
@@ -340,7 +352,8 @@ pub unsafe extern "C" fn msim_session_send_zap(
 }
 
 /// Sets own presence (an `msim_status` value; others → MSIM_RESULT_INVALID_ARGUMENT) and status
-/// message (plain text, NULL = none). Before sign-on it is kept and sent at sign-on.
+/// message (plain text, NULL = none; exactly "final" → MSIM_RESULT_INVALID_ARGUMENT, SPEC §2.2).
+/// Works in every state: before sign-on it is kept and sent at sign-on.
 ///
 /// # Safety
 /// `session` valid; `message` NULL or NUL-terminated.
@@ -357,6 +370,7 @@ pub unsafe extern "C" fn msim_session_set_status(
 }
 
 /// Adds `who` to the contact list in `group` (NULL = "IM Friends"); `on_buddy_added` follows.
+/// Needs a signed-on session.
 ///
 /// # Safety
 /// `session` valid; strings NULL (group only) or NUL-terminated.
@@ -369,7 +383,7 @@ pub unsafe extern "C" fn msim_session_add_buddy(
     with(session, |s| map(s.session.add_buddy(arg_str(who)?, opt_str_arg(group)?)))
 }
 
-/// Removes `who` from the contact list; `on_buddy_removed` follows.
+/// Removes `who` from the contact list; `on_buddy_removed` follows. Needs a signed-on session.
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
@@ -378,8 +392,9 @@ pub unsafe extern "C" fn msim_session_remove_buddy(session: *mut msim_session, w
     with(session, |s| map(s.session.remove_buddy(arg_str(who)?)))
 }
 
-/// Blocks `who`; `on_buddy_blocked(blocked=true)` follows. As in Pidgin (SPEC §18.3) this also
-/// takes `who` off the contact list: the next contact list shows them with `blocked` set.
+/// Blocks `who`; `on_buddy_blocked(blocked=true)` follows. Needs a signed-on session. As in Pidgin
+/// (SPEC §18.3) this also takes `who` off the contact list: the next contact list shows them with
+/// `blocked` set.
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
@@ -388,8 +403,9 @@ pub unsafe extern "C" fn msim_session_block(session: *mut msim_session, who: *co
     with(session, |s| map(s.session.block(arg_str(who)?)))
 }
 
-/// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows. This deletes the block entry and
-/// does not put `who` back on the contact list (use `msim_session_add_buddy`).
+/// Unblocks `who`; `on_buddy_blocked(blocked=false)` follows. Needs a signed-on session. This
+/// deletes the block entry and does not put `who` back on the contact list (use
+/// `msim_session_add_buddy`).
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated.
@@ -399,7 +415,7 @@ pub unsafe extern "C" fn msim_session_unblock(session: *mut msim_session, who: *
 }
 
 /// Saves a contact's group (NULL = "IM Friends") and nickname (NULL = none). Failures arrive
-/// through `on_error`.
+/// through `on_error`. Needs a signed-on session.
 ///
 /// # Safety
 /// `session` valid; strings NULL (group, nickname) or NUL-terminated.
@@ -416,7 +432,9 @@ pub unsafe extern "C" fn msim_session_set_contact_info(
 }
 
 /// Looks up a user by id, username or e-mail; `on_lookup_result` with the same request id
-/// (written to `*out_request_id`, which may be NULL) follows.
+/// (written to `*out_request_id`, which may be NULL) follows. Needs a logged-in session (signed
+/// on, or choosing a username): MSIM_RESULT_NOT_CONNECTED when idle, MSIM_RESULT_NOT_SIGNED_ON
+/// before the login completed.
 ///
 /// # Safety
 /// `session` valid; `who` NUL-terminated; `out_request_id` NULL or writable.
@@ -434,7 +452,8 @@ pub unsafe extern "C" fn msim_session_lookup_user(
 }
 
 /// Asks whether a username is free (1–25 letters, digits or _, not all digits);
-/// `on_username_result` (AVAILABLE/TAKEN/FAILED) follows.
+/// `on_username_result` (AVAILABLE/TAKEN/FAILED) follows. Needs a logged-in session, as
+/// `msim_session_lookup_user`.
 ///
 /// # Safety
 /// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
@@ -453,7 +472,8 @@ pub unsafe extern "C" fn msim_session_check_username(
 
 /// Sets the username of an account that has none (after `on_username_required`); it cannot be
 /// changed later. `on_username_result` (SET, then sign-on continues; or FAILED) follows.
-/// MSIM_RESULT_WRONG_STATE when the account already has one.
+/// MSIM_RESULT_WRONG_STATE when the account already has one; otherwise the state results of
+/// `msim_session_lookup_user`.
 ///
 /// # Safety
 /// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
@@ -470,7 +490,7 @@ pub unsafe extern "C" fn msim_session_set_username(
     })
 }
 
-/// Requests the contact groups; `on_groups` follows.
+/// Requests the contact groups; `on_groups` follows. Needs a signed-on session.
 ///
 /// # Safety
 /// `session` valid; `out_request_id` NULL or writable.
@@ -487,7 +507,7 @@ pub unsafe extern "C" fn msim_session_request_groups(
 }
 
 /// Imports the account's myspace.com friends into the contact list; `on_contact_list` and
-/// `on_import_result` follow.
+/// `on_import_result` follow. Needs a signed-on session.
 ///
 /// # Safety
 /// `session` valid; `out_request_id` NULL or writable.
@@ -503,7 +523,8 @@ pub unsafe extern "C" fn msim_session_import_friends(
     })
 }
 
-/// Checks for new mail now (it is also checked periodically unless disabled).
+/// Checks for new mail now (it is also checked periodically unless disabled). Needs a signed-on
+/// session.
 ///
 /// # Safety
 /// `session` valid.

@@ -19,6 +19,20 @@ pub fn server_with(config: msim_server::Config) -> Server {
     Server::start(config).expect("server starts")
 }
 
+/// A server with the accounts `tests/c/misuse.c` expects (ma/mb/mc, each listing ma or mb), and
+/// the program's arguments (host, port).
+pub fn misuse_server() -> (Server, Vec<String>) {
+    let s = server();
+    let a = s.add_account("ma@example.com", "mapw", Some("ma"), None).unwrap();
+    let b = s.add_account("mb@example.com", "mbpw", Some("mb"), None).unwrap();
+    let c = s.add_account("mc@example.com", "mcpw", Some("mc"), None).unwrap();
+    for (x, y) in [(a, b), (b, a), (c, a), (a, c)] {
+        s.add_contact(x, y, "IM Friends").unwrap();
+    }
+    let args = vec![s.addr().ip().to_string(), s.addr().port().to_string()];
+    (s, args)
+}
+
 /// Client settings for tests: no mail polling, short request timeout.
 pub fn config() -> Config {
     Config { mail_check_interval: None, request_timeout: Duration::from_secs(10), ..Config::default() }

@@ -182,3 +182,4 @@ pub fn run_with_env(exe: &Path, args: &[&str], env: &[(&str, &str)], timeout: Du
 }
 
 pub mod client;
+pub mod hostile;

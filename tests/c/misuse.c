@@ -1,0 +1,735 @@
+/*
+ * misuse.c — the C API under misuse: NULL for every pointer argument of every export, invalid
+ * UTF-8, every operation before connect, while connecting, after disconnect and twice, calls from
+ * many threads at once and from inside callbacks, and msim_session_free from inside a callback,
+ * while connecting and while connected. Every call must return its documented result; nothing
+ * may crash or hang.
+ *
+ * usage: misuse HOST PORT
+ * The server must have the accounts ma@example.com/mapw (username "ma"),
+ * mb@example.com/mbpw ("mb") and mc@example.com/mcpw ("mc").
+ * Prints "misuse: OK (N checks)" and exits 0 on success; lists each failed check and exits 1.
+ * Driven by tests/c_misuse.rs (plain, AddressSanitizer, valgrind).
+ */
+#include "msim.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *host;
+static uint16_t port;
+
+/* ---- checks ---- */
+
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static int checks, failures;
+
+static void check(int line, const char *what, long got, long want) {
+    pthread_mutex_lock(&check_lock);
+    checks++;
+    if (got != want) {
+        failures++;
+        fprintf(stderr, "misuse.c:%d: %s = %ld (%s), want %ld (%s)\n", line, what, got,
+                msim_result_str((int)got), want, msim_result_str((int)want));
+    }
+    pthread_mutex_unlock(&check_lock);
+}
+
+#define CHECK(expr, want) check(__LINE__, #expr, (long)(expr), (long)(want))
+#define CHECK_TRUE(cond) check(__LINE__, #cond, (long)!!(cond), 1L)
+/* A result that may legitimately be one of two codes (e.g. a request cap under load). */
+#define CHECK_EITHER(expr, a, b)                                                \
+    do {                                                                        \
+        long got_ = (long)(expr);                                               \
+        check(__LINE__, #expr, got_ == (long)(b) ? (long)(a) : got_, (long)(a)); \
+    } while (0)
+
+static const char bad_utf8[] = "\xff\xfe\xfd";
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- per-session state shared with callbacks ---- */
+
+typedef struct {
+    const char *name;
+    msim_session *session;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int signed_on, login_failed, disconnected, ims_received, im_failed, im_sent, lookups, errors;
+    int freed;           /* the session was freed (callbacks after this are bugs) */
+    int after_free;      /* callbacks that ran after the free */
+    int mode;            /* what the callbacks do, per scenario */
+    int reconnected;     /* scenario "inside": second sign-on seen */
+} client;
+
+static void client_init(client *c, const char *name) {
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->changed, NULL);
+}
+
+static void bump(client *c, int *field) {
+    pthread_mutex_lock(&c->lock);
+    if (c->freed)
+        c->after_free++;
+    (*field)++;
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Waits until *field >= n (thread-mode sessions), at most `secs`. */
+static int wait_count(client *c, int *field, int n, double secs) {
+    double deadline = now_s() + secs;
+    pthread_mutex_lock(&c->lock);
+    while (*field < n && now_s() < deadline) {
+        pthread_mutex_unlock(&c->lock);
+        sleep_ms(5);
+        pthread_mutex_lock(&c->lock);
+    }
+    int ok = *field >= n;
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+enum { MODE_NONE, MODE_INSIDE, MODE_FREE_ON_IM, MODE_FREE_ON_SIGNED_ON };
+
+static void inside_ops(msim_session *s);
+
+static void cb_signed_on(void *ud, uint32_t uid, const char *username) {
+    client *c = (client *)ud;
+    (void)uid;
+    (void)username;
+    if (c->mode == MODE_INSIDE) {
+        pthread_mutex_lock(&c->lock);
+        int first = c->signed_on == 0;
+        pthread_mutex_unlock(&c->lock);
+        if (first) {
+            /* Every operation from inside a callback, then a disconnect from inside it too. */
+            inside_ops(c->session);
+            CHECK(msim_session_disconnect(c->session), MSIM_RESULT_OK);
+            CHECK(msim_session_disconnect(c->session), MSIM_RESULT_NOT_CONNECTED);
+        } else {
+            c->reconnected = 1;
+            bump(c, &c->signed_on);
+            /* Free the session from inside its own callback. */
+            pthread_mutex_lock(&c->lock);
+            c->freed = 1;
+            pthread_mutex_unlock(&c->lock);
+            msim_session_free(c->session);
+            return;
+        }
+    }
+    if (c->mode == MODE_FREE_ON_SIGNED_ON) {
+        bump(c, &c->signed_on);
+        pthread_mutex_lock(&c->lock);
+        c->freed = 1;
+        pthread_mutex_unlock(&c->lock);
+        msim_session_free(c->session);
+        return;
+    }
+    bump(c, &c->signed_on);
+}
+
+static void cb_login_failed(void *ud, msim_login_failure r, uint32_t code, const char *text) {
+    client *c = (client *)ud;
+    fprintf(stderr, "%s: login failed (%d, %u): %s\n", c->name, (int)r, code, text);
+    bump(c, &c->login_failed);
+}
+
+static void cb_disconnected(void *ud, msim_disconnect_reason r, uint32_t code, const char *text, bool re) {
+    client *c = (client *)ud;
+    (void)code;
+    (void)re;
+    (void)text;
+    if (c->mode == MODE_INSIDE && r == MSIM_DISCONNECT_REASON_REQUESTED && !c->freed) {
+        CHECK(msim_session_get_state(c->session), MSIM_SESSION_STATE_IDLE);
+        /* Connect again from inside on_disconnected. */
+        CHECK(msim_session_connect(c->session, host, port, "mc@example.com", "mcpw"), MSIM_RESULT_OK);
+        CHECK(msim_session_connect(c->session, host, port, "mc@example.com", "mcpw"), MSIM_RESULT_ALREADY_CONNECTED);
+    }
+    bump(c, &c->disconnected);
+}
+
+static void cb_im(void *ud, uint32_t from, const char *user, const char *html, const char *plain, int64_t t, bool off) {
+    client *c = (client *)ud;
+    (void)from;
+    (void)user;
+    (void)html;
+    (void)plain;
+    (void)t;
+    (void)off;
+    if (c->mode == MODE_FREE_ON_IM && !c->freed) {
+        bump(c, &c->ims_received);
+        pthread_mutex_lock(&c->lock);
+        c->freed = 1;
+        pthread_mutex_unlock(&c->lock);
+        msim_session_free(c->session);
+        /* The borrowed strings stay valid until this callback returns. */
+        CHECK_TRUE(strlen(plain) < 100000);
+        return;
+    }
+    bump(c, &c->ims_received);
+}
+
+static void cb_im_failed(void *ud, uint64_t id, msim_result r, const char *text) {
+    client *c = (client *)ud;
+    (void)id;
+    (void)r;
+    (void)text;
+    bump(c, &c->im_failed);
+}
+
+static void cb_im_sent(void *ud, uint64_t id) {
+    client *c = (client *)ud;
+    (void)id;
+    bump(c, &c->im_sent);
+}
+
+static void cb_lookup(void *ud, uint32_t rid, msim_result r, const msim_user_info *info) {
+    client *c = (client *)ud;
+    (void)rid;
+    (void)r;
+    (void)info;
+    bump(c, &c->lookups);
+}
+
+static void cb_error(void *ud, msim_result r, uint32_t code, const char *text) {
+    client *c = (client *)ud;
+    (void)r;
+    (void)code;
+    (void)text;
+    bump(c, &c->errors);
+}
+
+static void cb_progress(void *ud, uint32_t step, uint32_t total, const char *text) {
+    client *c = (client *)ud;
+    (void)step;
+    (void)total;
+    (void)text;
+    pthread_mutex_lock(&c->lock);
+    if (c->freed)
+        c->after_free++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static msim_callbacks callbacks(void) {
+    msim_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.on_progress = cb_progress;
+    cb.on_signed_on = cb_signed_on;
+    cb.on_login_failed = cb_login_failed;
+    cb.on_disconnected = cb_disconnected;
+    cb.on_im_received = cb_im;
+    cb.on_im_failed = cb_im_failed;
+    cb.on_im_sent = cb_im_sent;
+    cb.on_lookup_result = cb_lookup;
+    cb.on_error = cb_error;
+    return cb;
+}
+
+static msim_session *new_session(client *c, msim_dispatch mode) {
+    msim_callbacks cb = callbacks();
+    msim_session_options o;
+    CHECK(msim_session_options_init(&o), MSIM_RESULT_OK);
+    o.dispatch = (uint32_t)mode;
+    o.disable_mail_check = true;
+    c->session = msim_session_new_ex(&cb, c, &o);
+    CHECK_TRUE(c->session != NULL);
+    return c->session;
+}
+
+/* ---- 1. NULL for every pointer argument ---- */
+
+static void nulls(void) {
+    char *out = NULL;
+    uint32_t rid = 0;
+    uint64_t mid = 0;
+    const char *nonce =
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    /* Free functions. */
+    CHECK(msim_login_response(NULL, "e@x", "pw", &out), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_login_response(nonce, NULL, "pw", &out), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_login_response(nonce, "e@x", NULL, &out), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_login_response(nonce, "e@x", "pw", NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK_TRUE(out == NULL); /* output parameters are written only on success */
+    CHECK(msim_login_verify(NULL, "e@x", "pw", "AAAA"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_login_verify(nonce, NULL, "pw", "AAAA"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_login_verify(nonce, "e@x", NULL, "AAAA"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_login_verify(nonce, "e@x", "pw", NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK_TRUE(msim_result_str(-1) != NULL && msim_result_str(123456) != NULL);
+    CHECK_TRUE(msim_version() != NULL);
+    CHECK(msim_session_options_init(NULL), MSIM_RESULT_NULL_PARAMETER);
+    msim_string_free(NULL);
+    msim_session_free(NULL);
+
+    /* Every session function with a NULL session. */
+    CHECK(msim_session_connect(NULL, host, port, "a@x", "pw"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_disconnect(NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_im(NULL, "1", "x", &mid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_typing(NULL, "1", true), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_zap(NULL, "1", 1), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_status(NULL, MSIM_STATUS_AWAY, "x"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_add_buddy(NULL, "1", "g"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_remove_buddy(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_block(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_unblock(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_contact_info(NULL, "1", "g", "n"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_lookup_user(NULL, "1", &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_check_username(NULL, "abc", &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_username(NULL, "abc", &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_request_groups(NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_import_friends(NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_check_mail(NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_get_username(NULL, &out), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_get_uid(NULL), 0);
+    CHECK(msim_session_get_state(NULL), MSIM_SESSION_STATE_IDLE);
+    CHECK(msim_session_fd(NULL), -1);
+    CHECK(msim_session_dispatch(NULL), 0);
+
+    /* NULL callbacks / options / userdata are allowed. */
+    msim_session *s = msim_session_new(NULL, NULL);
+    CHECK_TRUE(s != NULL);
+    msim_session_free(s);
+    s = msim_session_new_ex(NULL, NULL, NULL);
+    CHECK_TRUE(s != NULL);
+
+    /* Every required pointer argument NULL on a valid session (argument checks come first). */
+    CHECK(msim_session_connect(s, host, port, NULL, "pw"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_connect(s, host, port, "a@x", NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_im(s, NULL, "x", &mid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_im(s, "1", NULL, &mid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_typing(s, NULL, true), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_zap(s, NULL, 1), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_add_buddy(s, NULL, "g"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_remove_buddy(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_block(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_unblock(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_contact_info(s, NULL, "g", "n"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_lookup_user(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_check_username(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_username(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_get_username(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    /* Optional pointers (documented "may be NULL"): the state decides. */
+    CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, NULL), MSIM_RESULT_OK);
+    CHECK(msim_session_add_buddy(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_set_contact_info(s, "1", NULL, NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_send_im(s, "1", "x", NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_lookup_user(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_request_groups(s, NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_import_friends(s, NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK_TRUE(mid == 0 && rid == 0);
+    msim_session_free(s);
+}
+
+/* ---- 2. invalid UTF-8 in every string argument ---- */
+
+static void utf8(void) {
+    char *out = NULL;
+    uint32_t rid = 0;
+    const char *nonce =
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    CHECK(msim_login_response(bad_utf8, "e@x", "pw", &out), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_login_response(nonce, bad_utf8, "pw", &out), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_login_response(nonce, "e@x", bad_utf8, &out), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_login_verify(bad_utf8, "e@x", "pw", "AAAA"), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_login_verify(nonce, bad_utf8, "pw", "AAAA"), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_login_verify(nonce, "e@x", bad_utf8, "AAAA"), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_login_verify(nonce, "e@x", "pw", bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK_TRUE(out == NULL);
+
+    msim_session *s = msim_session_new(NULL, NULL);
+    CHECK(msim_session_connect(s, bad_utf8, port, "a@x", "pw"), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_connect(s, host, port, bad_utf8, "pw"), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_connect(s, host, port, "a@x", bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_im(s, bad_utf8, "x", NULL), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_im(s, "1", bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_typing(s, bad_utf8, true), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_zap(s, bad_utf8, 1), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_add_buddy(s, bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_add_buddy(s, "1", bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_remove_buddy(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_block(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_unblock(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_set_contact_info(s, bad_utf8, NULL, NULL), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_set_contact_info(s, "1", bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_set_contact_info(s, "1", NULL, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_lookup_user(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_check_username(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_set_username(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
+    msim_session_free(s);
+}
+
+/* ---- 3. state: before connect, while connecting, signed on, after disconnect, twice ---- */
+
+/* Operations that need a signed-on session, with the given expected result. */
+static void signed_on_ops(msim_session *s, msim_result want, int line) {
+    uint32_t rid;
+    check(line, "send_typing", msim_session_send_typing(s, "mb", true), want);
+    check(line, "send_zap", msim_session_send_zap(s, "mb", 4), want);
+    check(line, "remove_buddy", msim_session_remove_buddy(s, "424242"), want);
+    check(line, "block", msim_session_block(s, "424242"), want);
+    check(line, "unblock", msim_session_unblock(s, "424242"), want);
+    check(line, "set_contact_info", msim_session_set_contact_info(s, "mb", "Friends", "bee"), want);
+    check(line, "request_groups", msim_session_request_groups(s, &rid), want);
+    check(line, "check_mail", msim_session_check_mail(s), want);
+}
+
+/* A listening socket that accepts TCP connections (backlog) but never speaks: a session
+ * connected to it stays in "challenged" until its login timeout. */
+static int silent_listener(uint16_t *out_port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("silent listener");
+        exit(2);
+    }
+    *out_port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void states(void) {
+    client c;
+    client_init(&c, "states");
+    msim_session *s = new_session(&c, MSIM_DISPATCH_THREAD);
+    uint32_t rid = 0;
+    uint64_t mid = 0;
+    char *name = (char *)1;
+
+    /* Before connect. */
+    CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
+    CHECK(msim_session_get_uid(s), 0);
+    CHECK(msim_session_get_username(s, &name), MSIM_RESULT_OK);
+    CHECK_TRUE(name == NULL);
+    CHECK(msim_session_disconnect(s), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_send_im(s, "mb", "hi", &mid), MSIM_RESULT_NOT_CONNECTED);
+    signed_on_ops(s, MSIM_RESULT_NOT_CONNECTED, __LINE__);
+    CHECK(msim_session_add_buddy(s, "mb", NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_lookup_user(s, "mb", &rid), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_check_username(s, "free_name", &rid), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_set_username(s, "free_name", &rid), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_import_friends(s, &rid), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, "kept for sign-on"), MSIM_RESULT_OK);
+    CHECK(msim_session_set_status(s, 99, NULL), MSIM_RESULT_INVALID_ARGUMENT);
+    CHECK(msim_session_set_status(s, MSIM_STATUS_AVAILABLE, "final"), MSIM_RESULT_INVALID_ARGUMENT);
+    CHECK(msim_session_send_zap(s, "mb", 10), MSIM_RESULT_INVALID_ARGUMENT);
+    CHECK(msim_session_send_im(s, "", "x", NULL), MSIM_RESULT_INVALID_ARGUMENT);
+    CHECK(msim_session_connect(s, "", port, "ma@example.com", "mapw"), MSIM_RESULT_INVALID_ARGUMENT);
+
+    /* While connecting: a server that accepts but never sends the challenge. */
+    uint16_t silent_port;
+    int lfd = silent_listener(&silent_port);
+    CHECK(msim_session_connect(s, host, silent_port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+    CHECK(msim_session_connect(s, host, silent_port, "ma@example.com", "mapw"), MSIM_RESULT_ALREADY_CONNECTED);
+    CHECK(msim_session_connect(s, host, port, "mb@example.com", "mbpw"), MSIM_RESULT_ALREADY_CONNECTED);
+    CHECK(msim_session_send_im(s, "mb", "queued while connecting", &mid), MSIM_RESULT_OK);
+    CHECK_TRUE(mid != 0);
+    signed_on_ops(s, MSIM_RESULT_NOT_SIGNED_ON, __LINE__);
+    CHECK(msim_session_add_buddy(s, "mb", NULL), MSIM_RESULT_NOT_SIGNED_ON);
+    CHECK(msim_session_lookup_user(s, "mb", &rid), MSIM_RESULT_NOT_SIGNED_ON);
+    CHECK(msim_session_check_username(s, "free_name", &rid), MSIM_RESULT_NOT_SIGNED_ON);
+    CHECK(msim_session_import_friends(s, &rid), MSIM_RESULT_NOT_SIGNED_ON);
+    /* Disconnect while connecting: the queued IM is reported failed. */
+    CHECK(msim_session_disconnect(s), MSIM_RESULT_OK);
+    CHECK(msim_session_disconnect(s), MSIM_RESULT_NOT_CONNECTED);
+    CHECK_TRUE(wait_count(&c, &c.im_failed, 1, 10));
+    CHECK_TRUE(wait_count(&c, &c.disconnected, 1, 10));
+    CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
+
+    /* Signed on. */
+    CHECK(msim_session_connect(s, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+    CHECK_TRUE(wait_count(&c, &c.signed_on, 1, 20));
+    CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_SIGNED_ON);
+    CHECK_TRUE(msim_session_get_uid(s) != 0);
+    CHECK(msim_session_get_username(s, &name), MSIM_RESULT_OK);
+    CHECK_TRUE(name != NULL && strcmp(name, "ma") == 0);
+    msim_string_free(name);
+    CHECK(msim_session_connect(s, host, port, "ma@example.com", "mapw"), MSIM_RESULT_ALREADY_CONNECTED);
+    signed_on_ops(s, MSIM_RESULT_OK, __LINE__);
+    /* Twice in a row. */
+    signed_on_ops(s, MSIM_RESULT_OK, __LINE__);
+    CHECK(msim_session_add_buddy(s, "mb", NULL), MSIM_RESULT_OK);
+    CHECK(msim_session_add_buddy(s, "mb", NULL), MSIM_RESULT_OK);
+    CHECK(msim_session_lookup_user(s, "mb", &rid), MSIM_RESULT_OK);
+    CHECK_TRUE(rid != 0);
+    CHECK(msim_session_check_username(s, "free_name", &rid), MSIM_RESULT_OK);
+    CHECK(msim_session_set_username(s, "other_name", &rid), MSIM_RESULT_WRONG_STATE);
+    CHECK(msim_session_set_username(s, "other_name", &rid), MSIM_RESULT_WRONG_STATE);
+    CHECK(msim_session_send_im(s, "mb", "hello", &mid), MSIM_RESULT_OK);
+    CHECK(msim_session_send_im(s, "mb", "hello again", &mid), MSIM_RESULT_OK);
+    CHECK(msim_session_set_status(s, MSIM_STATUS_IDLE, "idle"), MSIM_RESULT_OK);
+    CHECK(msim_session_set_status(s, MSIM_STATUS_IDLE, "idle"), MSIM_RESULT_OK);
+    CHECK(msim_session_fd(s), -1);
+    CHECK(msim_session_dispatch(s), 0);
+    CHECK_TRUE(wait_count(&c, &c.lookups, 1, 10));
+
+    /* After disconnect. */
+    CHECK(msim_session_disconnect(s), MSIM_RESULT_OK);
+    CHECK(msim_session_disconnect(s), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
+    CHECK(msim_session_send_im(s, "mb", "too late", &mid), MSIM_RESULT_NOT_CONNECTED);
+    signed_on_ops(s, MSIM_RESULT_NOT_CONNECTED, __LINE__);
+    CHECK(msim_session_lookup_user(s, "mb", &rid), MSIM_RESULT_NOT_CONNECTED);
+    CHECK_TRUE(wait_count(&c, &c.disconnected, 2, 10));
+    /* And connect again on the same session. */
+    CHECK(msim_session_connect(s, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+    CHECK_TRUE(wait_count(&c, &c.signed_on, 2, 20));
+    msim_session_free(s); /* while connected */
+    close(lfd);
+}
+
+/* ---- 4. many threads at once ---- */
+
+#define WORKERS 8
+#define ROUNDS 40
+
+static client ta, tb;
+static volatile int dispatcher_stop;
+
+static void *worker(void *arg) {
+    long id = (long)arg;
+    uint32_t rid;
+    char text[64];
+    for (int i = 0; i < ROUNDS; i++) {
+        snprintf(text, sizeof text, "w%ld-%d", id, i);
+        CHECK(msim_session_send_im(ta.session, "mb", text, NULL), MSIM_RESULT_OK);
+        CHECK(msim_session_send_typing(ta.session, "mb", i % 2), MSIM_RESULT_OK);
+        CHECK(msim_session_set_status(ta.session, (uint32_t)(i % 3), text), MSIM_RESULT_OK);
+        CHECK_EITHER(msim_session_lookup_user(ta.session, "mb", &rid), MSIM_RESULT_OK, MSIM_RESULT_QUEUE_FULL);
+        CHECK(msim_session_get_state(ta.session), MSIM_SESSION_STATE_SIGNED_ON);
+        CHECK_TRUE(msim_session_get_uid(ta.session) != 0);
+        char *name = NULL;
+        CHECK(msim_session_get_username(ta.session, &name), MSIM_RESULT_OK);
+        msim_string_free(name);
+        /* The poll-mode session is used from these threads while another thread dispatches. */
+        CHECK(msim_session_send_typing(tb.session, "ma", i % 2), MSIM_RESULT_OK);
+        CHECK(msim_session_get_state(tb.session), MSIM_SESSION_STATE_SIGNED_ON);
+        CHECK_TRUE(msim_session_fd(tb.session) >= 0);
+        CHECK(msim_session_get_state(NULL), MSIM_SESSION_STATE_IDLE);
+    }
+    return NULL;
+}
+
+/* Creates, connects and frees private sessions, concurrently with the workers. */
+static void *churner(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 10; i++) {
+        msim_session *s = msim_session_new(NULL, NULL);
+        CHECK(msim_session_connect(s, host, port, "mc@example.com", "mcpw"), MSIM_RESULT_OK);
+        if (i % 2)
+            sleep_ms(20);
+        msim_session_free(s); /* while connecting or logging in */
+    }
+    return NULL;
+}
+
+static void *dispatcher(void *arg) {
+    (void)arg;
+    int fd = msim_session_fd(tb.session);
+    while (!dispatcher_stop) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 20) > 0)
+            msim_session_dispatch(tb.session);
+    }
+    return NULL;
+}
+
+static void threads(void) {
+    client_init(&ta, "threads-a");
+    client_init(&tb, "threads-b");
+    new_session(&ta, MSIM_DISPATCH_THREAD);
+    new_session(&tb, MSIM_DISPATCH_POLL);
+    pthread_t disp;
+    pthread_create(&disp, NULL, dispatcher, NULL);
+    CHECK(msim_session_connect(tb.session, host, port, "mb@example.com", "mbpw"), MSIM_RESULT_OK);
+    CHECK(msim_session_connect(ta.session, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+    CHECK_TRUE(wait_count(&ta, &ta.signed_on, 1, 20));
+    CHECK_TRUE(wait_count(&tb, &tb.signed_on, 1, 20));
+
+    pthread_t w[WORKERS], churn;
+    double t0 = now_s();
+    pthread_create(&churn, NULL, churner, NULL);
+    for (long i = 0; i < WORKERS; i++)
+        pthread_create(&w[i], NULL, worker, (void *)i);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_join(w[i], NULL);
+    pthread_join(churn, NULL);
+    /* Every IM from every thread arrives: nothing lost or interleaved on the wire. */
+    int all = wait_count(&tb, &tb.ims_received, WORKERS * ROUNDS, 30);
+    if (!all)
+        fprintf(stderr, "threads: %d of %d IMs arrived\n", tb.ims_received, WORKERS * ROUNDS);
+    CHECK_TRUE(all);
+    CHECK(ta.im_failed, 0);
+    printf("threads: %d workers x %d rounds in %.2f s\n", WORKERS, ROUNDS, now_s() - t0);
+
+    /* Free while connected, with the dispatcher stopped first (free must not race with it). */
+    dispatcher_stop = 1;
+    pthread_join(disp, NULL);
+    pthread_mutex_lock(&tb.lock);
+    tb.freed = 1;
+    pthread_mutex_unlock(&tb.lock);
+    msim_session_free(tb.session);
+    /* Thread mode: free while the IO thread may be delivering callbacks. */
+    CHECK(msim_session_send_im(ta.session, "mb", "in flight at free", NULL), MSIM_RESULT_OK);
+    pthread_mutex_lock(&ta.lock);
+    ta.freed = 1;
+    pthread_mutex_unlock(&ta.lock);
+    double t1 = now_s();
+    msim_session_free(ta.session);
+    CHECK_TRUE(now_s() - t1 < 5.0);
+    sleep_ms(200);
+    CHECK(ta.after_free, 0);
+    CHECK(tb.after_free, 0);
+}
+
+/* ---- 5. from inside callbacks, and free from inside a callback ---- */
+
+static void inside_ops(msim_session *s) {
+    uint32_t rid;
+    uint64_t mid;
+    char *name = NULL;
+    CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_SIGNED_ON);
+    CHECK(msim_session_get_username(s, &name), MSIM_RESULT_OK);
+    msim_string_free(name);
+    CHECK(msim_session_send_im(s, "ma", "from inside a callback", &mid), MSIM_RESULT_OK);
+    CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, "inside"), MSIM_RESULT_OK);
+    CHECK(msim_session_lookup_user(s, "ma", &rid), MSIM_RESULT_OK);
+    CHECK(msim_session_check_username(s, "free_name", &rid), MSIM_RESULT_OK);
+    CHECK(msim_session_set_username(s, "x_name", &rid), MSIM_RESULT_WRONG_STATE);
+    CHECK(msim_session_connect(s, host, port, "mc@example.com", "mcpw"), MSIM_RESULT_ALREADY_CONNECTED);
+    CHECK(msim_session_dispatch(s), 0);
+    signed_on_ops(s, MSIM_RESULT_OK, __LINE__);
+}
+
+static void inside_callbacks(void) {
+    /* Thread mode: ops, disconnect and connect from inside callbacks, then free from inside. */
+    client c;
+    client_init(&c, "inside");
+    c.mode = MODE_INSIDE;
+    new_session(&c, MSIM_DISPATCH_THREAD);
+    CHECK(msim_session_connect(c.session, host, port, "mc@example.com", "mcpw"), MSIM_RESULT_OK);
+    CHECK_TRUE(wait_count(&c, &c.signed_on, 2, 30));
+    CHECK_TRUE(c.reconnected);
+    sleep_ms(300);
+    CHECK(c.after_free, 0);
+
+    /* Poll mode: free from inside on_signed_on during msim_session_dispatch. */
+    client p;
+    client_init(&p, "inside-poll");
+    p.mode = MODE_FREE_ON_SIGNED_ON;
+    new_session(&p, MSIM_DISPATCH_POLL);
+    int fd = msim_session_fd(p.session);
+    CHECK(msim_session_connect(p.session, host, port, "mc@example.com", "mcpw"), MSIM_RESULT_OK);
+    double deadline = now_s() + 20;
+    while (!p.freed && now_s() < deadline) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) > 0)
+            msim_session_dispatch(p.session);
+    }
+    CHECK_TRUE(p.freed);
+    CHECK(p.after_free, 0);
+
+    /* Thread mode: free from inside on_im_received while more IMs are arriving. */
+    client r, s;
+    client_init(&r, "free-on-im");
+    client_init(&s, "sender");
+    r.mode = MODE_FREE_ON_IM;
+    new_session(&r, MSIM_DISPATCH_THREAD);
+    new_session(&s, MSIM_DISPATCH_THREAD);
+    CHECK(msim_session_connect(r.session, host, port, "mb@example.com", "mbpw"), MSIM_RESULT_OK);
+    CHECK(msim_session_connect(s.session, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+    /* r may be freed before it signs on: an offline IM (sent to mb above) arrives first. */
+    double until = now_s() + 20;
+    while (!r.signed_on && !r.freed && now_s() < until)
+        sleep_ms(5);
+    CHECK_TRUE(r.signed_on || r.freed);
+    CHECK_TRUE(wait_count(&s, &s.signed_on, 1, 20));
+    for (int i = 0; i < 20; i++)
+        CHECK(msim_session_send_im(s.session, "mb", "burst", NULL), MSIM_RESULT_OK);
+    CHECK_TRUE(wait_count(&r, &r.ims_received, 1, 20));
+    sleep_ms(300);
+    CHECK(r.after_free, 0);
+    CHECK(r.ims_received, 1);
+    msim_session_free(s.session);
+}
+
+/* ---- 6. free while connecting and while logging in ---- */
+
+static void free_early(void) {
+    uint16_t silent_port;
+    int lfd = silent_listener(&silent_port);
+    for (int i = 0; i < 3; i++) {
+        client c;
+        client_init(&c, "free-early");
+        new_session(&c, MSIM_DISPATCH_THREAD);
+        CHECK(msim_session_connect(c.session, host, silent_port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+        CHECK(msim_session_send_im(c.session, "mb", "never sent", NULL), MSIM_RESULT_OK);
+        sleep_ms(i * 30);
+        double t0 = now_s();
+        pthread_mutex_lock(&c.lock);
+        c.freed = 1;
+        pthread_mutex_unlock(&c.lock);
+        msim_session_free(c.session);
+        CHECK_TRUE(now_s() - t0 < 5.0);
+        sleep_ms(50);
+        CHECK(c.after_free, 0);
+    }
+    /* A poll-mode session freed with undispatched callbacks queued. */
+    client q;
+    client_init(&q, "free-queued");
+    new_session(&q, MSIM_DISPATCH_POLL);
+    CHECK(msim_session_connect(q.session, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
+    sleep_ms(300);
+    q.freed = 1;
+    msim_session_free(q.session);
+    CHECK(q.after_free, 0);
+    close(lfd);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s HOST PORT\n", argv[0]);
+        return 2;
+    }
+    host = argv[1];
+    port = (uint16_t)atoi(argv[2]);
+    double t0 = now_s();
+    nulls();
+    utf8();
+    states();
+    threads();
+    inside_callbacks();
+    free_early();
+    if (failures) {
+        fprintf(stderr, "misuse: %d of %d checks FAILED\n", failures, checks);
+        return 1;
+    }
+    printf("misuse: OK (%d checks in %.1f s)\n", checks, now_s() - t0);
+    return 0;
+}

@@ -1,0 +1,258 @@
+//! Secrets: the password and the login `response` never appear in a trace (Rust events or the C
+//! trace callback), in any event, or in `Debug` output; after login no plaintext copy of the
+//! password is left in the process's memory. (The server's log is checked in
+//! `server/tests/log_secrets.rs`.)
+
+mod common;
+
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::raw::{c_char, c_void};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::hostile::{config, HostileServer, Probe, EMAIL, PASSWORD};
+use msim::client::{trace::REDACTED, Config, Credentials, Event};
+use msim::ffi::callbacks::msim_callbacks;
+use msim::ffi::msim_result;
+use msim::ffi::session::*;
+use msim::ffi::types::{msim_direction, msim_session_options};
+use zeroize::Zeroizing;
+
+/// A hostile-fixture server that remembers the base64 `response` the client sent.
+fn recording_server() -> (HostileServer, Arc<Mutex<Option<String>>>) {
+    let response = Arc::new(Mutex::new(None));
+    let r2 = response.clone();
+    let srv = HostileServer::start(move |c| {
+        c.handshake();
+        let login2 = c.received.iter().find(|m| m.is_kind("login2")).expect("login2");
+        let raw = login2.get_raw("response").expect("response field");
+        *r2.lock().unwrap() = Some(String::from_utf8_lossy(raw).into_owned());
+        c.serve_for(Duration::from_secs(20));
+    });
+    (srv, response)
+}
+
+fn assert_clean(frames: &[String], response_b64: &str) {
+    assert!(response_b64.len() > 40, "{response_b64}");
+    let login = frames.iter().find(|t| t.contains("\\login2\\")).expect("the login2 frame was traced");
+    assert!(login.contains(&format!("\\response\\{REDACTED}\\")), "{login}");
+    for t in frames {
+        assert!(!t.contains(PASSWORD), "password in trace: {t}");
+        assert!(!t.contains(response_b64), "response in trace: {t}");
+    }
+}
+
+#[test]
+fn traces_redact_the_response_and_never_show_the_password() {
+    let (srv, response) = recording_server();
+    let mut p = Probe::connect(srv.addr(), Config { trace: true, ..config() });
+    p.wait("sign-on", |e| matches!(e, Event::SignedOn { .. }));
+    p.session.disconnect().unwrap();
+    p.wait_end();
+    let response = response.lock().unwrap().clone().expect("login2 seen");
+    let frames: Vec<String> = p
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trace { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 8, "{frames:?}");
+    assert_clean(&frames, &response);
+    // No event of any kind, nor the credentials' Debug, shows either.
+    let all = format!("{:?}", p.seen);
+    assert!(!all.contains(PASSWORD) && !all.contains(&response));
+    let creds = Credentials { email: EMAIL.into(), password: PASSWORD.into() };
+    assert!(!format!("{creds:?}").contains(PASSWORD));
+}
+
+unsafe extern "C" fn on_trace(ud: *mut c_void, _dir: msim_direction, frame: *const c_char) {
+    let frames = &*(ud as *const Mutex<Vec<String>>);
+    frames.lock().unwrap().push(CStr::from_ptr(frame).to_string_lossy().into_owned());
+}
+
+#[test]
+fn the_c_trace_callback_redacts_the_response() {
+    let (srv, response) = recording_server();
+    let frames: Box<Mutex<Vec<String>>> = Box::default();
+    let cb = msim_callbacks { on_trace: Some(on_trace), ..Default::default() };
+    unsafe {
+        let mut o: msim_session_options = std::mem::zeroed();
+        msim_session_options_init(&mut o);
+        o.disable_mail_check = true;
+        let s = msim_session_new_ex(&cb, &*frames as *const _ as *mut c_void, &o);
+        let host = CString::new(srv.addr().ip().to_string()).unwrap();
+        let (email, pw) = (CString::new(EMAIL).unwrap(), CString::new(PASSWORD).unwrap());
+        assert_eq!(
+            msim_session_connect(s, host.as_ptr(), srv.addr().port(), email.as_ptr(), pw.as_ptr()),
+            msim_result::Ok
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while msim_session_get_state(s) as u32 != 6 {
+            assert!(Instant::now() < deadline, "no sign-on");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        msim_session_free(s);
+    }
+    let response = response.lock().unwrap().clone().expect("login2 seen");
+    assert_clean(&frames.lock().unwrap(), &response);
+}
+
+/// Readable, writable, private mappings of this process: heap, malloc arenas, thread stacks.
+fn writable_regions() -> Vec<(u64, u64)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let range = it.next()?;
+            let perms = it.next()?;
+            if !perms.starts_with("rw") {
+                return None;
+            }
+            let path = l.split_whitespace().nth(5).unwrap_or("");
+            // File-backed data (the binary's .data/.bss) is skipped: the test's own constants
+            // live there. Anonymous memory, [heap] and [stack] are scanned.
+            if !(path.is_empty() || path.starts_with('[')) || path == "[vvar]" || path == "[vsyscall]" {
+                return None;
+            }
+            let (a, b) = range.split_once('-')?;
+            Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
+        })
+        .collect()
+}
+
+/// How many times each needle occurs in this process's writable memory (excluding the scan
+/// buffer itself, which holds a copy of whatever it read last). Allocation-free while scanning,
+/// so the scan leaves no copies of its own.
+fn count_in_memory(needles: &[&[u8]]) -> Vec<usize> {
+    const CHUNK: usize = 1 << 20;
+    let mut mem = File::open("/proc/self/mem").unwrap();
+    let mut counts = vec![0; needles.len()];
+    let mut buf = vec![0u8; CHUNK];
+    let own = (buf.as_ptr() as u64, buf.as_ptr() as u64 + CHUNK as u64);
+    let mut ranges = Vec::new();
+    for (start, end) in writable_regions() {
+        if own.0 >= start && own.1 <= end {
+            ranges.push((start, own.0));
+            ranges.push((own.1, end));
+        } else {
+            ranges.push((start, end));
+        }
+    }
+    for (start, end) in ranges {
+        let mut at = start;
+        while at < end {
+            let n = ((end - at) as usize).min(CHUNK);
+            if mem.seek(SeekFrom::Start(at)).is_err() || mem.read_exact(&mut buf[..n]).is_err() {
+                break;
+            }
+            for (i, needle) in needles.iter().enumerate() {
+                counts[i] += memchr::memmem::find_iter(&buf[..n], needle).count();
+            }
+            if at + n as u64 >= end {
+                break;
+            }
+            // Overlap so a needle across a chunk border is found (and maybe counted twice: the
+            // test compares counts before and after, so only growth matters).
+            at += (n - 64) as u64;
+        }
+    }
+    counts
+}
+
+/// How the memory test logs in: through the Rust API or the C API.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    Rust,
+    C,
+}
+
+unsafe extern "C" fn flag_signed_on(ud: *mut c_void, _uid: u32, _name: *const c_char) {
+    (*(ud as *const std::sync::atomic::AtomicBool)).store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn no_plaintext_copy_after_login(via: Via, email: &str, prefix: &str) {
+    // Built at run time, in place, so that the binary holds no copy.
+    let mut pw = Zeroizing::new(String::with_capacity(32));
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    for (i, c) in prefix.chars().chain(format!("{stamp:09}").chars()).enumerate() {
+        pw.push(if i % 3 == 2 && c.is_ascii_digit() { ((c as u8) - b'0' + b'G') as char } else { c });
+    }
+    pw.push_str("Xy!");
+    // What msim could leave behind: the password, its significant 10 bytes lower-cased, and
+    // their UTF-16LE form (SPEC §6.3, §24).
+    let lower = Zeroizing::new(pw[..10].to_lowercase());
+    let utf16: Zeroizing<Vec<u8>> = Zeroizing::new(lower.encode_utf16().flat_map(u16::to_le_bytes).collect());
+    let needles: [&[u8]; 3] = [pw.as_bytes(), lower.as_bytes(), &utf16];
+    // The test's own copies (and whatever building them left behind) are the baseline.
+    let before = count_in_memory(&needles);
+    assert!(before.iter().all(|c| *c >= 1), "the scan does not see our own buffers: {before:?}");
+    let server = common::client::server();
+    server.add_account(email, &pw, None, None).unwrap();
+    let addr = server.addr();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let check = || {
+        // Signed on, the session alive (it keeps only the hash): no copy beyond the baseline.
+        let after = count_in_memory(&needles);
+        let ok = after.iter().zip(&before).all(|(a, b)| a <= b);
+        assert!(ok, "new password copies after login: {before:?} -> {after:?}");
+    };
+    match via {
+        Via::Rust => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let session = msim::client::Session::new(Config { choose_username: false, ..config() }, move |e| {
+                let _ = tx.send(e);
+            });
+            let creds = Credentials { email: email.into(), password: String::from(pw.as_str()) };
+            session.connect(&addr.ip().to_string(), addr.port(), creds).unwrap();
+            loop {
+                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(Event::SignedOn { .. }) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("no sign-on: {e}"),
+                }
+            }
+            check();
+            session.close();
+        }
+        Via::C => {
+            // The host's C string is the host's to wipe: done right after the call.
+            let mut c_pw = Zeroizing::new(Vec::with_capacity(pw.len() + 1)); // no reallocation
+            c_pw.extend_from_slice(pw.as_bytes());
+            c_pw.push(0);
+            let signed_on: Box<std::sync::atomic::AtomicBool> = Box::default();
+            let cb = msim_callbacks { on_signed_on: Some(flag_signed_on), ..Default::default() };
+            unsafe {
+                let mut o: msim_session_options = std::mem::zeroed();
+                msim_session_options_init(&mut o);
+                o.disable_mail_check = true;
+                o.skip_username = true;
+                let s = msim_session_new_ex(&cb, &*signed_on as *const _ as *mut c_void, &o);
+                let host = CString::new(addr.ip().to_string()).unwrap();
+                let c_email = CString::new(email).unwrap();
+                let r = msim_session_connect(s, host.as_ptr(), addr.port(), c_email.as_ptr(), c_pw.as_ptr().cast());
+                assert_eq!(r, msim_result::Ok);
+                drop(c_pw);
+                while !signed_on.load(std::sync::atomic::Ordering::SeqCst) {
+                    assert!(Instant::now() < deadline, "no sign-on");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                check();
+                msim_session_free(s);
+            }
+        }
+    }
+}
+
+#[test]
+fn no_plaintext_password_is_left_in_memory_after_login() {
+    no_plaintext_copy_after_login(Via::Rust, "mem@example.com", "Qz");
+}
+
+#[test]
+fn no_plaintext_password_is_left_in_memory_after_a_c_api_login() {
+    no_plaintext_copy_after_login(Via::C, "cmem@example.com", "Wv");
+}

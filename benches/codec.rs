@@ -2,7 +2,6 @@
 //! the same run: copying the same output bytes (serialise, markup) or one SHA-1 (login).
 //! Run: `cargo bench --bench codec`.
 
-#[path = "common.rs"]
 mod common;
 
 use common::{keep, row, side_by_side};

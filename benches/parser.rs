@@ -7,7 +7,6 @@
 //! 6019 ns/message with the dictionary on this kind of machine. Target: ≤ 145 ns and ≤ 300 ns.
 //! Run: `cargo bench --bench parser`.
 
-#[path = "common.rs"]
 mod common;
 
 use common::{keep, row, side_by_side};

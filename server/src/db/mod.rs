@@ -319,9 +319,12 @@ impl Db {
         Ok(rows)
     }
 
+    /// On every routed message's path (the target's existence), so the statement is cached: preparing
+    /// it each time cost more than the rest of routing an IM.
     pub fn account(&self, uid: u32) -> Result<Option<Account>, Error> {
         let c = self.lock();
-        Ok(c.query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1"), [uid], account_from_row).optional()?)
+        let mut st = c.prepare_cached(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1"))?;
+        Ok(st.query_row([uid], account_from_row).optional()?)
     }
 
     pub fn account_by_email(&self, email: &str) -> Result<Option<Account>, Error> {

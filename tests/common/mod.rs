@@ -156,3 +156,4 @@ pub fn run(exe: &Path, args: &[&str], timeout: Duration) -> Result<Output, Strin
 }
 
 pub mod client;
+pub mod fleet;

@@ -70,6 +70,8 @@ unsafe extern "C" fn on_im_received(
 /// N sessions with default options (callbacks on each session's IO thread).
 pub struct Fleet {
     sessions: Vec<*mut msim_session>,
+    /// Boxed: their addresses are the sessions' userdata and must not move as the vector grows.
+    #[allow(clippy::vec_box)]
     slots: Vec<Box<Slot>>,
     pub counters: Box<Counters>,
 }

@@ -319,8 +319,16 @@ impl Db {
         Ok(rows)
     }
 
-    /// On every routed message's path (the target's existence), so the statement is cached: preparing
-    /// it each time cost more than the rest of routing an IM.
+    /// Whether an account with this uid exists: on every routed message's path, so it reads no
+    /// columns and its statement is cached.
+    pub fn account_exists(&self, uid: u32) -> Result<bool, Error> {
+        let c = self.lock();
+        let mut st = c.prepare_cached("SELECT 1 FROM accounts WHERE uid = ?1")?;
+        Ok(st.exists([uid])?)
+    }
+
+    /// Cached statement: it also runs often (presence checks, lookups); preparing it each time
+    /// cost more than the query.
     pub fn account(&self, uid: u32) -> Result<Option<Account>, Error> {
         let c = self.lock();
         let mut st = c.prepare_cached(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1"))?;

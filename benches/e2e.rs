@@ -56,7 +56,8 @@ fn main() {
     let rounds: usize = std::env::var("E2E_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     let exe = fixtures::scratch_dir().join("e2e-bench");
     let src = fixtures::repo_root().join("benches/c/e2e.c");
-    fixtures::compile_c(&[&src], &exe, &["-O2", "-D_POSIX_C_SOURCE=200809L", "-pthread"]).unwrap_or_else(|e| panic!("{e}"));
+    fixtures::compile_c(&[&src], &exe, &["-O2", "-D_POSIX_C_SOURCE=200809L", "-pthread"])
+        .unwrap_or_else(|e| panic!("{e}"));
     println!("C host linked against {}", fixtures::lib_dir().join("libmsim.so").display());
     let only = std::env::var("E2E_ONLY").unwrap_or_default();
     if only.is_empty() || only == "im" {
@@ -229,7 +230,10 @@ fn fake_login(l: &TcpListener) -> TcpStream {
         let ClientMessage::Persist(req) = m else { return false };
         let contacts = req.item() == DataItem::ListAllContacts;
         let body = if contacts {
-            DictBuilder::new().int("ContactID", SENDER_UID.into()).str("UserName", "sender").str("GroupName", "IM Friends")
+            DictBuilder::new()
+                .int("ContactID", SENDER_UID.into())
+                .str("UserName", "sender")
+                .str("GroupName", "IM Friends")
         } else {
             DictBuilder::new()
         };
@@ -250,7 +254,8 @@ fn ingest(exe: &std::path::Path, rounds: usize) {
                 BmPayload::Status(StatusList::new(Presence::Online, "listening to Sherwood"))
             };
             let kind = if i % 2 == 0 { 1 } else { 100 };
-            let m = ServerMessage::Bm(BmFromServer { kind, from: SENDER_UID, payload, date: None, cv: None, aid: None });
+            let m =
+                ServerMessage::Bm(BmFromServer { kind, from: SENDER_UID, payload, date: None, cv: None, aid: None });
             m.encode().unwrap().encode()
         })
         .collect();

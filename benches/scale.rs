@@ -80,7 +80,8 @@ fn server_child(n: usize) {
     let config = msim_server::Config { log: false, ..Default::default() };
     let stack = config.session_stack_size;
     let s = msim_server::Server::start(config).expect("server starts");
-    let uids: Vec<u32> = (0..n).map(|i| s.add_account(&email(i), "pw", Some(&format!("u{i}")), None).unwrap()).collect();
+    let uids: Vec<u32> =
+        (0..n).map(|i| s.add_account(&email(i), "pw", Some(&format!("u{i}")), None).unwrap()).collect();
     for i in 0..n {
         s.add_contact(uids[i], uids[(i + 1) % n], "IM Friends").unwrap();
         assert_eq!(uids[i], uids[0] + i as u32, "consecutive uids");
@@ -133,16 +134,31 @@ fn main() {
 
     let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / n as f64;
     println!("scale: {n} sessions through the C API, msim-server in a separate process");
-    println!("{:<52} {:>8.1} s  ({:.0} sign-ons/s, {IN_FLIGHT} under way at a time)", "time to sign all on", sign_on.as_secs_f64(), n as f64 / sign_on.as_secs_f64());
+    println!(
+        "{:<52} {:>8.1} s  ({:.0} sign-ons/s, {IN_FLIGHT} under way at a time)",
+        "time to sign all on",
+        sign_on.as_secs_f64(),
+        n as f64 / sign_on.as_secs_f64()
+    );
     println!("{:<52} {:>8.1} s", "time for one IM each (all received)", ims.as_secs_f64());
-    println!("{:<52} {:>8.1} KiB  (after one IM each: {:.1})", "client resident memory per session", per(c0, c1), per(c0, c2));
+    println!(
+        "{:<52} {:>8.1} KiB  (after one IM each: {:.1})",
+        "client resident memory per session",
+        per(c0, c1),
+        per(c0, c2)
+    );
     println!(
         "{:<52} {:>8.1} KiB  ({cst_n} stacks of {} KiB)",
         "  of which IO-thread stacks",
         cst as f64 / n as f64,
         client_stack / 1024
     );
-    println!("{:<52} {:>8.1} KiB  (after one IM each: {:.1})", "server resident memory per session", per(s0, s1), per(s0, s2));
+    println!(
+        "{:<52} {:>8.1} KiB  (after one IM each: {:.1})",
+        "server resident memory per session",
+        per(s0, s1),
+        per(s0, s2)
+    );
     println!(
         "{:<52} {:>8.1} KiB  ({sst_n} stacks of {} KiB)",
         "  of which connection-thread stacks",

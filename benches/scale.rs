@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use fixtures::fleet::Fleet;
 
-/// Sign-ons under way at once.
+/// Sign-ons under way at once (env `MSIM_IN_FLIGHT`).
 const IN_FLIGHT: usize = 256;
 /// Descriptors each process keeps for itself beyond one per session.
 const SPARE_FDS: u64 = 64;
@@ -96,6 +96,7 @@ fn main() {
     if std::env::var("MSIM_SCALE_ROLE").as_deref() == Ok("server") {
         return server_child(wanted);
     }
+    let in_flight: usize = std::env::var("MSIM_IN_FLIGHT").ok().and_then(|v| v.parse().ok()).unwrap_or(IN_FLIGHT);
     let limit = raise_nofile();
     let n = wanted.min(limit.saturating_sub(SPARE_FDS) as usize);
     if n < wanted {
@@ -119,7 +120,7 @@ fn main() {
     let mut fleet = Fleet::new();
     let t0 = Instant::now();
     let accounts = (0..n).map(|i| (email(i), "pw".to_owned()));
-    fleet.sign_on("127.0.0.1", port, accounts, IN_FLIGHT, Duration::from_secs(600)).unwrap();
+    fleet.sign_on("127.0.0.1", port, accounts, in_flight, Duration::from_secs(600)).unwrap();
     let sign_on = t0.elapsed();
     std::thread::sleep(Duration::from_secs(1)); // let the last presence fan-outs land
     let (c1, s1) = (status_kib("self", "VmRSS:"), status_kib(&spid, "VmRSS:"));
@@ -135,7 +136,7 @@ fn main() {
     let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / n as f64;
     println!("scale: {n} sessions through the C API, msim-server in a separate process");
     println!(
-        "{:<52} {:>8.1} s  ({:.0} sign-ons/s, {IN_FLIGHT} under way at a time)",
+        "{:<52} {:>8.1} s  ({:.0} sign-ons/s, {in_flight} under way at a time)",
         "time to sign all on",
         sign_on.as_secs_f64(),
         n as f64 / sign_on.as_secs_f64()

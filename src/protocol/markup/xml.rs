@@ -231,29 +231,39 @@ fn strip_controls(s: &str) -> String {
     out
 }
 
+/// Length in bytes of the forbidden character ([`is_forbidden_char`]) that starts at `b[i]`, or 0:
+/// the byte-level form of that rule, for the loops below.
+fn forbidden_len(b: &[u8], i: usize) -> usize {
+    match b[i] {
+        c if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') => 1,
+        // U+FFFE / U+FFFF; 0xEF is a lead byte, so `i` is a character boundary.
+        0xEF if matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => 3,
+        _ => 0,
+    }
+}
+
 /// Appends `s` to `out` with every character `subst` maps to a replacement replaced by it and the
-/// forbidden characters ([`is_forbidden_char`]) removed; the rest is copied in runs, not character
-/// by character (this is the inner loop of every conversion). `subst` sees only ASCII bytes.
+/// forbidden characters removed; the rest is copied in runs, not character by character (this is
+/// the inner loop of every conversion). `subst` sees only ASCII bytes.
 pub(crate) fn push_escaped(s: &str, out: &mut String, subst: impl Fn(u8) -> Option<&'static str>) {
     let b = s.as_bytes();
     let (mut from, mut i) = (0, 0);
     while i < b.len() {
-        let c = b[i];
-        let replaced = if c.is_ascii() { subst(c) } else { None };
-        let skip = if let Some(rep) = replaced {
-            out.push_str(&s[from..i]);
-            out.push_str(rep);
-            1
-        } else if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
-            out.push_str(&s[from..i]);
-            1
-        } else if c == 0xEF && matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) {
-            // U+FFFE / U+FFFF; 0xEF is a lead byte, so `i` is a character boundary.
-            out.push_str(&s[from..i]);
-            3
-        } else {
-            i += 1;
-            continue;
+        let replaced = if b[i].is_ascii() { subst(b[i]) } else { None };
+        let skip = match (replaced, forbidden_len(b, i)) {
+            (Some(rep), _) => {
+                out.push_str(&s[from..i]);
+                out.push_str(rep);
+                1
+            }
+            (None, 0) => {
+                i += 1;
+                continue;
+            }
+            (None, n) => {
+                out.push_str(&s[from..i]);
+                n
+            }
         };
         i += skip;
         from = i;
@@ -266,18 +276,13 @@ pub(crate) fn push_allowed(s: &str, out: &mut String) {
     push_escaped(s, out, |_| None)
 }
 
-/// Whether `s` contains a forbidden character (the bytes [`push_escaped`] drops).
+/// Whether `s` contains a forbidden character.
 fn has_forbidden(s: &str) -> bool {
     let b = s.as_bytes();
     // Cheap first pass, in blocks without early exit so that it vectorises: no control byte and
     // no 0xEF (lead byte of U+FFFE/U+FFFF) means nothing to drop, which is nearly always the case.
-    if !b.chunks(32).any(|block| block.iter().fold(false, |hit, &c| hit | (c < 0x20) | (c == 0xEF))) {
-        return false;
-    }
-    b.iter().enumerate().any(|(i, &c)| {
-        (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
-            || (c == 0xEF && matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])))
-    })
+    let maybe = b.chunks(32).any(|block| block.iter().fold(false, |hit, &c| hit | (c < 0x20) | (c == 0xEF)));
+    maybe && (0..b.len()).any(|i| forbidden_len(b, i) > 0)
 }
 
 /// Decodes one entity at the start of `s` (which begins with `&`): the XML five, the few HTML

@@ -2,7 +2,6 @@
 //! the same run: copying the same output bytes (serialise, markup) or one SHA-1 (login).
 //! Run: `cargo bench --bench codec`.
 
-#[path = "common.rs"]
 mod common;
 
 use common::{keep, row, side_by_side};
@@ -73,11 +72,11 @@ fn main() {
 
     // Login response.
     let nonce = [7u8; login::NONCE_LEN];
-    let mut sha = || keep(sha1::Sha1::digest(keep(&nonce)));
-    let mut resp = || keep(login::compute_response(keep(&nonce), "myspace@example.com", "password"));
+    let sha = || keep(sha1::Sha1::digest(keep(&nonce)));
+    let resp = || keep(login::compute_response(keep(&nonce), "myspace@example.com", "password"));
     let hash = login::password_hash("password");
     let r = login::compute_response(&nonce, "myspace@example.com", "password");
-    let mut verify = || keep(login::verify_response(keep(&nonce), "myspace@example.com", &hash, &r)).is_ok();
+    let verify = || keep(login::verify_response(keep(&nonce), "myspace@example.com", &hash, &r)).is_ok();
     let s = side_by_side(40, 2000, &mut [&mut || { sha(); }, &mut || { resp(); }, &mut || { verify(); }]);
     println!("login:");
     row("floor: one SHA-1 of the nonce", &s[0], None);

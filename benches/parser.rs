@@ -3,11 +3,11 @@
 //!   any parser of this format must do (the limit);
 //! - msim: frame + parse + 4 field lookups; and the same plus parsing the body dictionary and one
 //!   lookup in it.
+//!
 //! Reference (not re-run here, SPEC/shared README): Pidgin's C parser, 2873 ns/message and
 //! 6019 ns/message with the dictionary on this kind of machine. Target: ≤ 145 ns and ≤ 300 ns.
 //! Run: `cargo bench --bench parser`.
 
-#[path = "common.rs"]
 mod common;
 
 use common::{keep, row, side_by_side};

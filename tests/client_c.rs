@@ -38,3 +38,15 @@ fn two_c_clients_sign_on_and_exchange_an_im_in_poll_mode() {
 fn the_smoke_test_also_builds_and_runs_as_cxx() {
     run_smoke(Lang::Cxx, "poll");
 }
+
+/// `benches/c/e2e.c` is compiled only when `cargo bench --bench e2e` runs; building (and loading)
+/// it here keeps it from rotting as the header changes.
+#[test]
+fn the_e2e_benchmark_host_builds_and_prints_its_usage() {
+    let exe = scratch_dir().join("e2e_bench_host");
+    let src = repo_root().join("benches/c/e2e.c");
+    compile(Lang::C, &[src.as_path()], &exe, &["-D_POSIX_C_SOURCE=200809L", "-pthread"]).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&exe, &[], Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+}

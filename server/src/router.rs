@@ -59,7 +59,7 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         log_if(shared, format_args!("uid {sender}: bm type {} is not relayed", m.kind));
         return Ok(());
     }
-    if shared.db.account(m.target)?.is_none() {
+    if !shared.db.account_exists(m.target)? {
         log_if(shared, format_args!("uid {sender}: bm {} to unknown uid {}", m.kind, m.target));
         return Ok(());
     }

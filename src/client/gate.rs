@@ -47,7 +47,11 @@ impl Gate {
                 if let Some(i) = s.running.iter().rposition(|t| *t == self.1) {
                     s.running.swap_remove(i);
                 }
-                self.0.idle.notify_all();
+                // Only `close` waits, and only after setting `closed` under this lock: without it
+                // nobody is waiting, and a notify would still cost a futex syscall per callback.
+                if s.closed {
+                    self.0.idle.notify_all();
+                }
             }
         }
         let _exit = Exit(self, me);

@@ -306,21 +306,23 @@ impl Machine {
         }
         let from = bm.from;
         let username = self.names.username(from);
-        match classify(bm.kind, &bm.payload, bm.aid) {
+        match classify(bm.kind, bm.payload, bm.aid) {
             BmContent::Im(text) => {
                 // SPEC §11.1: `date` = offline delivery time; 0/missing → now.
                 let date = bm.date.filter(|d| *d != 0);
+                let (html, plain) = markup::markup_to_html_and_plain(&text);
+                let unknown = username.is_none();
                 let ev = Event::ImReceived {
                     from,
-                    username: username.clone(),
-                    html: markup::markup_to_html(&text),
-                    plain: markup::markup_to_plain(&text),
+                    username,
+                    html,
+                    plain,
                     time: date.unwrap_or_else(self.wall_clock),
                     offline: date.is_some(),
                 };
                 self.emit(ev);
                 // SPEC §24: delivered even without a name; learn it for next time.
-                if username.is_none() {
+                if unknown {
                     self.request_info(from, now);
                 }
             }

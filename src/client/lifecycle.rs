@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::protocol::kinds::{ClientMessage, Login2};
 use crate::protocol::persist::DataItem;
-use crate::protocol::{login, DictBuilder, Framer};
+use crate::protocol::{login, DictBuilder};
 
 use super::error::{Error, Result};
 use super::events::{progress, DisconnectReason, Event, LoginFailure};
@@ -191,8 +191,7 @@ impl Machine {
         self.sesskey = 0;
         self.phase_deadline = None;
         self.next_mail_check = None;
-        self.framer = Framer::new(self.cfg.max_frame);
-        self.largest_frame = 0;
+        self.reset_framing();
         let retry_delay = if cause.retryable() && self.signed_on_once {
             self.cfg.reconnect.delay(self.reconnect_attempt + 1)
         } else {

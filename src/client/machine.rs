@@ -137,6 +137,8 @@ pub struct Machine {
     pub(crate) phase: Phase,
     pub(crate) account: Option<Account>,
     pub(crate) framer: Framer,
+    /// The message frames are parsed into (its buffers are reused; shrunk with the framer).
+    pub(crate) rx_msg: Message,
     pub(crate) largest_frame: usize,
     pub(crate) sesskey: u32,
     pub(crate) uid: u32,
@@ -182,6 +184,7 @@ impl Machine {
     pub fn new(cfg: Config, now: Instant) -> Machine {
         Machine {
             framer: Framer::new(cfg.max_frame),
+            rx_msg: Message::default(),
             status: cfg.initial_status,
             cfg,
             wall_clock: system_wall_clock,
@@ -358,8 +361,7 @@ impl Machine {
             return;
         }
         self.phase = Phase::AwaitingChallenge;
-        self.framer = Framer::new(self.cfg.max_frame);
-        self.largest_frame = 0;
+        self.reset_framing();
         self.last_rx = now;
         self.phase_deadline = Some(now + self.cfg.login_timeout);
         self.emit(Event::Progress {
@@ -404,10 +406,15 @@ impl Machine {
                 }
             };
             self.largest_frame = self.largest_frame.max(frame.len());
-            let parsed = Message::parse(frame);
+            // Parsed into the machine's own message, whose buffers are reused frame after frame.
+            let mut msg = std::mem::take(&mut self.rx_msg);
+            let parsed = msg.parse_into(frame);
             let raw_trace = (self.cfg.trace && parsed.is_err()).then(|| trace::raw(frame));
             match parsed {
-                Ok(msg) => self.handle_message(&msg, now),
+                Ok(()) => {
+                    self.handle_message(&msg, now);
+                    self.rx_msg = msg;
+                }
                 Err(e) => {
                     if let Some(text) = raw_trace {
                         self.emit(Event::Trace { dir: super::events::Direction::In, text });
@@ -421,9 +428,16 @@ impl Machine {
             }
         }
         if self.framer.pending() == 0 && self.largest_frame > FRAMER_SHRINK_ABOVE {
-            self.framer = Framer::new(self.cfg.max_frame);
-            self.largest_frame = 0;
+            self.reset_framing();
         }
+    }
+
+    /// Fresh (empty, small) framing state: for a new connection, or to give back the buffers a
+    /// big frame grew.
+    pub(crate) fn reset_framing(&mut self) {
+        self.framer = Framer::new(self.cfg.max_frame);
+        self.rx_msg = Message::default();
+        self.largest_frame = 0;
     }
 
     /// One parsed message (also the entry point for tests that script a server).

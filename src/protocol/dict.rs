@@ -38,10 +38,12 @@ impl<'a> Dict<'a> {
     /// Parses a body. Empty items (a trailing 0x1C) are skipped; an item with text but no `=` is an
     /// error (Pidgin silently dropped the rest of the body, SPEC §4.5 — we report it, §24).
     pub fn parse(raw: &'a [u8]) -> Result<Dict<'a>, DictError> {
-        let mut pairs = Vec::new();
         if raw.is_empty() {
-            return Ok(Dict { pairs });
+            return Ok(Dict { pairs: Vec::new() });
         }
+        // Sized once (a vectorised count is cheaper than growing the vector pair by pair).
+        let items = memchr::memchr_iter(SEP, raw).count() + 1;
+        let mut pairs = Vec::with_capacity(items.min(MAX_PAIRS));
         let mut start = 0usize;
         let ends = memchr::memchr_iter(SEP, raw).chain(std::iter::once(raw.len()));
         for (i, end) in ends.enumerate() {

@@ -34,8 +34,8 @@ fn lib_file_name() -> String {
 /// `cargo test` builds the library with all its crate types, so the cdylib is in the test binary's
 /// own `deps/` directory (and, after `cargo build`, also in target/<profile>/); the nearest ancestor
 /// directory of the test binary that has it wins. If it is missing (e.g. a test binary copied elsewhere) the
-/// library is built with `cargo build --lib` into a separate target directory, to avoid waiting on
-/// the lock of the running cargo.
+/// library is built with `cargo build --lib` (`--release` from an optimised build, such as the
+/// benchmarks) into a separate target directory, to avoid waiting on the lock of the running cargo.
 pub fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -45,14 +45,16 @@ pub fn lib_dir() -> &'static Path {
         }
         let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lib-build");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let (profile_flag, profile_dir) = if cfg!(debug_assertions) { (None, "debug") } else { (Some("--release"), "release") };
         let status = Command::new(cargo)
             .args(["build", "--lib", "--target-dir"])
             .arg(&target)
+            .args(profile_flag)
             .current_dir(repo_root())
             .status()
             .expect("run cargo build --lib");
         assert!(status.success(), "cargo build --lib failed");
-        let dir = target.join("debug");
+        let dir = target.join(profile_dir);
         assert!(dir.join(lib_file_name()).is_file(), "no {} in {}", lib_file_name(), dir.display());
         dir
     })
@@ -182,4 +184,5 @@ pub fn run_with_env(exe: &Path, args: &[&str], env: &[(&str, &str)], timeout: Du
 }
 
 pub mod client;
+pub mod fleet;
 pub mod hostile;

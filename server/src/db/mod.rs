@@ -319,9 +319,20 @@ impl Db {
         Ok(rows)
     }
 
+    /// Whether an account with this uid exists: on every routed message's path, so it reads no
+    /// columns and its statement is cached.
+    pub fn account_exists(&self, uid: u32) -> Result<bool, Error> {
+        let c = self.lock();
+        let mut st = c.prepare_cached("SELECT 1 FROM accounts WHERE uid = ?1")?;
+        Ok(st.exists([uid])?)
+    }
+
+    /// Cached statement: it also runs often (presence checks, lookups); preparing it each time
+    /// cost more than the query.
     pub fn account(&self, uid: u32) -> Result<Option<Account>, Error> {
         let c = self.lock();
-        Ok(c.query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1"), [uid], account_from_row).optional()?)
+        let mut st = c.prepare_cached(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1"))?;
+        Ok(st.query_row([uid], account_from_row).optional()?)
     }
 
     pub fn account_by_email(&self, email: &str) -> Result<Option<Account>, Error> {

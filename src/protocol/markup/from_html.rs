@@ -1,6 +1,8 @@
 //! Outgoing: HTML from a UI → MSIM markup (SPEC §15.4, with the §24 decisions), and HTML →
 //! plain text for status messages (SPEC §12).
 
+use std::borrow::Cow;
+
 use super::emoticon::push_with_emoticons;
 use super::xml::{attr, Token, Tokenizer};
 use super::{escape_markup_attr, escape_markup_text, safe_url, sanitize_colour, MAX_DEPTH};
@@ -86,7 +88,7 @@ fn apply_css(style: &str, e: &mut Effect) {
     }
 }
 
-fn effect_of(name: &str, attrs: &[(&str, String)]) -> Effect {
+fn effect_of(name: &str, attrs: &[(&str, Cow<'_, str>)]) -> Effect {
     let mut e = Effect::default();
     match name.to_ascii_lowercase().as_str() {
         "b" | "strong" => e.bits |= 1,

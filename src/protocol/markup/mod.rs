@@ -48,6 +48,12 @@ pub fn markup_to_plain(markup: &str) -> String {
     to_html::markup_to_plain(markup)
 }
 
+/// [`markup_to_html`] and [`markup_to_plain`] of the same markup, in one pass (half the work of
+/// calling both).
+pub fn markup_to_html_and_plain(markup: &str) -> (String, String) {
+    to_html::markup_to_html_and_plain(markup)
+}
+
 /// HTML → plain text: tags removed, `<br>` → newline, entities decoded. For status messages,
 /// which are plain text on the wire (SPEC §12).
 pub fn html_to_plain(html: &str) -> String {
@@ -56,17 +62,14 @@ pub fn html_to_plain(html: &str) -> String {
 
 /// Escapes HTML text: `& < > " '`.
 fn escape_html_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if xml::is_forbidden_char(c) => {}
-            c => out.push(c),
-        }
-    }
+    xml::push_escaped(s, out, |c| match c {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\'' => Some("&#39;"),
+        _ => None,
+    })
 }
 
 /// HTML attribute values are escaped like text (the same five characters).
@@ -77,15 +80,12 @@ fn escape_html_attr(s: &str, out: &mut String) {
 /// Escapes markup text: only `& < >`. Quotes are legal in XML text, and leaving them alone keeps
 /// `don't` readable for a receiver that decodes fewer entities than we do.
 fn escape_markup_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c if xml::is_forbidden_char(c) => {}
-            c => out.push(c),
-        }
-    }
+    xml::push_escaped(s, out, |c| match c {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        _ => None,
+    })
 }
 
 /// Escapes a markup attribute value; we quote with `'` (SPEC §15.4's form) but escape both quotes.

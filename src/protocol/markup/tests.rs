@@ -364,6 +364,13 @@ proptest! {
         let markup = html_to_markup(&s);
         prop_assert!(is_well_formed(&markup), "{:?} -> {:?}", s, markup);
         prop_assert!(is_well_formed(&markup_to_html(&markup)));
+        // The one-pass form gives exactly what the two separate conversions give.
+        prop_assert_eq!(markup_to_html_and_plain(&s), (html, markup_to_plain(&s)));
+    }
+
+    #[test]
+    fn one_pass_html_and_plain_equal_the_separate_conversions(s in any::<String>()) {
+        prop_assert_eq!(markup_to_html_and_plain(&s), (markup_to_html(&s), markup_to_plain(&s)));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Incoming: MSIM markup → HTML for a UI, and → plain text (SPEC §15.2, with the §24 decisions).
 
+use std::borrow::Cow;
+
 use super::emoticon::symbol_for;
 use super::xml::{attr, Token, Tokenizer};
 use super::{escape_html_attr, escape_html_text, safe_url, sanitize_colour, MAX_DEPTH};
@@ -41,7 +43,7 @@ struct Open<'a> {
 
 /// Writes the HTML opening `name` into `out` and returns what closes it (SPEC §15.2's table).
 /// `<a>` and `<i>` are complete on their own: their closing string is empty.
-fn open_element(name: &str, attrs: &[(&str, String)], out: &mut String) -> String {
+fn open_element(name: &str, attrs: &[(&str, Cow<'_, str>)], out: &mut String) -> String {
     let mut close = String::new();
     match name.to_ascii_lowercase().as_str() {
         "p" => {
@@ -128,7 +130,7 @@ fn open_element(name: &str, attrs: &[(&str, String)], out: &mut String) -> Strin
 
 /// The text an `<i n=NAME/>` stands for: its symbol, `**NAME**` when unknown, nothing without
 /// a name (SPEC §15.2).
-fn emoticon_text(attrs: &[(&str, String)], mut emit: impl FnMut(&str)) {
+fn emoticon_text(attrs: &[(&str, Cow<'_, str>)], mut emit: impl FnMut(&str)) {
     if let Some(name) = attr(attrs, "n") {
         match symbol_for(name.trim()) {
             Some(sym) => emit(sym),
@@ -143,17 +145,48 @@ fn is_leaf(name: &str) -> bool {
 }
 
 pub(crate) fn markup_to_html(markup: &str) -> String {
-    let mut out = String::with_capacity(markup.len() + markup.len() / 2 + 16);
+    let mut html = String::with_capacity(markup.len() + markup.len() / 2 + 16);
+    convert(markup, Some(&mut html), None);
+    html
+}
+
+pub(crate) fn markup_to_plain(markup: &str) -> String {
+    let mut plain = String::with_capacity(markup.len());
+    convert(markup, None, Some(&mut plain));
+    plain
+}
+
+/// Both forms in one pass: what every received IM needs.
+pub(crate) fn markup_to_html_and_plain(markup: &str) -> (String, String) {
+    let mut html = String::with_capacity(markup.len() + markup.len() / 2 + 16);
+    let mut plain = String::with_capacity(markup.len());
+    convert(markup, Some(&mut html), Some(&mut plain));
+    (html, plain)
+}
+
+/// One walk over the tokens, writing the HTML and/or the plain text.
+fn convert(markup: &str, mut html: Option<&mut String>, mut plain: Option<&mut String>) {
     let mut stack: Vec<Open<'_>> = Vec::new();
     for token in Tokenizer::new(markup) {
         match token {
-            Token::Text(text) => push_html_text_with_breaks(&text, &mut out),
+            Token::Text(text) => {
+                if let Some(out) = html.as_deref_mut() {
+                    push_html_text_with_breaks(&text, out);
+                }
+                if let Some(out) = plain.as_deref_mut() {
+                    out.push_str(&text);
+                }
+            }
             Token::Start { name, attrs, self_closing } => {
+                if let Some(out) = plain.as_deref_mut() {
+                    plain_start(name, &attrs, out);
+                }
+                let Some(out) = html.as_deref_mut() else { continue };
                 let too_deep = stack.len() >= MAX_DEPTH;
                 if too_deep && !self_closing && !is_leaf(name) {
                     continue;
                 }
-                let close = open_element(name, &attrs, &mut out);
+                let close = open_element(name, &attrs, out);
                 if self_closing || too_deep {
                     out.push_str(&close);
                 } else {
@@ -161,6 +194,7 @@ pub(crate) fn markup_to_html(markup: &str) -> String {
                 }
             }
             Token::End { name } => {
+                let Some(out) = html.as_deref_mut() else { continue };
                 // Closing an element closes everything opened inside it; a stray end tag is
                 // ignored. Either way the output stays properly nested.
                 if let Some(at) = stack.iter().rposition(|o| o.name.eq_ignore_ascii_case(name)) {
@@ -171,10 +205,25 @@ pub(crate) fn markup_to_html(markup: &str) -> String {
             }
         }
     }
-    for open in stack.into_iter().rev() {
-        out.push_str(&open.close);
+    if let Some(out) = html {
+        for open in stack.into_iter().rev() {
+            out.push_str(&open.close);
+        }
     }
-    out
+}
+
+/// What a start tag adds to the plain text.
+fn plain_start(name: &str, attrs: &[(&str, Cow<'_, str>)], out: &mut String) {
+    if name.eq_ignore_ascii_case("p") {
+        // Paragraphs start on a new line (the official client wraps every IM in one).
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+    } else if name.eq_ignore_ascii_case("a") {
+        out.push_str(attr(attrs, "h").map(str::trim).unwrap_or(""));
+    } else if name.eq_ignore_ascii_case("i") {
+        emoticon_text(attrs, |t| out.push_str(t));
+    }
 }
 
 /// Escapes text for HTML and turns line breaks (LF, CRLF or CR) into `<br/>`, since HTML would
@@ -197,22 +246,4 @@ fn push_html_text_with_breaks(text: &str, out: &mut String) {
             out.push_str("<br/>");
         }
     }
-}
-
-pub(crate) fn markup_to_plain(markup: &str) -> String {
-    let mut out = String::with_capacity(markup.len());
-    for token in Tokenizer::new(markup) {
-        match token {
-            Token::Text(text) => out.push_str(&text),
-            Token::Start { name, attrs, .. } => match name.to_ascii_lowercase().as_str() {
-                // Paragraphs start on a new line (the official client wraps every IM in one).
-                "p" if !out.is_empty() && !out.ends_with('\n') => out.push('\n'),
-                "a" => out.push_str(attr(&attrs, "h").map(str::trim).unwrap_or("")),
-                "i" => emoticon_text(&attrs, |t| out.push_str(t)),
-                _ => {}
-            },
-            Token::End { .. } => {}
-        }
-    }
-    out
 }

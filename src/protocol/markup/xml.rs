@@ -5,13 +5,16 @@
 //! "when in doubt, escape it as text", where Pidgin would show the raw input, SPEC §15.2). It
 //! never recurses and never re-scans more than a bounded amount, so hostile input costs O(n).
 
-/// One piece of the input.
+use std::borrow::Cow;
+
+/// One piece of the input. Text and attribute values borrow from the input unless decoding
+/// changed them (most chat text has no entities), so tokenizing rarely allocates.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Token<'a> {
     /// Text with entities decoded and forbidden control characters removed.
-    Text(String),
+    Text(Cow<'a, str>),
     /// `<name a='v' …>` or `<name …/>`; attribute values are entity-decoded.
-    Start { name: &'a str, attrs: Vec<(&'a str, String)>, self_closing: bool },
+    Start { name: &'a str, attrs: Vec<(&'a str, Cow<'a, str>)>, self_closing: bool },
     /// `</name>`.
     End { name: &'a str },
 }
@@ -63,7 +66,7 @@ impl<'a> Tokenizer<'a> {
                 match memchr::memmem::find(&b[9..], b"]]>") {
                     Some(i) => {
                         let text = strip_controls(&rest[9..9 + i]);
-                        Some((Some(Token::Text(text)), lt + 9 + i + 3))
+                        Some((Some(Token::Text(Cow::Owned(text))), lt + 9 + i + 3))
                     }
                     None => {
                         self.no_cdata_end = true;
@@ -176,7 +179,7 @@ fn start_tag(src: &str, lt: usize) -> Option<(Token<'_>, usize)> {
             i += 1;
         }
         if b.get(i) != Some(&b'=') {
-            attrs.push((attr_name, String::new()));
+            attrs.push((attr_name, Cow::Borrowed("")));
             continue;
         }
         i += 1;
@@ -212,8 +215,8 @@ fn start_tag(src: &str, lt: usize) -> Option<(Token<'_>, usize)> {
 }
 
 /// The first attribute called `name` (ASCII case-insensitive), if any.
-pub(crate) fn attr<'t>(attrs: &'t [(&str, String)], name: &str) -> Option<&'t str> {
-    attrs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+pub(crate) fn attr<'t>(attrs: &'t [(&str, Cow<'_, str>)], name: &str) -> Option<&'t str> {
+    attrs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
 }
 
 /// Characters XML 1.0 forbids (C0 controls other than tab/LF/CR, U+FFFE, U+FFFF). They are
@@ -223,7 +226,63 @@ pub(crate) fn is_forbidden_char(c: char) -> bool {
 }
 
 fn strip_controls(s: &str) -> String {
-    s.chars().filter(|&c| !is_forbidden_char(c)).collect()
+    let mut out = String::with_capacity(s.len());
+    push_allowed(s, &mut out);
+    out
+}
+
+/// Length in bytes of the forbidden character ([`is_forbidden_char`]) that starts at `b[i]`, or 0:
+/// the byte-level form of that rule, for the loops below.
+fn forbidden_len(b: &[u8], i: usize) -> usize {
+    match b[i] {
+        c if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') => 1,
+        // U+FFFE / U+FFFF; 0xEF is a lead byte, so `i` is a character boundary.
+        0xEF if matches!(b.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => 3,
+        _ => 0,
+    }
+}
+
+/// Appends `s` to `out` with every character `subst` maps to a replacement replaced by it and the
+/// forbidden characters removed; the rest is copied in runs, not character by character (this is
+/// the inner loop of every conversion). `subst` sees only ASCII bytes.
+pub(crate) fn push_escaped(s: &str, out: &mut String, subst: impl Fn(u8) -> Option<&'static str>) {
+    let b = s.as_bytes();
+    let (mut from, mut i) = (0, 0);
+    while i < b.len() {
+        let replaced = if b[i].is_ascii() { subst(b[i]) } else { None };
+        let skip = match (replaced, forbidden_len(b, i)) {
+            (Some(rep), _) => {
+                out.push_str(&s[from..i]);
+                out.push_str(rep);
+                1
+            }
+            (None, 0) => {
+                i += 1;
+                continue;
+            }
+            (None, n) => {
+                out.push_str(&s[from..i]);
+                n
+            }
+        };
+        i += skip;
+        from = i;
+    }
+    out.push_str(&s[from..]);
+}
+
+/// Appends `s` without its forbidden characters.
+pub(crate) fn push_allowed(s: &str, out: &mut String) {
+    push_escaped(s, out, |_| None)
+}
+
+/// Whether `s` contains a forbidden character.
+fn has_forbidden(s: &str) -> bool {
+    let b = s.as_bytes();
+    // Cheap first pass, in blocks without early exit so that it vectorises: no control byte and
+    // no 0xEF (lead byte of U+FFFE/U+FFFF) means nothing to drop, which is nearly always the case.
+    let maybe = b.chunks(32).any(|block| block.iter().fold(false, |hit, &c| hit | (c < 0x20) | (c == 0xEF)));
+    maybe && (0..b.len()).any(|i| forbidden_len(b, i) > 0)
 }
 
 /// Decodes one entity at the start of `s` (which begins with `&`): the XML five, the few HTML
@@ -260,12 +319,15 @@ fn entity(s: &str) -> Option<(char, usize)> {
 }
 
 /// Decodes entities and drops forbidden characters. An `&` that does not start a known entity
-/// stays a literal `&` (it is re-escaped on output).
-pub(crate) fn decode_text(raw: &str) -> String {
+/// stays a literal `&` (it is re-escaped on output). Borrows when there is nothing to change.
+pub(crate) fn decode_text(raw: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'&', raw.as_bytes()).is_none() && !has_forbidden(raw) {
+        return Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = memchr::memchr(b'&', rest.as_bytes()) {
-        out.extend(rest[..i].chars().filter(|&c| !is_forbidden_char(c)));
+        push_allowed(&rest[..i], &mut out);
         rest = &rest[i..];
         match entity(rest) {
             Some((c, used)) => {
@@ -280,8 +342,8 @@ pub(crate) fn decode_text(raw: &str) -> String {
             }
         }
     }
-    out.extend(rest.chars().filter(|&c| !is_forbidden_char(c)));
-    out
+    push_allowed(rest, &mut out);
+    Cow::Owned(out)
 }
 
 /// Strict check: tags closed in order, attribute values quoted with no raw `<` and only valid

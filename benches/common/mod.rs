@@ -1,6 +1,8 @@
 //! Side-by-side timing for msim's benchmarks: a subject and its baseline run in alternating
 //! rounds in the same process, so machine noise hits both; we report medians and their ratio.
-//! Benchmarks are not tests: CI builds them (`cargo bench --no-run`) but never times them.
+//! Benchmarks are not tests: CI builds them (`cargo build --all-targets` in test.sh) but never times
+//! them.
+#![allow(dead_code)] // each bench uses a different subset
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -690,9 +690,11 @@ msim_result msim_session_disconnect(msim_session *session);
 
 // Sends an IM. `who` is a user id ("6221"), a username or an e-mail; names are looked up once
 // and cached. `html` is converted to MSIM markup. On success `*out_message_id` (may be NULL)
-// gets the message id. While connecting/reconnecting the IM is queued and later reported with
-// `on_im_sent` or `on_im_failed`; an IM waiting for a name lookup likewise. An IM sent at once
-// gets no further callback. MSIM_RESULT_NOT_CONNECTED when idle.
+// gets the message id. Every IM accepted here is reported exactly once, with `on_im_sent` when it
+// has been written to the server or `on_im_failed` when it cannot be (unknown name, connection
+// lost for good); while connecting/reconnecting or waiting for a name lookup it is queued first.
+// (MSIM has no delivery receipts: "sent" means written to the server.) MSIM_RESULT_NOT_CONNECTED
+// when idle.
 //
 // # Safety
 // `session` valid; strings NUL-terminated; `out_message_id` NULL or writable.

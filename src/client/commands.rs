@@ -62,10 +62,6 @@ impl Machine {
             return Ok(());
         }
         let key = who.key();
-        let op = match op {
-            Deferred::Im { id, markup, .. } => Deferred::Im { id, markup, deferred: true },
-            other => other,
-        };
         if let Some(waiting) = self.resolving.get_mut(&key) {
             if waiting.len() >= MAX_WAITING_PER_NAME {
                 return Err(Error::QueueFull);
@@ -96,10 +92,11 @@ impl Machine {
         let cv = Some(self.cfg.client_version);
         let bm_msg = |kind: u32, msg: String| ClientMessage::Bm(BmToServer { kind, sesskey, target: uid, cv, msg });
         let result = match op {
-            Deferred::Im { id, markup, deferred } => {
+            Deferred::Im { id, markup } => {
+                // Every IM id gets exactly one ImSent or ImFailed, whether it went out at once,
+                // after a lookup or after a reconnect: a host can rely on it without knowing which.
                 match self.send(bm_msg(bm::IM, markup)) {
-                    Ok(()) if deferred => self.emit(Event::ImSent { id }),
-                    Ok(()) => {}
+                    Ok(()) => self.emit(Event::ImSent { id }),
                     Err(e) => self.emit(Event::ImFailed { id, error: e }),
                 }
                 Ok(())
@@ -187,7 +184,7 @@ impl Machine {
             }
             return Ok(id);
         }
-        self.with_target(who, Deferred::Im { id, markup, deferred: false }, now)?;
+        self.with_target(who, Deferred::Im { id, markup }, now)?;
         Ok(id)
     }
 

@@ -159,7 +159,7 @@ impl Machine {
         self.next_mail_check = self.cfg.mail_check_interval.map(|i| now + i);
         self.emit(Event::SignedOn { uid: self.uid, username: self.username.clone() });
         for im in self.outbox.take_all() {
-            let op = Deferred::Im { id: im.id, markup: im.markup, deferred: true };
+            let op = Deferred::Im { id: im.id, markup: im.markup };
             if let Err(e) = self.with_target(&im.who, op, now) {
                 self.emit(Event::ImFailed { id: im.id, error: e });
             }

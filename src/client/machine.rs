@@ -109,12 +109,10 @@ pub enum IoAction {
 /// An operation waiting for a name to resolve to a uid (SPEC §11.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Deferred {
-    /// `deferred`: the IM already left `send_im` (queued or waiting for a lookup), so it is
-    /// reported with `ImSent` once written.
+    /// An IM; reported with `ImSent` once written or `ImFailed`.
     Im {
         id: MessageId,
         markup: String,
-        deferred: bool,
     },
     Typing(bool),
     Zap(crate::protocol::zap::Zap),

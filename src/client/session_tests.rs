@@ -106,6 +106,7 @@ fn signs_on_exchanges_an_im_and_reports_one_disconnect_when_the_server_closes() 
         cv: None,
         aid: None,
     }));
+    assert!(matches!(next_non_progress(&rx), Event::ImSent { .. }));
     assert!(matches!(next_non_progress(&rx), Event::ImReceived { from: 6221, plain, .. } if plain == "back"));
     drop(peer);
     assert!(matches!(

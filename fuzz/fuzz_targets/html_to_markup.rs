@@ -7,6 +7,10 @@
 //! - the markup, received back, converts to well-formed HTML.
 #![no_main]
 
+#[path = "bounds.rs"]
+mod bounds;
+
+use bounds::{bounded, plain_bounded};
 use libfuzzer_sys::fuzz_target;
 use msim::protocol::markup::{html_to_markup, html_to_plain, is_well_formed, markup_to_html};
 
@@ -14,32 +18,12 @@ use msim::protocol::markup::{html_to_markup, html_to_plain, is_well_formed, mark
 /// (`<i n="sidefrown"/>`); see README.md.
 const MAX_GROWTH: usize = 16;
 
-/// Plain text only drops tags and decodes entities, so it never grows beyond a few bytes (an
-/// unterminated construct kept as text is the worst case).
-fn plain_bounded(what: &str, input: &str, output: &str) {
-    assert!(
-        output.len() <= input.len() + 16,
-        "{what}: {} bytes of plain text for {} of input",
-        output.len(),
-        input.len()
-    );
-}
-
-fn bounded(what: &str, input: &str, output: &str) {
-    assert!(
-        output.len() <= MAX_GROWTH * input.len() + 64,
-        "{what}: {} bytes of output for {} of input",
-        output.len(),
-        input.len()
-    );
-}
-
 fuzz_target!(|data: &[u8]| {
     let Ok(html) = std::str::from_utf8(data) else { return };
     let markup = html_to_markup(html);
     assert!(is_well_formed(&markup), "html_to_markup({html:?}) = {markup:?} is not well-formed");
     assert_ne!(markup, "final", "html_to_markup({html:?}) is a bare `final`");
-    bounded("html_to_markup", html, &markup);
+    bounded("html_to_markup", html, &markup, MAX_GROWTH);
     let plain = html_to_plain(html);
     plain_bounded("html_to_plain", html, &plain);
 

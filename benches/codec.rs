@@ -63,7 +63,24 @@ fn main() {
     let to_html = || keep(markup::markup_to_html(keep(mk))).len();
     let copy_html = || keep(keep(html).to_owned()).len();
     let to_mk = || keep(markup::html_to_markup(keep(html))).len();
-    let s = side_by_side(40, 5000, &mut [&mut || { copy_mk(); }, &mut || { to_html(); }, &mut || { copy_html(); }, &mut || { to_mk(); }]);
+    let s = side_by_side(
+        40,
+        5000,
+        &mut [
+            &mut || {
+                copy_mk();
+            },
+            &mut || {
+                to_html();
+            },
+            &mut || {
+                copy_html();
+            },
+            &mut || {
+                to_mk();
+            },
+        ],
+    );
     println!("markup:");
     row("floor: copy the markup", &s[0], None);
     row("msim: markup → HTML", &s[1], Some(("copy", &s[0])));
@@ -77,7 +94,21 @@ fn main() {
     let hash = login::password_hash("password");
     let r = login::compute_response(&nonce, "myspace@example.com", "password");
     let verify = || keep(login::verify_response(keep(&nonce), "myspace@example.com", &hash, &r)).is_ok();
-    let s = side_by_side(40, 2000, &mut [&mut || { sha(); }, &mut || { resp(); }, &mut || { verify(); }]);
+    let s = side_by_side(
+        40,
+        2000,
+        &mut [
+            &mut || {
+                sha();
+            },
+            &mut || {
+                resp();
+            },
+            &mut || {
+                verify();
+            },
+        ],
+    );
     println!("login:");
     row("floor: one SHA-1 of the nonce", &s[0], None);
     row("msim: compute response (client)", &s[1], Some(("SHA-1", &s[0])));

@@ -51,11 +51,16 @@ fn main() {
         }
     };
     let s = side_by_side(60, 2000, &mut [&mut scan, &mut parse4, &mut parse_dict]);
-    let per = |x: &common::Sample| common::Sample { median_ns: x.median_ns / n, p10_ns: x.p10_ns / n, p90_ns: x.p90_ns / n };
+    let per =
+        |x: &common::Sample| common::Sample { median_ns: x.median_ns / n, p10_ns: x.p10_ns / n, p90_ns: x.p90_ns / n };
     let (scan_s, p4, pd) = (per(&s[0]), per(&s[1]), per(&s[2]));
     println!("parser, per message ({} messages, {} bytes):", corpus.len(), stream.len());
     row("baseline: memchr scan (the limit)", &scan_s, None);
     row("msim: frame + parse + 4 lookups", &p4, Some(("scan", &scan_s)));
     row("msim: ... + body dictionary + 1 lookup", &pd, Some(("scan", &scan_s)));
-    println!("vs Pidgin (2873 / 6019 ns, SPEC reference): {:.1}x and {:.1}x faster", 2873.0 / p4.median_ns, 6019.0 / pd.median_ns);
+    println!(
+        "vs Pidgin (2873 / 6019 ns, SPEC reference): {:.1}x and {:.1}x faster",
+        2873.0 / p4.median_ns,
+        6019.0 / pd.median_ns
+    );
 }

@@ -45,7 +45,8 @@ fn the_smoke_test_also_builds_and_runs_as_cxx() {
 fn the_e2e_benchmark_host_builds_and_prints_its_usage() {
     let exe = scratch_dir().join("e2e_bench_host");
     let src = repo_root().join("benches/c/e2e.c");
-    compile(Lang::C, &[src.as_path()], &exe, &["-D_POSIX_C_SOURCE=200809L", "-pthread"]).unwrap_or_else(|e| panic!("{e}"));
+    compile(Lang::C, &[src.as_path()], &exe, &["-D_POSIX_C_SOURCE=200809L", "-pthread"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let out = run(&exe, &[], Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));

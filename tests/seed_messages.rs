@@ -23,7 +23,11 @@ fn seeds() -> Vec<Seed> {
             continue;
         }
         let tab = line.iter().position(|&b| b == b'\t').expect("DIRECTION<TAB>message");
-        out.push(Seed { dir: String::from_utf8_lossy(&line[..tab]).into_owned(), bytes: line[tab + 1..].to_vec(), complete });
+        out.push(Seed {
+            dir: String::from_utf8_lossy(&line[..tab]).into_owned(),
+            bytes: line[tab + 1..].to_vec(),
+            complete,
+        });
     }
     out
 }

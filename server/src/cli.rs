@@ -121,7 +121,13 @@ fn execute(args: Args) -> Result<(), String> {
         Command::AccountList => {
             println!("{:>10}  {:<32} {:<25} display name", "uid", "e-mail", "username");
             for a in open()?.accounts().map_err(|e| e.to_string())? {
-                println!("{:>10}  {:<32} {:<25} {}", a.uid, a.email, a.username.as_deref().unwrap_or("-"), a.display_name);
+                println!(
+                    "{:>10}  {:<32} {:<25} {}",
+                    a.uid,
+                    a.email,
+                    a.username.as_deref().unwrap_or("-"),
+                    a.display_name
+                );
             }
         }
         Command::AccountRemove { email } => {
@@ -136,7 +142,12 @@ fn execute(args: Args) -> Result<(), String> {
             if !server.demo_accounts().is_empty() {
                 println!("demo accounts (each lists the others as contacts):");
                 for (uid, a) in server.demo_accounts() {
-                    println!("  uid {uid:<7} {:<18} password {:<8} username {}", a.email, a.password, a.username.unwrap_or("(none yet)"));
+                    println!(
+                        "  uid {uid:<7} {:<18} password {:<8} username {}",
+                        a.email,
+                        a.password,
+                        a.username.unwrap_or("(none yet)")
+                    );
                 }
             }
             // Serve until the process is killed; SQLite's WAL keeps every committed change.
@@ -165,7 +176,12 @@ mod tests {
         let a = p("account add a@b.c pw --username al --db y.db").unwrap();
         assert_eq!(
             a.command,
-            Command::AccountAdd { email: "a@b.c".into(), password: "pw".into(), username: Some("al".into()), display_name: None }
+            Command::AccountAdd {
+                email: "a@b.c".into(),
+                password: "pw".into(),
+                username: Some("al".into()),
+                display_name: None
+            }
         );
         assert_eq!(a.config.db, "y.db");
         assert_eq!(p("account list").unwrap().command, Command::AccountList);

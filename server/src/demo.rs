@@ -18,8 +18,20 @@ pub struct DemoAccount {
 }
 
 pub const DEMO_ACCOUNTS: [DemoAccount; 4] = [
-    DemoAccount { uid: Some(6221), email: "tom@example.com", password: "tompw", username: Some("tom"), display_name: "Tom" },
-    DemoAccount { uid: None, email: "alice@example.com", password: "alicepw", username: Some("alice"), display_name: "Alice" },
+    DemoAccount {
+        uid: Some(6221),
+        email: "tom@example.com",
+        password: "tompw",
+        username: Some("tom"),
+        display_name: "Tom",
+    },
+    DemoAccount {
+        uid: None,
+        email: "alice@example.com",
+        password: "alicepw",
+        username: Some("alice"),
+        display_name: "Alice",
+    },
     DemoAccount { uid: None, email: "bob@example.com", password: "bobpw", username: Some("bob"), display_name: "Bob" },
     DemoAccount { uid: None, email: "carol@example.com", password: "carolpw", username: None, display_name: "Carol" },
 ];
@@ -32,7 +44,8 @@ pub fn seed(db: &Db) -> Result<Vec<(u32, DemoAccount)>, Error> {
         let uid = match db.account_by_email(a.email)? {
             Some(existing) => existing.uid,
             None => {
-                let uid = db.create_account(a.uid, a.email, &password_hash(a.password), a.username, Some(a.display_name))?;
+                let uid =
+                    db.create_account(a.uid, a.email, &password_hash(a.password), a.username, Some(a.display_name))?;
                 if a.uid == Some(6221) {
                     // Tom's profile as the capture shows it ([S] #65, #36).
                     db.set_profile(uid, ProfileField::Headline, ":-)")?;

@@ -134,7 +134,13 @@ impl Server {
     }
 
     /// Creates an account; returns its uid.
-    pub fn add_account(&self, email: &str, password: &str, username: Option<&str>, display_name: Option<&str>) -> Result<u32, Error> {
+    pub fn add_account(
+        &self,
+        email: &str,
+        password: &str,
+        username: Option<&str>,
+        display_name: Option<&str>,
+    ) -> Result<u32, Error> {
         let hash = msim::protocol::login::password_hash(password);
         self.shared.db.create_account(None, email, &hash, username, display_name)
     }

@@ -60,7 +60,8 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
     // registered (so it counts as online and receives routed messages) while lc=2 is being sent,
     // and before the offline store is read: a message sent meanwhile is either routed live after
     // lc=2 or stored and found below; none falls between the two.
-    let login_ok = ServerMessage::LoginOk { sesskey, proof: nick.clone(), userid: uid, profileid: uid, uniquenick: nick };
+    let login_ok =
+        ServerMessage::LoginOk { sesskey, proof: nick.clone(), userid: uid, profileid: uid, uniquenick: nick };
     let mut replaced = None;
     conn.send_after(&login_ok, || replaced = shared.register(uid, conn.clone()));
     if let Some(old) = replaced.filter(|old| old.id != conn.id) {

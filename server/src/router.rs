@@ -30,7 +30,14 @@ fn text_bm(kind: u32, from: u32, msg: &str, date: Option<u64>, cv: Option<u32>) 
 
 /// The bm 100 of `from` with `status`.
 pub fn status_bm(from: u32, status: &StatusList) -> ServerMessage {
-    ServerMessage::Bm(BmFromServer { kind: bm::STATUS, from, payload: BmPayload::Status(status.clone()), date: None, cv: None, aid: None })
+    ServerMessage::Bm(BmFromServer {
+        kind: bm::STATUS,
+        from,
+        payload: BmPayload::Status(status.clone()),
+        date: None,
+        cv: None,
+        aid: None,
+    })
 }
 
 /// May `viewer` see `subject`'s presence? Neither has blocked the other, and when `subject` set

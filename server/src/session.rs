@@ -102,7 +102,9 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
             Ok(0) => return ("peer closed", false),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return ("idle timeout", false),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return ("idle timeout", false)
+            }
             Err(_) if conn.is_closed() => return ("closed by server", false),
             Err(_) => return ("read error", false),
         };

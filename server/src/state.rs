@@ -83,10 +83,7 @@ impl Shared {
     /// Waits until every session thread has finished, at most `limit`.
     pub fn wait_sessions_done(&self, limit: Duration) -> bool {
         let n = self.live_sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let (n, _) = self
-            .sessions_done
-            .wait_timeout_while(n, limit, |n| *n > 0)
-            .unwrap_or_else(|p| p.into_inner());
+        let (n, _) = self.sessions_done.wait_timeout_while(n, limit, |n| *n > 0).unwrap_or_else(|p| p.into_inner());
         *n == 0
     }
 

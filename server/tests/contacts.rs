@@ -42,7 +42,21 @@ fn addbuddy_adds_contact_and_sends_bm4_and_presence() {
     let keys: Vec<&str> = recs[0].iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         keys,
-        ["ContactID", "Headline", "Position", "GroupName", "Visibility", "AvatarUrl", "ShowAvatar", "LastLogin", "IMName", "NickName", "NameSelect", "DisplayName", "UserName"]
+        [
+            "ContactID",
+            "Headline",
+            "Position",
+            "GroupName",
+            "Visibility",
+            "AvatarUrl",
+            "ShowAvatar",
+            "LastLogin",
+            "IMName",
+            "NickName",
+            "NameSelect",
+            "DisplayName",
+            "UserName"
+        ]
     );
     assert_eq!(field(&recs[0], "GroupName"), Some("IM Friends"));
     assert_eq!(field(&recs[0], "UserName"), Some("bb"));
@@ -75,10 +89,14 @@ fn pidgin_add_update_and_remove_flow() {
     blocklist(&mut c, vec![BlockOp::Allow(Target::Uid(b)), BlockOp::Unblock(Target::Uid(b))]);
     let r = c.persist(1, 0, 1, DictBuilder::new());
     let rec = &records(&r.body, "ContactID")[0];
-    assert_eq!((field(rec, "GroupName"), field(rec, "Position"), field(rec, "Visibility")), (Some("Pals"), Some("1000"), Some("1")));
+    assert_eq!(
+        (field(rec, "GroupName"), field(rec, "Position"), field(rec, "Visibility")),
+        (Some("Pals"), Some("1000"), Some("1"))
+    );
     // The group now exists in the group list.
     let g = c.persist(1, 2, 6, DictBuilder::new());
-    let names: Vec<String> = records(&g.body, "GroupID").iter().map(|r| field(r, "GroupName").unwrap().to_owned()).collect();
+    let names: Vec<String> =
+        records(&g.body, "GroupID").iter().map(|r| field(r, "GroupName").unwrap().to_owned()).collect();
     assert_eq!(names, ["IM Friends", "MySpaceIM Rooms", "Recent Contacts", "Pals"]);
 
     // SPEC §18.2: delbuddy, 0/8 delete, blocklist a- b-.
@@ -136,7 +154,8 @@ fn contact_info_and_group_write() {
     let r = c.persist(2, 2, 16, body.clone());
     assert_eq!((r.cmd.0, r.body.as_slice()), (258, body.as_bytes().unwrap()));
     let g = c.persist(1, 2, 6, DictBuilder::new());
-    let flags: Vec<String> = records(&g.body, "GroupID").iter().map(|r| field(r, "GroupFlag").unwrap().to_owned()).collect();
+    let flags: Vec<String> =
+        records(&g.body, "GroupID").iter().map(|r| field(r, "GroupFlag").unwrap().to_owned()).collect();
     assert_eq!(flags, ["131073", "196612", "196610"]);
 }
 

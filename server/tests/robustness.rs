@@ -148,9 +148,14 @@ fn pidgin_field_orders_and_missing_uid_are_accepted() {
     let (k, u) = (c.sesskey, c.uid);
     // SPEC §6.6 / §7.1: Pidgin's own-info request (extra top-level UserID, no uid), own IM info
     // (no uid), and the contact list in `dsn lid uid` order.
-    c.send_raw(format!("\\persist\\1\\sesskey\\{k}\\cmd\\1\\dsn\\4\\lid\\5\\rid\\901\\UserID\\{u}\\body\\UserID={u}\\final\\").as_bytes());
+    c.send_raw(
+        format!("\\persist\\1\\sesskey\\{k}\\cmd\\1\\dsn\\4\\lid\\5\\rid\\901\\UserID\\{u}\\body\\UserID={u}\\final\\")
+            .as_bytes(),
+    );
     c.send_raw(format!("\\persist\\1\\sesskey\\{k}\\cmd\\1\\dsn\\1\\lid\\4\\rid\\902\\body\\\\final\\").as_bytes());
-    c.send_raw(format!("\\persist\\1\\sesskey\\{k}\\cmd\\1\\dsn\\0\\lid\\1\\uid\\{u}\\rid\\903\\body\\\\final\\").as_bytes());
+    c.send_raw(
+        format!("\\persist\\1\\sesskey\\{k}\\cmd\\1\\dsn\\0\\lid\\1\\uid\\{u}\\rid\\903\\body\\\\final\\").as_bytes(),
+    );
     for rid in [901, 902, 903] {
         let r = c.expect(|m| matches!(m, ServerMessage::Persist(p) if p.rid == rid), WAIT);
         let ServerMessage::Persist(p) = r else { unreachable!() };

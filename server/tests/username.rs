@@ -49,7 +49,14 @@ fn invalid_or_taken_username_gives_nonzero_code() {
     s.add_account("tom@example.com", "tompw", Some("tom"), None).unwrap();
     s.add_account("new@example.com", "newpw", None, None).unwrap();
     let mut c = Client::login(s.addr(), "new@example.com", "newpw");
-    let cases = [("Tom", "1"), ("12345", "2"), ("has space", "2"), ("a2345678901234567890123456", "2"), ("", "2"), ("dash-ed", "2")];
+    let cases = [
+        ("Tom", "1"),
+        ("12345", "2"),
+        ("has space", "2"),
+        ("a2345678901234567890123456", "2"),
+        ("", "2"),
+        ("dash-ed", "2"),
+    ];
     for (name, code) in cases {
         assert_eq!(set_name(&mut c, name).1, code, "{name:?}");
     }

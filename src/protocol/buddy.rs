@@ -54,7 +54,10 @@ pub enum BmContent {
     /// Group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, non-zero `aid`): not supported.
     GroupChat(String),
     /// Any other type, kept for the host.
-    Unknown { kind: u32, text: String },
+    Unknown {
+        kind: u32,
+        text: String,
+    },
 }
 
 /// Classifies a received bm (SPEC §11.3). `%typing%` and `%stoptyping%` are recognised in bm 1 as

@@ -45,7 +45,14 @@ impl Default for Framer {
 
 impl Framer {
     pub fn new(cap: usize) -> Framer {
-        Framer { buf: Vec::new(), start: 0, searched: 0, cap, failed: false, finder: memmem::Finder::new(FINAL).into_owned() }
+        Framer {
+            buf: Vec::new(),
+            start: 0,
+            searched: 0,
+            cap,
+            failed: false,
+            finder: memmem::Finder::new(FINAL).into_owned(),
+        }
     }
 
     pub fn cap(&self) -> usize {

@@ -155,14 +155,37 @@ pub enum ClientMessage {
     Persist(PersistRequest),
     Bm(BmToServer),
     /// `\status\` (SPEC §12).
-    Status { sesskey: u32, code: u32, statstring: String, locstring: String },
-    AddBuddy { sesskey: u32, uid: u32, reason: String },
-    DelBuddy { sesskey: u32, uid: u32 },
-    BlockList { sesskey: u32, ops: Vec<BlockOp> },
+    Status {
+        sesskey: u32,
+        code: u32,
+        statstring: String,
+        locstring: String,
+    },
+    AddBuddy {
+        sesskey: u32,
+        uid: u32,
+        reason: String,
+    },
+    DelBuddy {
+        sesskey: u32,
+        uid: u32,
+    },
+    BlockList {
+        sesskey: u32,
+        ops: Vec<BlockOp>,
+    },
     /// `\setinfo\` with its raw (escaped) dictionary.
-    SetInfo { sesskey: u32, info: Vec<u8> },
-    WebChallenge { sesskey: u32, n: u32 },
-    Logout { sesskey: u32 },
+    SetInfo {
+        sesskey: u32,
+        info: Vec<u8>,
+    },
+    WebChallenge {
+        sesskey: u32,
+        n: u32,
+    },
+    Logout {
+        sesskey: u32,
+    },
     Unknown(Message),
 }
 
@@ -170,11 +193,23 @@ pub enum ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerMessage {
     /// `lc=1` (SPEC §6.2).
-    Challenge { nonce: [u8; NONCE_LEN] },
+    Challenge {
+        nonce: [u8; NONCE_LEN],
+    },
     /// `lc=2` (SPEC §6.5).
-    LoginOk { sesskey: u32, proof: String, userid: u32, profileid: u32, uniquenick: String },
+    LoginOk {
+        sesskey: u32,
+        proof: String,
+        userid: u32,
+        profileid: u32,
+        uniquenick: String,
+    },
     /// `\error\` (SPEC §16).
-    Error { code: u32, fatal: bool, text: String },
+    Error {
+        code: u32,
+        fatal: bool,
+        text: String,
+    },
     Persist(PersistReply),
     Bm(BmFromServer),
     /// `\ka\` (SPEC §17).
@@ -228,8 +263,12 @@ impl ClientMessage {
                 ClientMessage::Status {
                     sesskey: m.get_u32("sesskey").map_err(&f)?,
                     code: m.get_u32("status").map_err(&f)?,
-                    statstring: opt(m, "statstring", |m, k| m.get_str(k).map(|s| s.into_owned())).map_err(&f)?.unwrap_or_default(),
-                    locstring: opt(m, "locstring", |m, k| m.get_str(k).map(|s| s.into_owned())).map_err(&f)?.unwrap_or_default(),
+                    statstring: opt(m, "statstring", |m, k| m.get_str(k).map(|s| s.into_owned()))
+                        .map_err(&f)?
+                        .unwrap_or_default(),
+                    locstring: opt(m, "locstring", |m, k| m.get_str(k).map(|s| s.into_owned()))
+                        .map_err(&f)?
+                        .unwrap_or_default(),
                 }
             }
             b"addbuddy" => {
@@ -237,7 +276,9 @@ impl ClientMessage {
                 ClientMessage::AddBuddy {
                     sesskey: sess("addbuddy")?,
                     uid: m.get_u32("newprofileid").map_err(&f)?,
-                    reason: opt(m, "reason", |m, k| m.get_str(k).map(|s| s.into_owned())).map_err(&f)?.unwrap_or_default(),
+                    reason: opt(m, "reason", |m, k| m.get_str(k).map(|s| s.into_owned()))
+                        .map_err(&f)?
+                        .unwrap_or_default(),
                 }
             }
             b"delbuddy" => ClientMessage::DelBuddy {
@@ -291,7 +332,10 @@ impl ClientMessage {
                 b.int("lid", u64::from(p.lid)).int("rid", u64::from(p.rid)).raw("body", &p.body).finish()
             }
             ClientMessage::Bm(bm) => {
-                let mut b = b.int("bm", u64::from(bm.kind)).int("sesskey", u64::from(bm.sesskey)).int("t", u64::from(bm.target));
+                let mut b = b
+                    .int("bm", u64::from(bm.kind))
+                    .int("sesskey", u64::from(bm.sesskey))
+                    .int("t", u64::from(bm.target));
                 if let Some(cv) = bm.cv {
                     b = b.int("cv", u64::from(cv));
                 }
@@ -312,9 +356,11 @@ impl ClientMessage {
             ClientMessage::DelBuddy { sesskey, uid } => {
                 b.flag("delbuddy").int("sesskey", u64::from(*sesskey)).int("delprofileid", u64::from(*uid)).finish()
             }
-            ClientMessage::BlockList { sesskey, ops } => {
-                b.flag("blocklist").int("sesskey", u64::from(*sesskey)).list("idlist", &BlockOp::encode_list(ops)).finish()
-            }
+            ClientMessage::BlockList { sesskey, ops } => b
+                .flag("blocklist")
+                .int("sesskey", u64::from(*sesskey))
+                .list("idlist", &BlockOp::encode_list(ops))
+                .finish(),
             ClientMessage::SetInfo { sesskey, info } => {
                 b.flag("setinfo").int("sesskey", u64::from(*sesskey)).raw("info", info).finish()
             }
@@ -342,7 +388,9 @@ impl ServerMessage {
                     let userid = m.get_u32("userid").map_err(&f)?;
                     return Ok(ServerMessage::LoginOk {
                         sesskey: m.get_u32("sesskey").map_err(&f)?,
-                        proof: opt(m, "proof", |m, k| m.get_str(k).map(|s| s.into_owned())).map_err(&f)?.unwrap_or_default(),
+                        proof: opt(m, "proof", |m, k| m.get_str(k).map(|s| s.into_owned()))
+                            .map_err(&f)?
+                            .unwrap_or_default(),
                         userid,
                         profileid: opt(m, "profileid", |m, k| m.get_u32(k)).map_err(&f)?.unwrap_or(userid),
                         uniquenick: m.get_str("uniquenick").map_err(&f)?.into_owned(),
@@ -444,8 +492,16 @@ impl ServerMessage {
 }
 
 /// Reads an optional field: absent → `None`, present → the getter's result.
-fn opt<T>(m: &Message, key: &str, get: impl Fn(&Message, &str) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
-    if m.has(key) { get(m, key).map(Some) } else { Ok(None) }
+fn opt<T>(
+    m: &Message,
+    key: &str,
+    get: impl Fn(&Message, &str) -> Result<T, FieldError>,
+) -> Result<Option<T>, FieldError> {
+    if m.has(key) {
+        get(m, key).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
@@ -467,23 +523,55 @@ mod tests {
                 nonce[32..].copy_from_slice(&h);
                 ServerMessage::Challenge { nonce }
             }),
-            (any::<u32>(), text(), any::<u32>(), any::<u32>(), text()).prop_map(|(sesskey, proof, userid, profileid, uniquenick)| {
-                ServerMessage::LoginOk { sesskey, proof, userid, profileid, uniquenick }
+            (any::<u32>(), text(), any::<u32>(), any::<u32>(), text()).prop_map(
+                |(sesskey, proof, userid, profileid, uniquenick)| {
+                    ServerMessage::LoginOk { sesskey, proof, userid, profileid, uniquenick }
+                }
+            ),
+            (any::<u32>(), any::<bool>(), text()).prop_map(|(code, fatal, text)| ServerMessage::Error {
+                code,
+                fatal,
+                text
             }),
-            (any::<u32>(), any::<bool>(), text()).prop_map(|(code, fatal, text)| ServerMessage::Error { code, fatal, text }),
             (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), "[a-zA-Z]{1,5}", text()).prop_map(
                 |(cmd, dsn, uid, lid, rid, k, v)| {
                     let body = crate::protocol::DictBuilder::new().str(&k, &v.replace('\x1c', ""));
-                    ServerMessage::Persist(PersistReply { cmd: Cmd(cmd), dsn, uid, lid, rid, body: body.as_bytes().unwrap().to_vec() })
+                    ServerMessage::Persist(PersistReply {
+                        cmd: Cmd(cmd),
+                        dsn,
+                        uid,
+                        lid,
+                        rid,
+                        body: body.as_bytes().unwrap().to_vec(),
+                    })
                 }
             ),
-            (prop_oneof![Just(1u32), Just(121), Just(200)], any::<u32>(), text(), proptest::option::of(any::<u64>()), proptest::option::of(any::<u32>())).prop_map(
-                |(kind, from, t, date, cv)| ServerMessage::Bm(BmFromServer { kind, from, payload: BmPayload::Text(t), date, cv, aid: None })
-            ),
+            (
+                prop_oneof![Just(1u32), Just(121), Just(200)],
+                any::<u32>(),
+                text(),
+                proptest::option::of(any::<u64>()),
+                proptest::option::of(any::<u32>())
+            )
+                .prop_map(|(kind, from, t, date, cv)| ServerMessage::Bm(BmFromServer {
+                    kind,
+                    from,
+                    payload: BmPayload::Text(t),
+                    date,
+                    cv,
+                    aid: None
+                })),
             (any::<u32>(), any::<u32>(), text(), text()).prop_map(|(from, code, t, ls)| {
                 let mut s = StatusList::new(super::super::status::Presence::from_code(code), &t);
                 s.ls = ls;
-                ServerMessage::Bm(BmFromServer { kind: 100, from, payload: BmPayload::Status(s), date: None, cv: None, aid: None })
+                ServerMessage::Bm(BmFromServer {
+                    kind: 100,
+                    from,
+                    payload: BmPayload::Status(s),
+                    date: None,
+                    cv: None,
+                    aid: None,
+                })
             }),
             Just(ServerMessage::KeepAlive),
         ]
@@ -500,28 +588,44 @@ mod tests {
             any::<bool>().prop_map(BlockOp::PrivacyMode),
         ];
         prop_oneof![
-            (text(), proptest::collection::vec(any::<u8>(), 0..80), any::<u32>(), any::<bool>()).prop_map(|(username, response, clientver, pidgin)| {
-                ClientMessage::Login2(Login2 {
-                    algorithm: 196610,
-                    username,
-                    response,
-                    clientver,
-                    langid: pidgin.then_some(1033),
-                    imlang: pidgin.then(|| "ENGLISH".to_owned()),
-                    reconn: 0,
-                    status: 100,
-                })
-            }),
-            (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), proptest::option::of(any::<u32>()), any::<u32>()).prop_map(
-                |(sesskey, cmd, dsn, lid, uid, rid)| ClientMessage::Persist(PersistRequest { sesskey, cmd: Cmd(cmd), dsn, lid, uid, rid, body: b"UserID=1".to_vec() })
+            (text(), proptest::collection::vec(any::<u8>(), 0..80), any::<u32>(), any::<bool>()).prop_map(
+                |(username, response, clientver, pidgin)| {
+                    ClientMessage::Login2(Login2 {
+                        algorithm: 196610,
+                        username,
+                        response,
+                        clientver,
+                        langid: pidgin.then_some(1033),
+                        imlang: pidgin.then(|| "ENGLISH".to_owned()),
+                        reconn: 0,
+                        status: 100,
+                    })
+                }
             ),
-            (any::<u32>(), any::<u32>(), any::<u32>(), proptest::option::of(any::<u32>()), text()).prop_map(|(kind, sesskey, target, cv, msg)| {
-                ClientMessage::Bm(BmToServer { kind, sesskey, target, cv, msg })
+            (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), proptest::option::of(any::<u32>()), any::<u32>())
+                .prop_map(|(sesskey, cmd, dsn, lid, uid, rid)| ClientMessage::Persist(PersistRequest {
+                    sesskey,
+                    cmd: Cmd(cmd),
+                    dsn,
+                    lid,
+                    uid,
+                    rid,
+                    body: b"UserID=1".to_vec()
+                })),
+            (any::<u32>(), any::<u32>(), any::<u32>(), proptest::option::of(any::<u32>()), text()).prop_map(
+                |(kind, sesskey, target, cv, msg)| { ClientMessage::Bm(BmToServer { kind, sesskey, target, cv, msg }) }
+            ),
+            (any::<u32>(), any::<u32>(), text(), text()).prop_map(|(sesskey, code, statstring, locstring)| {
+                ClientMessage::Status { sesskey, code, statstring, locstring }
             }),
-            (any::<u32>(), any::<u32>(), text(), text()).prop_map(|(sesskey, code, statstring, locstring)| ClientMessage::Status { sesskey, code, statstring, locstring }),
-            (any::<u32>(), any::<u32>(), text()).prop_map(|(sesskey, uid, reason)| ClientMessage::AddBuddy { sesskey, uid, reason }),
+            (any::<u32>(), any::<u32>(), text()).prop_map(|(sesskey, uid, reason)| ClientMessage::AddBuddy {
+                sesskey,
+                uid,
+                reason
+            }),
             (any::<u32>(), any::<u32>()).prop_map(|(sesskey, uid)| ClientMessage::DelBuddy { sesskey, uid }),
-            (any::<u32>(), proptest::collection::vec(op, 0..6)).prop_map(|(sesskey, ops)| ClientMessage::BlockList { sesskey, ops }),
+            (any::<u32>(), proptest::collection::vec(op, 0..6))
+                .prop_map(|(sesskey, ops)| ClientMessage::BlockList { sesskey, ops }),
             (any::<u32>(), any::<u32>()).prop_map(|(sesskey, n)| ClientMessage::WebChallenge { sesskey, n }),
             any::<u32>().prop_map(|sesskey| ClientMessage::Logout { sesskey }),
         ]
@@ -548,7 +652,13 @@ mod tests {
 
     #[test]
     fn missing_or_bad_fields_are_errors() {
-        for wire in [&b"\\error\\\\errmsg\\x"[..], b"\\lc\\2\\sesskey\\1", b"\\bm\\1\\msg\\hi", b"\\bm\\100\\f\\1\\msg\\|s", b"\\persistr\\\\cmd\\x\\rid\\1"] {
+        for wire in [
+            &b"\\error\\\\errmsg\\x"[..],
+            b"\\lc\\2\\sesskey\\1",
+            b"\\bm\\1\\msg\\hi",
+            b"\\bm\\100\\f\\1\\msg\\|s",
+            b"\\persistr\\\\cmd\\x\\rid\\1",
+        ] {
             let m = Message::parse(wire).unwrap();
             assert!(ServerMessage::decode(&m).is_err(), "{}", String::from_utf8_lossy(wire));
         }

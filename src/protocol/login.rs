@@ -51,9 +51,7 @@ pub enum LoginError {
 /// Decodes `nc` and checks it is exactly [`NONCE_LEN`] bytes (SPEC §6.2, §24; CVE-2010-3711 was an
 /// unchecked decode).
 pub fn decode_nonce(nc_b64: &[u8]) -> Result<[u8; NONCE_LEN], LoginError> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(nc_b64)
-        .map_err(|_| LoginError::BadNonceBase64)?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(nc_b64).map_err(|_| LoginError::BadNonceBase64)?;
     <[u8; NONCE_LEN]>::try_from(raw.as_slice()).map_err(|_| LoginError::BadNonceLength(raw.len()))
 }
 
@@ -181,9 +179,8 @@ pub fn verify_response_b64(
     stored_hash: &[u8; 20],
     response_b64: &[u8],
 ) -> Result<(), LoginError> {
-    let response = base64::engine::general_purpose::STANDARD
-        .decode(response_b64)
-        .map_err(|_| LoginError::BadResponseBase64)?;
+    let response =
+        base64::engine::general_purpose::STANDARD.decode(response_b64).map_err(|_| LoginError::BadResponseBase64)?;
     verify_response(nonce, email, stored_hash, &response)
 }
 
@@ -280,7 +277,7 @@ mod tests {
         };
         let good = compute_response(&nonce, "ab@c.de", "secret"); // 32+7+1 = 40: no padding
         let good_padded = compute_response(&nonce, "a@b.c", "secret"); // 32+5+1 = 38: 2 × 0xFB
-        // (response, e-mail, plaintext offset, new byte): a padding byte, the NUL, the low byte of L.
+                                                                       // (response, e-mail, plaintext offset, new byte): a padding byte, the NUL, the low byte of L.
         let cases = [(&good_padded, "a@b.c", 38, 0xFA), (&good, "ab@c.de", 39, 1), (&good, "ab@c.de", 43, 1)];
         for (base, email, at, byte) in cases {
             let mut p = plain_of(base);

@@ -278,7 +278,11 @@ pub fn parse_i64(raw: &[u8]) -> Option<i64> {
     match raw.split_first() {
         Some((b'-', rest)) => {
             let v = parse_u64(rest)?;
-            if v == 1u64 << 63 { Some(i64::MIN) } else { i64::try_from(v).ok().map(|v| -v) }
+            if v == 1u64 << 63 {
+                Some(i64::MIN)
+            } else {
+                i64::try_from(v).ok().map(|v| -v)
+            }
         }
         _ => i64::try_from(parse_u64(raw)?).ok(),
     }
@@ -365,7 +369,11 @@ impl MessageBuilder {
 
     /// Optional flag: written only when `on`.
     pub fn flag_if(self, key: &str, on: bool) -> Self {
-        if on { self.flag(key) } else { self }
+        if on {
+            self.flag(key)
+        } else {
+            self
+        }
     }
 
     /// Binary data as top-level base64, not escaped (SPEC §4.4).
@@ -446,10 +454,7 @@ mod tests {
     fn builder_escapes_and_refuses_bare_final() {
         let m = Message::build("bm").int("t", 5).str("msg", "a/b\\c").flag("x").finish().unwrap();
         assert_eq!(m.encode(), b"\\bm\\\\t\\5\\msg\\a/1b/2c\\x\\\\final\\");
-        assert_eq!(
-            Message::build("bm").str("msg", "final").finish(),
-            Err(EncodeError::BareFinal("msg".into()))
-        );
+        assert_eq!(Message::build("bm").str("msg", "final").finish(), Err(EncodeError::BareFinal("msg".into())));
         assert!(matches!(Message::build("final").finish(), Err(EncodeError::BadKey(_))));
         assert!(matches!(Message::build("a\\b").finish(), Err(EncodeError::BadKey(_))));
     }

@@ -97,10 +97,7 @@ const TABLE: &[(DataItem, u32, u32)] = &[
 
 impl DataItem {
     pub fn from_dsn_lid(dsn: u32, lid: u32) -> DataItem {
-        TABLE
-            .iter()
-            .find(|(_, d, l)| *d == dsn && *l == lid)
-            .map_or(DataItem::Other { dsn, lid }, |(item, _, _)| *item)
+        TABLE.iter().find(|(_, d, l)| *d == dsn && *l == lid).map_or(DataItem::Other { dsn, lid }, |(item, _, _)| *item)
     }
 
     pub fn dsn_lid(self) -> (u32, u32) {
@@ -125,7 +122,14 @@ pub struct PersistRequest {
 }
 
 impl PersistRequest {
-    pub fn new(sesskey: u32, cmd: u32, item: DataItem, uid: Option<u32>, rid: u32, body: &DictBuilder) -> Result<Self, DictError> {
+    pub fn new(
+        sesskey: u32,
+        cmd: u32,
+        item: DataItem,
+        uid: Option<u32>,
+        rid: u32,
+        body: &DictBuilder,
+    ) -> Result<Self, DictError> {
         let (dsn, lid) = item.dsn_lid();
         Ok(PersistRequest { sesskey, cmd: Cmd(cmd), dsn, lid, uid, rid, body: body.as_bytes()?.to_vec() })
     }
@@ -201,7 +205,14 @@ mod tests {
 
     #[test]
     fn cmd_bits_of_observed_values() {
-        let cases = [(1, 1, false, false, false), (257, 1, true, false, false), (258, 2, true, false, false), (514, 2, false, true, false), (515, 3, false, true, false), (1025, 1, false, false, true)];
+        let cases = [
+            (1, 1, false, false, false),
+            (257, 1, true, false, false),
+            (258, 2, true, false, false),
+            (514, 2, false, true, false),
+            (515, 3, false, true, false),
+            (1025, 1, false, false, true),
+        ];
         for (v, code, reply, action, error) in cases {
             let c = Cmd(v);
             assert_eq!((c.code(), c.is_reply(), c.is_action(), c.is_error()), (code, reply, action, error), "{v}");

@@ -45,7 +45,8 @@ pub fn lib_dir() -> &'static Path {
         }
         let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lib-build");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let (profile_flag, profile_dir) = if cfg!(debug_assertions) { (None, "debug") } else { (Some("--release"), "release") };
+        let (profile_flag, profile_dir) =
+            if cfg!(debug_assertions) { (None, "debug") } else { (Some("--release"), "release") };
         let status = Command::new(cargo)
             .args(["build", "--lib", "--target-dir"])
             .arg(&target)

@@ -49,11 +49,16 @@ impl Db {
     pub fn add_contact(&self, owner: u32, contact: u32, group: Option<&str>) -> Result<bool, Error> {
         let mut c = self.lock();
         let tx = c.transaction()?;
-        let exists = tx.query_row("SELECT 1 FROM contacts WHERE owner = ?1 AND contact = ?2", [owner, contact], |_| Ok(())).optional()?;
+        let exists = tx
+            .query_row("SELECT 1 FROM contacts WHERE owner = ?1 AND contact = ?2", [owner, contact], |_| Ok(()))
+            .optional()?;
         if exists.is_some() {
             tx.execute("UPDATE contacts SET visibility = 1 WHERE owner = ?1 AND contact = ?2", [owner, contact])?;
             if let Some(g) = group {
-                tx.execute("UPDATE contacts SET group_name = ?3 WHERE owner = ?1 AND contact = ?2", params![owner, contact, g])?;
+                tx.execute(
+                    "UPDATE contacts SET group_name = ?3 WHERE owner = ?1 AND contact = ?2",
+                    params![owner, contact, g],
+                )?;
                 ensure_group(&tx, owner, g)?;
             }
             tx.commit()?;
@@ -69,7 +74,9 @@ impl Db {
             params![owner, contact, group, count as u32],
         )
         .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Error::NoSuchAccount,
+            rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                Error::NoSuchAccount
+            }
             e => e.into(),
         })?;
         ensure_group(&tx, owner, group)?;
@@ -85,12 +92,18 @@ impl Db {
             if !self.add_contact(owner, contact, w.group.as_deref())? {
                 return Ok(false);
             }
-            self.lock().execute("UPDATE contacts SET visibility = ?3 WHERE owner = ?1 AND contact = ?2", params![owner, contact, visibility])?;
+            self.lock().execute(
+                "UPDATE contacts SET visibility = ?3 WHERE owner = ?1 AND contact = ?2",
+                params![owner, contact, visibility],
+            )?;
         }
         let mut c = self.lock();
         let tx = c.transaction()?;
         let set = |col: &str, v: &dyn rusqlite::ToSql| {
-            tx.execute(&format!("UPDATE contacts SET {col} = ?3 WHERE owner = ?1 AND contact = ?2"), params![owner, contact, v])
+            tx.execute(
+                &format!("UPDATE contacts SET {col} = ?3 WHERE owner = ?1 AND contact = ?2"),
+                params![owner, contact, v],
+            )
         };
         if let Some(g) = &w.group {
             set("group_name", g)?;
@@ -138,9 +151,15 @@ impl Db {
                 c.execute("DELETE FROM contacts WHERE owner = ?1 AND visibility = 2", [owner])?;
             }
         } else {
-            c.execute("DELETE FROM privacy_lists WHERE owner = ?1 AND kind = ?2 AND target = ?3", params![owner, kind.tag(), target])?;
+            c.execute(
+                "DELETE FROM privacy_lists WHERE owner = ?1 AND kind = ?2 AND target = ?3",
+                params![owner, kind.tag(), target],
+            )?;
             if kind == ListKind::Block {
-                c.execute("DELETE FROM contacts WHERE owner = ?1 AND contact = ?2 AND visibility = 2", [owner, target])?;
+                c.execute(
+                    "DELETE FROM contacts WHERE owner = ?1 AND contact = ?2 AND visibility = 2",
+                    [owner, target],
+                )?;
             }
         }
         Ok(())
@@ -155,7 +174,9 @@ impl Db {
     /// Uids on the owner's block list (not counting `*`).
     pub fn blocked_uids(&self, owner: u32) -> Result<Vec<u32>, Error> {
         let c = self.lock();
-        let mut st = c.prepare_cached("SELECT target FROM privacy_lists WHERE owner = ?1 AND kind = 'b' AND target <> 0 ORDER BY target")?;
+        let mut st = c.prepare_cached(
+            "SELECT target FROM privacy_lists WHERE owner = ?1 AND kind = 'b' AND target <> 0 ORDER BY target",
+        )?;
         let rows = st.query_map([owner], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -176,7 +197,9 @@ impl Db {
     /// The owner's groups, in position order.
     pub fn groups(&self, owner: u32) -> Result<Vec<Group>, Error> {
         let c = self.lock();
-        let mut st = c.prepare_cached("SELECT group_id, name, position, flag FROM groups WHERE owner = ?1 ORDER BY position, group_id")?;
+        let mut st = c.prepare_cached(
+            "SELECT group_id, name, position, flag FROM groups WHERE owner = ?1 ORDER BY position, group_id",
+        )?;
         let rows = st
             .query_map([owner], |r| Ok(Group { id: r.get(0)?, name: r.get(1)?, position: r.get(2)?, flag: r.get(3)? }))?
             .collect::<Result<_, _>>()?;

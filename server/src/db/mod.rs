@@ -287,7 +287,9 @@ impl Db {
         }
         let uid = match uid {
             Some(u) => u,
-            None => tx.query_row("SELECT MAX(COALESCE(MAX(uid), 0) + 1, ?1) FROM accounts", [FIRST_UID], |r| r.get(0))?,
+            None => {
+                tx.query_row("SELECT MAX(COALESCE(MAX(uid), 0) + 1, ?1) FROM accounts", [FIRST_UID], |r| r.get(0))?
+            }
         };
         tx.execute(
             "INSERT INTO accounts (uid, email, pw_hash, username, display_name) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -295,7 +297,10 @@ impl Db {
         )
         .map_err(|e| if is_unique_violation(&e) { Error::UidTaken(uid) } else { e.into() })?;
         for (name, pos, flag) in DEFAULT_GROUPS {
-            tx.execute("INSERT INTO groups (owner, name, position, flag) VALUES (?1, ?2, ?3, ?4)", params![uid, name, pos, flag])?;
+            tx.execute(
+                "INSERT INTO groups (owner, name, position, flag) VALUES (?1, ?2, ?3, ?4)",
+                params![uid, name, pos, flag],
+            )?;
         }
         tx.commit()?;
         Ok(uid)
@@ -304,7 +309,9 @@ impl Db {
     /// Removes an account and everything it owns; also drops it from everyone's lists.
     pub fn remove_account(&self, email: &str) -> Result<bool, Error> {
         let c = self.lock();
-        let Some(uid) = c.query_row("SELECT uid FROM accounts WHERE email = ?1", [email], |r| r.get::<_, u32>(0)).optional()? else {
+        let Some(uid) =
+            c.query_row("SELECT uid FROM accounts WHERE email = ?1", [email], |r| r.get::<_, u32>(0)).optional()?
+        else {
             return Ok(false);
         };
         c.execute("DELETE FROM privacy_lists WHERE target = ?1", [uid])?;
@@ -337,19 +344,27 @@ impl Db {
 
     pub fn account_by_email(&self, email: &str) -> Result<Option<Account>, Error> {
         let c = self.lock();
-        Ok(c.query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE email = ?1"), [email], account_from_row).optional()?)
+        Ok(c.query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE email = ?1"), [email], account_from_row)
+            .optional()?)
     }
 
     /// Lookup by username, case-insensitive. An all-digit name also matches the account with that
     /// uid and no username, whose `UserName` is its numeric id (SPEC §9.2).
     pub fn account_by_username(&self, name: &str) -> Result<Option<Account>, Error> {
         let c = self.lock();
-        let found = c.query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE username = ?1"), [name], account_from_row).optional()?;
+        let found = c
+            .query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE username = ?1"), [name], account_from_row)
+            .optional()?;
         if found.is_some() || name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(found);
         }
         let Ok(uid) = name.parse::<u32>() else { return Ok(None) };
-        Ok(c.query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1 AND username IS NULL"), [uid], account_from_row).optional()?)
+        Ok(c.query_row(
+            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE uid = ?1 AND username IS NULL"),
+            [uid],
+            account_from_row,
+        )
+        .optional()?)
     }
 
     /// Sets the username once (SPEC §6.7: it cannot be changed once set). Setting the same name
@@ -381,7 +396,12 @@ impl Db {
     }
 
     /// Stores the `w`/`c` flags of a blocklist message (SPEC §9.4, §18.4).
-    pub fn set_privacy(&self, uid: u32, show_only_to_list: Option<bool>, privacy_bit0: Option<bool>) -> Result<(), Error> {
+    pub fn set_privacy(
+        &self,
+        uid: u32,
+        show_only_to_list: Option<bool>,
+        privacy_bit0: Option<bool>,
+    ) -> Result<(), Error> {
         let c = self.lock();
         if let Some(w) = show_only_to_list {
             c.execute("UPDATE accounts SET show_only_to_list = ?2 WHERE uid = ?1", params![uid, w])?;
@@ -399,7 +419,6 @@ impl Db {
         self.lock().execute("UPDATE accounts SET last_login = ?2 WHERE uid = ?1", params![uid, now])?;
         Ok(())
     }
-
 }
 
 #[cfg(test)]
@@ -408,7 +427,9 @@ mod tests {
 
     fn db_with(n: usize) -> (Db, Vec<u32>) {
         let db = Db::open(":memory:").unwrap();
-        let uids = (0..n).map(|i| db.create_account(None, &format!("u{i}@x.org"), &[i as u8; 20], None, None).unwrap()).collect();
+        let uids = (0..n)
+            .map(|i| db.create_account(None, &format!("u{i}@x.org"), &[i as u8; 20], None, None).unwrap())
+            .collect();
         (db, uids)
     }
 
@@ -418,7 +439,10 @@ mod tests {
         let a = db.create_account(None, "A@x.org", &[1; 20], Some("Name"), None).unwrap();
         assert_eq!(a, FIRST_UID);
         assert!(matches!(db.create_account(None, "a@X.ORG", &[1; 20], None, None), Err(Error::EmailTaken)));
-        assert!(matches!(db.create_account(None, "b@x.org", &[1; 20], Some("NAME"), None), Err(Error::Username(UsernameError::Taken))));
+        assert!(matches!(
+            db.create_account(None, "b@x.org", &[1; 20], Some("NAME"), None),
+            Err(Error::Username(UsernameError::Taken))
+        ));
         assert!(matches!(db.create_account(Some(a), "c@x.org", &[1; 20], None, None), Err(Error::UidTaken(_))));
         assert_eq!(db.account_by_email("a@x.org").unwrap().unwrap().uid, a);
         assert_eq!(db.account_by_username("name").unwrap().unwrap().pw_hash, [1; 20]);

@@ -30,7 +30,14 @@ fn try_add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) -> Result<(
         log_if(shared, format_args!("uid {uid}: contact list full, addbuddy {other} refused"));
         return Ok(());
     }
-    let notice = BmFromServer { kind: bm::ADD_NOTICE, from: other, payload: BmPayload::Text(String::new()), date: None, cv: None, aid: None };
+    let notice = BmFromServer {
+        kind: bm::ADD_NOTICE,
+        from: other,
+        payload: BmPayload::Text(String::new()),
+        date: None,
+        cv: None,
+        aid: None,
+    };
     conn.send(&ServerMessage::Bm(notice));
     conn.send(&router::status_bm(other, &router::presence_for(shared, other, uid)));
     Ok(())
@@ -72,9 +79,10 @@ fn try_block_list(shared: &Shared, uid: u32, ops: &[BlockOp]) -> Result<(), Erro
             BlockOp::PrivacyMode(on) => privacy = Some(on),
         }
         match *op {
-            BlockOp::Allow(Target::Uid(x)) | BlockOp::Unallow(Target::Uid(x)) | BlockOp::Block(Target::Uid(x)) | BlockOp::Unblock(Target::Uid(x)) => {
-                touched.push(x)
-            }
+            BlockOp::Allow(Target::Uid(x))
+            | BlockOp::Unallow(Target::Uid(x))
+            | BlockOp::Block(Target::Uid(x))
+            | BlockOp::Unblock(Target::Uid(x)) => touched.push(x),
             BlockOp::ShowOnlyToList(_) | BlockOp::PrivacyMode(_) => {}
             _ => everyone = true,
         }

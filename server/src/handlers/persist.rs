@@ -45,7 +45,10 @@ pub fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, req: &PersistReq
     let reply = match answer.and_then(|body| PersistReply::to(req, uid, &body).map_err(|e| Refusal(e.to_string()))) {
         Ok(r) => r,
         Err(Refusal(text)) => {
-            log_if(shared, format_args!("uid {uid}: persist {}/{} cmd {} refused: {text}", req.dsn, req.lid, req.cmd.0));
+            log_if(
+                shared,
+                format_args!("uid {uid}: persist {}/{} cmd {} refused: {text}", req.dsn, req.lid, req.cmd.0),
+            );
             PersistReply::error_to(req, uid, &text)
         }
     };
@@ -101,7 +104,11 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
         DataItem::ListAllGroups => {
             let mut d = DictBuilder::new();
             for g in db.groups(uid)? {
-                d = d.int("GroupID", g.id).str("GroupName", &g.name).int("Position", g.position.into()).int("GroupFlag", g.flag.into());
+                d = d
+                    .int("GroupID", g.id)
+                    .str("GroupName", &g.name)
+                    .int("Position", g.position.into())
+                    .int("GroupFlag", g.flag.into());
             }
             Ok(d)
         }
@@ -163,7 +170,9 @@ fn opt_u32(d: &Dict<'_>, key: &str) -> Result<Option<u32>, Refusal> {
 }
 
 fn opt_str(d: &Dict<'_>, key: &str) -> Result<Option<String>, Refusal> {
-    d.opt_str(key).map(|o| o.map(|s| s.into_owned())).map_err(|e| Refusal(format!("The request body is malformed: {e}")))
+    d.opt_str(key)
+        .map(|o| o.map(|s| s.into_owned()))
+        .map_err(|e| Refusal(format!("The request body is malformed: {e}")))
 }
 
 fn need_str(d: &Dict<'_>, key: &str) -> Result<String, Refusal> {
@@ -172,7 +181,11 @@ fn need_str(d: &Dict<'_>, key: &str) -> Result<String, Refusal> {
 
 /// `DisplayName`, falling back to the unique nick so clients always have something to show.
 fn display_name(a: &Account) -> String {
-    if a.display_name.is_empty() { a.unique_nick() } else { a.display_name.clone() }
+    if a.display_name.is_empty() {
+        a.unique_nick()
+    } else {
+        a.display_name.clone()
+    }
 }
 
 /// 4/3, 4/5 and 5/7 bodies (SPEC §7.5, §9.2); `TotalFriends` only for by-id lookups.
@@ -181,7 +194,11 @@ fn myspace_info(a: &Account, total_friends: Option<u32>) -> DictBuilder {
     if !a.image_url.is_empty() {
         d = d.str("ImageURL", &a.image_url);
     }
-    d = d.str("DisplayName", &display_name(a)).str("UserName", &a.unique_nick()).str("BandName", &a.band_name).str("SongName", &a.song_name);
+    d = d
+        .str("DisplayName", &display_name(a))
+        .str("UserName", &a.unique_nick())
+        .str("BandName", &a.band_name)
+        .str("SongName", &a.song_name);
     if let Some(n) = total_friends {
         d = d.int("TotalFriends", n.into());
     }
@@ -211,7 +228,11 @@ fn im_info(a: &Account, client_version: Option<u32>) -> DictBuilder {
 
 /// `LastLogin` is a Windows FILETIME: 100-ns ticks since 1601 (SPEC §9.2 inference).
 fn filetime(unix_secs: u64) -> u64 {
-    if unix_secs == 0 { 0 } else { (unix_secs + 11_644_473_600) * 10_000_000 }
+    if unix_secs == 0 {
+        0
+    } else {
+        (unix_secs + 11_644_473_600) * 10_000_000
+    }
 }
 
 /// One contact record (SPEC §10.1) appended to `d`: the 0/2 reply's key order (SPEC §7.5), then

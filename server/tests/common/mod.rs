@@ -206,11 +206,28 @@ impl Client {
         self.persist_with_uid(cmd, dsn, lid, uid, body)
     }
 
-    pub fn persist_with_uid(&mut self, cmd: u32, dsn: u32, lid: u32, uid: Option<u32>, body: DictBuilder) -> PersistReply {
+    pub fn persist_with_uid(
+        &mut self,
+        cmd: u32,
+        dsn: u32,
+        lid: u32,
+        uid: Option<u32>,
+        body: DictBuilder,
+    ) -> PersistReply {
         let rid = self.next_rid();
-        let req = PersistRequest { sesskey: self.sesskey, cmd: Cmd(cmd), dsn, lid, uid, rid, body: body.as_bytes().unwrap().to_vec() };
+        let req = PersistRequest {
+            sesskey: self.sesskey,
+            cmd: Cmd(cmd),
+            dsn,
+            lid,
+            uid,
+            rid,
+            body: body.as_bytes().unwrap().to_vec(),
+        };
         self.send(&ClientMessage::Persist(req));
-        match self.expect(|m| matches!(m, ServerMessage::Persist(p) if p.rid == rid && p.dsn == dsn && p.lid == lid), WAIT) {
+        match self
+            .expect(|m| matches!(m, ServerMessage::Persist(p) if p.rid == rid && p.dsn == dsn && p.lid == lid), WAIT)
+        {
             ServerMessage::Persist(p) => p,
             _ => unreachable!(),
         }
@@ -226,7 +243,12 @@ impl Client {
     }
 
     pub fn status(&mut self, code: u32, text: &str) {
-        self.send(&ClientMessage::Status { sesskey: self.sesskey, code, statstring: text.into(), locstring: String::new() });
+        self.send(&ClientMessage::Status {
+            sesskey: self.sesskey,
+            code,
+            statstring: text.into(),
+            locstring: String::new(),
+        });
     }
 
     /// Waits for a bm of `kind` from `from` and returns its text.

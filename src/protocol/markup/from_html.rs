@@ -14,8 +14,7 @@ const SIZE_HEIGHTS_PX: [u32; 7] = [9, 11, 11, 13, 16, 19, 23];
 /// the rest of the message.
 fn is_void(name: &str) -> bool {
     const VOID: &[&str] = &[
-        "br", "img", "hr", "meta", "link", "input", "wbr", "area", "base", "col", "embed", "param", "source",
-        "track",
+        "br", "img", "hr", "meta", "link", "input", "wbr", "area", "base", "col", "embed", "param", "source", "track",
     ];
     VOID.iter().any(|v| v.eq_ignore_ascii_case(name))
 }
@@ -55,9 +54,7 @@ fn apply_css(style: &str, e: &mut Effect) {
         let value = value.trim();
         let lower = value.to_ascii_lowercase();
         match prop.as_str() {
-            "font-weight"
-                if lower == "bold" || lower == "bolder" || lower.parse::<u32>().is_ok_and(|w| w >= 600) =>
-            {
+            "font-weight" if lower == "bold" || lower == "bolder" || lower.parse::<u32>().is_ok_and(|w| w >= 600) => {
                 e.bits |= 1
             }
             "font-style" if lower == "italic" || lower == "oblique" => e.bits |= 2,
@@ -172,9 +169,8 @@ impl Writer<'_> {
     fn materialize(&mut self) {
         let Some(top) = self.stack.len().checked_sub(1) else { return };
         let first = self.stack.iter().rposition(|o| o.materialized).map_or(0, |i| i + 1);
-        let written = |stack: &[Open<'_>]| {
-            stack.iter().rev().find(|o| o.f_open).map(|o| o.font.clone()).unwrap_or_default()
-        };
+        let written =
+            |stack: &[Open<'_>]| stack.iter().rev().find(|o| o.f_open).map(|o| o.font.clone()).unwrap_or_default();
         for k in first..=top {
             let font_needed = k == top && self.stack[k].font != written(&self.stack[..k]);
             let out = &mut self.out;
@@ -231,9 +227,7 @@ impl Writer<'_> {
             self.text(label);
             return;
         };
-        let same = label.is_empty()
-            || label == href
-            || href.strip_prefix("mailto:").is_some_and(|addr| addr == label);
+        let same = label.is_empty() || label == href || href.strip_prefix("mailto:").is_some_and(|addr| addr == label);
         if !same {
             self.text(label);
             self.out.push_str(": ");

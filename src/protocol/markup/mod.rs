@@ -134,8 +134,7 @@ fn sanitize_colour(v: &str) -> Option<String> {
 fn safe_url(url: &str) -> Option<&str> {
     const SCHEMES: &[&str] = &["http://", "https://", "ftp://", "mailto:", "myim:"];
     let url = url.trim();
-    let ok = SCHEMES
-        .iter()
-        .any(|s| url.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)) && url.len() > s.len());
+    let ok =
+        SCHEMES.iter().any(|s| url.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)) && url.len() > s.len());
     ok.then_some(url)
 }

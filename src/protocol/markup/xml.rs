@@ -94,8 +94,7 @@ impl<'a> Iterator for Tokenizer<'a> {
         loop {
             let Some(off) = memchr::memchr(b'<', &self.src.as_bytes()[scan..]) else {
                 self.pos = self.src.len();
-                return (text_start < self.src.len())
-                    .then(|| Token::Text(decode_text(&self.src[text_start..])));
+                return (text_start < self.src.len()).then(|| Token::Text(decode_text(&self.src[text_start..])));
             };
             let lt = scan + off;
             let Some((tok, end)) = self.construct_at(lt) else {
@@ -356,8 +355,7 @@ pub fn is_well_formed(s: &str) -> bool {
     let entity_ok = |i: usize| match entity(&s[i..]) {
         Some((c, used)) => {
             let body = &s[i + 1..i + used - 1];
-            !is_forbidden_char(c)
-                && (body.starts_with('#') || matches!(body, "amp" | "lt" | "gt" | "quot" | "apos"))
+            !is_forbidden_char(c) && (body.starts_with('#') || matches!(body, "amp" | "lt" | "gt" | "quot" | "apos"))
         }
         None => false,
     };

@@ -58,6 +58,16 @@ fn text(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// `loader --run` as alice on 127.0.0.1:`port` with `password`, plus `extra` arguments.
+fn run_session(dir: &Path, port: &str, password: &str, extra: &[&str]) -> (i32, String, String) {
+    let dir = dir.to_str().unwrap();
+    let mut args = vec!["--dir", dir, "--run", "--host", "127.0.0.1", "--port", port];
+    args.extend(["--email", "alice@example.com", "--password", password]);
+    args.extend_from_slice(extra);
+    args.extend(["--timeout", "20"]);
+    run_loader(&args)
+}
+
 fn run_loader(args: &[&str]) -> (i32, String, String) {
     let out = common::run(loader(), args, TIMEOUT).unwrap();
     let (stdout, stderr) = text(&out);
@@ -111,33 +121,9 @@ fn im_through_the_operations_table_reaches_a_second_session_and_back() {
     let dir = plugin_dir("run", true);
     let port = s.addr().port().to_string();
     let to = b.to_string();
-    let args: Vec<String> = [
-        "--dir",
-        dir.to_str().unwrap(),
-        "--run",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--email",
-        "alice@example.com",
-        "--password",
-        "alicepw",
-        "--to",
-        &to,
-        "--message",
-        "<b>hello</b> from the plugin table",
-        "--until-im",
-        "pong",
-        "--timeout",
-        "20",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
     let alice = std::thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_loader(&args)
+        let extra = ["--to", &to, "--message", "<b>hello</b> from the plugin table", "--until-im", "pong"];
+        run_session(&dir, &port, "alicepw", &extra)
     });
 
     let ev = bob.wait(|e| matches!(e, Event::ImReceived { from, .. } if *from == a));
@@ -169,21 +155,7 @@ fn bad_password_ends_the_run_with_login_failed_260() {
     s.add_account("alice@example.com", "alicepw", Some("alice"), None).unwrap();
     let dir = plugin_dir("badpw", false);
     let port = s.addr().port().to_string();
-    let (code, stdout, stderr) = run_loader(&[
-        "--dir",
-        dir.to_str().unwrap(),
-        "--run",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--email",
-        "alice@example.com",
-        "--password",
-        "wrong",
-        "--timeout",
-        "20",
-    ]);
+    let (code, stdout, stderr) = run_session(&dir, &port, "wrong", &[]);
     let all = format!("exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}");
     assert_eq!(code, 2, "{all}");
     // MSIM_LOGIN_FAILURE_BAD_PASSWORD = 0, server error 260 (SPEC §16.2).
@@ -195,21 +167,7 @@ fn nothing_listening_is_a_network_login_failure() {
     // A port that was just free: bind, read the number, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     let dir = plugin_dir("refused", false);
-    let (code, stdout, stderr) = run_loader(&[
-        "--dir",
-        dir.to_str().unwrap(),
-        "--run",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--email",
-        "alice@example.com",
-        "--password",
-        "x",
-        "--timeout",
-        "20",
-    ]);
+    let (code, stdout, stderr) = run_session(&dir, &port, "x", &[]);
     let all = format!("exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}");
     assert_eq!(code, 2, "{all}");
     // MSIM_LOGIN_FAILURE_NETWORK = 3.

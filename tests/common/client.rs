@@ -71,20 +71,7 @@ impl Client {
 
     /// The next event matching `pred` (others are skipped), or a panic listing what came.
     pub fn wait(&mut self, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(e) => {
-                    self.seen.push(e.clone());
-                    if pred(&e) {
-                        return e;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => panic!("no matching event within {WAIT:?}; seen: {:#?}", self.seen),
-                Err(RecvTimeoutError::Disconnected) => panic!("session gone; seen: {:#?}", self.seen),
-            }
-        }
+        wait_for(&self.events, &mut self.seen, "matching event", WAIT, pred)
     }
 
     /// Events matching `pred` during `d` (for "nothing happens" checks).
@@ -98,5 +85,30 @@ impl Client {
             }
         }
         out
+    }
+}
+
+/// The next event from `rx` matching `pred` within `wait`; every event received is recorded in
+/// `seen` (for the panic message and later checks). Panics naming `what` on timeout.
+pub fn wait_for(
+    rx: &Receiver<Event>,
+    seen: &mut Vec<Event>,
+    what: &str,
+    wait: Duration,
+    pred: impl Fn(&Event) -> bool,
+) -> Event {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(e) => {
+                seen.push(e.clone());
+                if pred(&e) {
+                    return e;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {wait:?}; seen: {seen:#?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("session gone waiting for {what}; seen: {seen:#?}"),
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -333,22 +333,7 @@ impl Probe {
 
     /// The next event matching `pred` (others are recorded and skipped); panics after [`WAIT`].
     pub fn wait(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(e) => {
-                    self.seen.push(e.clone());
-                    if pred(&e) {
-                        return e;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}; seen: {:#?}", self.seen),
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("session gone waiting for {what}; seen: {:#?}", self.seen)
-                }
-            }
-        }
+        super::client::wait_for(&self.events, &mut self.seen, what, WAIT, pred)
     }
 
     /// Records whatever arrives during `d`.

@@ -358,7 +358,9 @@ typedef struct {
                          const char *plain,
                          int64_t time,
                          bool offline);
-  // An IM that had to wait (while connecting/reconnecting, or for a name lookup) was sent.
+  // An IM given to msim_session_send_im() has been written to the server. Every accepted IM
+  // gets exactly one of on_im_sent / on_im_failed, whether it went out at once or waited
+  // (connecting, reconnecting, a name lookup). MSIM has no delivery receipts.
   void (*on_im_sent)(void *userdata, uint64_t message_id);
   // An IM accepted by `msim_session_send_im` could not be sent (no such user, connection lost
   // for good, …).

@@ -213,8 +213,9 @@ pub enum Event {
         time: u64,
         offline: bool,
     },
-    /// An IM that was queued (while connecting or reconnecting, or waiting for a name lookup) has
-    /// been written to the server.
+    /// An IM has been written to the server. Every IM accepted by `send_im` gets exactly one
+    /// `ImSent` or `ImFailed`, whether it went out at once or waited (connecting, reconnecting, a
+    /// name lookup).
     ImSent {
         id: MessageId,
     },

@@ -77,7 +77,9 @@ pub struct msim_callbacks {
             offline: bool,
         ),
     >,
-    /// An IM that had to wait (while connecting/reconnecting, or for a name lookup) was sent.
+    /// An IM given to msim_session_send_im() has been written to the server. Every accepted IM
+    /// gets exactly one of on_im_sent / on_im_failed, whether it went out at once or waited
+    /// (connecting, reconnecting, a name lookup). MSIM has no delivery receipts.
     pub on_im_sent: Option<unsafe extern "C" fn(userdata: *mut c_void, message_id: u64)>,
     /// An IM accepted by `msim_session_send_im` could not be sent (no such user, connection lost
     /// for good, …).

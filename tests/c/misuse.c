@@ -597,11 +597,13 @@ static void threads(void) {
     msim_session_free(tb.session);
     /* Thread mode: free while the IO thread may be delivering callbacks. */
     CHECK(msim_session_send_im(ta.session, "mb", "in flight at free", NULL), MSIM_RESULT_OK);
+    double t1 = now_s();
+    msim_session_free(ta.session);
+    /* Raised after free returns: a callback already running (this IM's on_im_sent, say) may
+     * finish during the call; none may start after it (msim.h). */
     pthread_mutex_lock(&ta.lock);
     ta.freed = 1;
     pthread_mutex_unlock(&ta.lock);
-    double t1 = now_s();
-    msim_session_free(ta.session);
     CHECK_TRUE(now_s() - t1 < 5.0);
     sleep_ms(200);
     CHECK(ta.after_free, 0);
@@ -692,10 +694,13 @@ static void free_early(void) {
         CHECK(msim_session_send_im(c.session, "mb", "never sent", NULL), MSIM_RESULT_OK);
         sleep_ms(i * 30);
         double t0 = now_s();
+        /* The contract (msim.h): no callback starts after free returns. One already running on
+         * the IO thread while free is called (a progress step, say) may still finish during the
+         * call, so `freed` is raised when free has returned, not before. */
+        msim_session_free(c.session);
         pthread_mutex_lock(&c.lock);
         c.freed = 1;
         pthread_mutex_unlock(&c.lock);
-        msim_session_free(c.session);
         CHECK_TRUE(now_s() - t0 < 5.0);
         sleep_ms(50);
         CHECK(c.after_free, 0);

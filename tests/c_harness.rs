@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -50,29 +50,12 @@ fn accounts() -> (Server, Vec<String>) {
     (s, args)
 }
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// Every check printed `ok`, the plan is there, and the exit code says no failures.
-fn assert_all_ok(out: &Output, what: &str) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let plan = stdout.lines().find_map(|l| l.strip_prefix("1..")).and_then(|n| n.parse::<usize>().ok());
-    let oks = stdout.lines().filter(|l| l.starts_with("ok ")).count();
-    assert!(
-        out.status.code() == Some(0) && plan == Some(oks) && oks > 30,
-        "{what}: exit {:?}, plan {plan:?}, {oks} ok\n{}",
-        out.status,
-        text(out)
-    );
-}
-
 #[test]
 fn c_harness_scenarios_pass() {
     let (_server, args) = accounts();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(harness(), &args, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
-    assert_all_ok(&out, "harness");
+    common::assert_tap_all_ok(&out, "harness", 30);
 }
 
 fn valgrind_installed() -> bool {
@@ -98,8 +81,8 @@ fn c_harness_scenarios_pass_under_valgrind_without_errors_or_leaks() {
     vg.push(&exe);
     vg.extend(args.iter().map(String::as_str));
     let out = run(std::path::Path::new("valgrind"), &vg, Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e}"));
-    let all = text(&out);
+    let all = common::output_text(&out);
     assert!(out.status.code() != Some(99), "valgrind reported errors or definite leaks:\n{all}");
     assert!(all.contains("ERROR SUMMARY: 0 errors"), "valgrind did not report a clean run:\n{all}");
-    assert_all_ok(&out, "harness under valgrind");
+    common::assert_tap_all_ok(&out, "harness under valgrind", 30);
 }

@@ -136,22 +136,6 @@ fn next(stream: &mut TcpStream, framer: &mut Framer, deadline: Instant) -> Resul
     }
 }
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-fn assert_all_ok(out: &Output, what: &str) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let plan = stdout.lines().find_map(|l| l.strip_prefix("1..")).and_then(|n| n.parse::<usize>().ok());
-    let oks = stdout.lines().filter(|l| l.starts_with("ok ")).count();
-    assert!(
-        out.status.code() == Some(0) && plan == Some(oks) && oks > 60,
-        "{what}: exit {:?}, plan {plan:?}, {oks} ok\n{}",
-        out.status,
-        text(out)
-    );
-}
-
 /// Runs `program args…` (the harness or valgrind) with the server and the fake server up.
 fn run_against_servers(program: &Path, prefix: &[&str], timeout: Duration) -> Output {
     let s = accounts();
@@ -164,7 +148,7 @@ fn run_against_servers(program: &Path, prefix: &[&str], timeout: Duration) -> Ou
     // A failed run may never have reached the scripted server: report the harness's output then.
     if out.status.success() {
         let fake = fake.join().expect("scripted server thread");
-        assert!(fake.is_ok(), "scripted server: {fake:?}\n{}", text(&out));
+        assert!(fake.is_ok(), "scripted server: {fake:?}\n{}", common::output_text(&out));
     }
     out
 }
@@ -172,7 +156,7 @@ fn run_against_servers(program: &Path, prefix: &[&str], timeout: Duration) -> Ou
 #[test]
 fn c_harness_more_scenarios_pass() {
     let out = run_against_servers(harness(), &[], Duration::from_secs(120));
-    assert_all_ok(&out, "harness_more");
+    common::assert_tap_all_ok(&out, "harness_more", 60);
 }
 
 #[test]
@@ -191,10 +175,10 @@ fn c_harness_more_scenarios_pass_under_valgrind_without_errors_or_leaks() {
     }
     vg.push(&exe);
     let out = run_against_servers(Path::new("valgrind"), &vg, Duration::from_secs(600));
-    let all = text(&out);
+    let all = common::output_text(&out);
     assert!(out.status.code() != Some(99), "valgrind reported errors or definite leaks:\n{all}");
     assert!(all.contains("ERROR SUMMARY: 0 errors"), "valgrind did not report a clean run:\n{all}");
-    assert_all_ok(&out, "harness_more under valgrind");
+    common::assert_tap_all_ok(&out, "harness_more under valgrind", 60);
 }
 
 /// docs/C_API_COVERAGE.md has a row for every function and every callback of include/msim.h.

@@ -184,6 +184,25 @@ pub fn run_with_env(exe: &Path, args: &[&str], env: &[(&str, &str)], timeout: Du
     Ok(Output { status, stdout, stderr })
 }
 
+/// A program's stdout then stderr, as text (for failure messages).
+pub fn output_text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A TAP-printing C program passed: exit 0, a `1..N` plan, N lines `ok`, and more than `min_oks`
+/// of them (so a program that stopped early cannot pass).
+pub fn assert_tap_all_ok(out: &Output, what: &str, min_oks: usize) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let plan = stdout.lines().find_map(|l| l.strip_prefix("1..")).and_then(|n| n.parse::<usize>().ok());
+    let oks = stdout.lines().filter(|l| l.starts_with("ok ")).count();
+    assert!(
+        out.status.code() == Some(0) && plan == Some(oks) && oks > min_oks,
+        "{what}: exit {:?}, plan {plan:?}, {oks} ok\n{}",
+        out.status,
+        output_text(out)
+    );
+}
+
 pub mod client;
 pub mod fleet;
 pub mod hostile;

@@ -127,11 +127,17 @@ fn writable_regions() -> Vec<(u64, u64)> {
 /// How many times each needle occurs in this process's writable memory (excluding the scan
 /// buffer itself, which holds a copy of whatever it read last). Allocation-free while scanning,
 /// so the scan leaves no copies of its own.
+///
+/// Scans are serialised and the buffer is wiped before it is freed: the two memory tests run in
+/// parallel threads, and one test's live (or freed, unwiped) scan buffer holds a copy of the
+/// other's password, which once made the other's before/after comparison fail in CI.
 fn count_in_memory(needles: &[&[u8]]) -> Vec<usize> {
+    static SCAN: Mutex<()> = Mutex::new(());
     const CHUNK: usize = 1 << 20;
+    let _one_scan_at_a_time = SCAN.lock().unwrap_or_else(|e| e.into_inner());
     let mut mem = File::open("/proc/self/mem").unwrap();
     let mut counts = vec![0; needles.len()];
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
     let own = (buf.as_ptr() as u64, buf.as_ptr() as u64 + CHUNK as u64);
     let mut ranges = Vec::new();
     for (start, end) in writable_regions() {

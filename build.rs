@@ -26,13 +26,28 @@ fn plugin_defines() -> String {
     )
 }
 
+/// The macros a host calls to create sessions. They pass `sizeof` of this
+/// header's structs, which is what lets those structs grow (src/ffi/create.rs).
+const SIZED_MACROS: &str = "\
+// Creating sessions. These macros pass the size of this header's msim_callbacks and
+// msim_session_options to the _sized functions, so a program built against this header keeps
+// working with later versions of libmsim, which may append members to those structs.
+#define msim_session_options_init(options) \\
+  msim_session_options_init_sized((options), sizeof(msim_session_options))
+#define msim_session_new(callbacks, userdata) \\
+  msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), NULL, 0)
+#define msim_session_new_ex(callbacks, userdata, options) \\
+  msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), (options), sizeof(msim_session_options))
+";
+
 fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let mut config =
         cbindgen::Config::from_file(Path::new(&crate_dir).join("cbindgen.toml")).expect("cbindgen.toml is readable");
-    config.after_includes = Some(plugin_defines());
+    // Macros expand where they are used, so they may precede the structs they take sizeof of.
+    config.after_includes = Some(format!("{}\n{SIZED_MACROS}", plugin_defines()));
     let out = Path::new(&crate_dir).join("include/msim.h");
     match cbindgen::Builder::new().with_crate(&crate_dir).with_config(config).generate() {
         Ok(bindings) => {

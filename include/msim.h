@@ -31,6 +31,16 @@
 #define MSIM_PLUGIN_HAS_OP(info, op) \
   (offsetof(msim_plugin_info, op) + sizeof((info)->op) <= (info)->struct_size && (info)->op != NULL)
 
+// Creating sessions. These macros pass the size of this header's msim_callbacks and
+// msim_session_options to the _sized functions, so a program built against this header keeps
+// working with later versions of libmsim, which may append members to those structs.
+#define msim_session_options_init(options) \
+  msim_session_options_init_sized((options), sizeof(msim_session_options))
+#define msim_session_new(callbacks, userdata) \
+  msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), NULL, 0)
+#define msim_session_new_ex(callbacks, userdata, options) \
+  msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), (options), sizeof(msim_session_options))
+
 
 // Direction of a traced frame.
 typedef enum {
@@ -234,6 +244,10 @@ typedef struct msim_session msim_session;
 
 // Session options for `msim_session_new_ex`. Fill with `msim_session_options_init()` first; a
 // zero numeric field means "the default".
+//
+// Growth: later versions only append members, each meaning "the default" when zero; the macros
+// pass this header's `sizeof(msim_session_options)`. On a library older than your header, an
+// option it does not know must be left zero or `msim_session_new_ex` returns NULL.
 typedef struct {
   // An `msim_dispatch` value (a plain integer so that no invalid enum value can reach Rust).
   uint32_t dispatch;
@@ -320,6 +334,11 @@ typedef struct {
 //
 // Strings and structs passed to a callback are borrowed: valid until the callback returns; copy
 // what you keep. Strings are UTF-8; "may be NULL" ones say so.
+//
+// Growth: later versions only append members. The `msim_session_new`/`_new_ex` macros pass this
+// header's `sizeof(msim_callbacks)`, so a program built against it runs unchanged on a newer
+// libmsim (the newer callbacks stay NULL for it) and on an older one (callbacks it does not know
+// are never called).
 typedef struct {
   // Connection progress: `step` of `total` (1 connecting, 2 challenge, 3 logging in,
   // 4 loading the contact list), with a human-readable text.
@@ -428,8 +447,9 @@ typedef struct {
 //
 // ABI rules. A host accepts a plugin only when
 //  1. `magic == MSIM_PLUGIN_MAGIC`,
-//  2. `abi_major == MSIM_PLUGIN_ABI_MAJOR` (a major bump = incompatible layout or signatures,
-//     including those of `msim_callbacks` and `msim_session_options`), and
+//  2. `abi_major == MSIM_PLUGIN_ABI_MAJOR` (a major bump = incompatible layout or signatures;
+//     members appended to `msim_callbacks` / `msim_session_options` are not one, since
+//     `session_new` and `options_init` take the host's sizes of those structs), and
 //  3. `abi_minor <= MSIM_PLUGIN_ABI_MINOR` of the host (as libpurple treats `minor_version`);
 //  4. `struct_size >= offsetof(msim_plugin_info, options_init)` (the fixed part is there).
 //
@@ -462,13 +482,15 @@ typedef struct {
   const char *description;
   // Project homepage (Cargo.toml's `homepage`; "" when unset).
   const char *homepage;
-  // `msim_session_options_init`.
-  msim_result (*options_init)(msim_session_options *options);
-  // `msim_session_new_ex` (options NULL = defaults; pass MSIM_DISPATCH_POLL to use `fd` and
-  // `dispatch`).
+  // `msim_session_options_init_sized`: pass `sizeof(msim_session_options)`.
+  msim_result (*options_init)(msim_session_options *options, size_t options_size);
+  // `msim_session_new_sized`: pass `sizeof(msim_callbacks)` and `sizeof(msim_session_options)`
+  // of your header (options NULL = defaults; MSIM_DISPATCH_POLL to use `fd` and `dispatch`).
   msim_session *(*session_new)(const msim_callbacks *callbacks,
+                               size_t callbacks_size,
                                void *userdata,
-                               const msim_session_options *options);
+                               const msim_session_options *options,
+                               size_t options_size);
   // `msim_session_free`.
   void (*session_free)(msim_session *session);
   // `msim_session_connect` (log in).
@@ -538,6 +560,35 @@ typedef const msim_plugin_info *(*msim_plugin_init_fn)(void);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Fills the first `options_size` bytes of `options` with the defaults (thread dispatch, all
+// timeouts default, no reconnect). Call it through the macro `msim_session_options_init(options)`,
+// which passes `sizeof(msim_session_options)`.
+//
+// Returns MSIM_RESULT_NULL_PARAMETER for NULL, MSIM_RESULT_INVALID_ARGUMENT for a size of 0.
+//
+// # Safety
+// `options` must be NULL or point to `options_size` writable bytes.
+msim_result msim_session_options_init_sized(msim_session_options *options, size_t options_size);
+
+// A new idle session. Call it through the macros `msim_session_new(callbacks, userdata)` (default
+// options: callbacks run on the session's IO thread) or `msim_session_new_ex(callbacks, userdata,
+// options)`, which pass this header's struct sizes.
+//
+// `callbacks` is copied (NULL = no callbacks; `callbacks_size` is then ignored); `userdata` is
+// passed to every callback. `options` is copied (NULL = defaults; `options_size` is then ignored).
+// Returns NULL when a size is 0 or not whole callbacks, when the options cannot be honoured
+// (MSIM_DISPATCH_GLIB without the `glib` feature, an unknown dispatch value, a non-zero option
+// this library does not know), or when out of resources (no fd for POLL dispatch).
+//
+// # Safety
+// `callbacks` and `options` must each be NULL or point to that many readable bytes; a
+// `glib_context` must be a live `GMainContext*` (msim takes its own reference).
+msim_session *msim_session_new_sized(const msim_callbacks *callbacks,
+                                     size_t callbacks_size,
+                                     void *userdata,
+                                     const msim_session_options *options,
+                                     size_t options_size);
 
 // Computes the `response` field of a login2 message (SPEC §6.3), base64-encoded, for the server's
 // challenge `nc` (`nonce_b64`), the account e-mail and password. The IP list is empty, as Pidgin sends.
@@ -629,30 +680,6 @@ const msim_plugin_info *msim_plugin_init(void);
 // Takes an int so that any number is safe to pass: an unknown number gives "unknown result".
 // The returned string is never NULL, is owned by msim and lives for the whole program: do not free it.
 const char *msim_result_str(int result);
-
-// Fills `options` with the defaults (thread dispatch, all timeouts default, no reconnect).
-//
-// # Safety
-// `options` must be NULL or point to writable memory for one `msim_session_options`.
-msim_result msim_session_options_init(msim_session_options *options);
-
-// A new idle session with default options: callbacks run on the session's IO thread.
-// `callbacks` is copied (NULL = no callbacks); `userdata` is passed to every callback.
-// Returns NULL only when out of resources.
-//
-// # Safety
-// `callbacks` must be NULL or point to a valid `msim_callbacks`.
-msim_session *msim_session_new(const msim_callbacks *callbacks, void *userdata);
-
-// Like `msim_session_new` with options (NULL = defaults). Returns NULL when the options cannot
-// be honoured (MSIM_DISPATCH_GLIB without the `glib` feature, an unknown dispatch value) or no fd can be created.
-//
-// # Safety
-// `callbacks` and `options` must each be NULL or point to a valid struct; a `glib_context`
-// must be a live `GMainContext*` (msim takes its own reference).
-msim_session *msim_session_new_ex(const msim_callbacks *callbacks,
-                                  void *userdata,
-                                  const msim_session_options *options);
 
 // Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,
 // stops the IO thread; no callback of this session starts after this returns, and callbacks
@@ -874,5 +901,3 @@ const char *msim_version(void);
 #endif  // __cplusplus
 
 #endif  /* MSIM_H */
-
-

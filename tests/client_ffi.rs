@@ -176,3 +176,54 @@ fn free_from_inside_a_thread_mode_callback() {
 fn free_from_inside_a_poll_mode_callback() {
     free_from_inside_a_callback(msim_dispatch::Poll);
 }
+
+static OLD_HOST_PROGRESS: AtomicUsize = AtomicUsize::new(0);
+static OLD_HOST_SIGNED_ON: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn old_host_progress(_ud: *mut c_void, _step: u32, _total: u32, _text: *const c_char) {
+    OLD_HOST_PROGRESS.fetch_add(1, Ordering::SeqCst);
+}
+
+unsafe extern "C" fn old_host_signed_on(_ud: *mut c_void, _uid: u32, _name: *const c_char) {
+    OLD_HOST_SIGNED_ON.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A host built against a header whose `msim_callbacks` ended before `on_signed_on`: the library
+/// must read only the bytes the host's size covers, so whatever follows them in memory (here a
+/// live `on_signed_on`) is never called, and the session still signs on.
+#[test]
+fn a_shorter_callbacks_struct_from_an_older_header_is_read_only_up_to_its_size() {
+    let s = server();
+    s.add_account("old@example.com", "oldpw", Some("oldhost"), None).unwrap();
+    let cb = msim_callbacks {
+        on_progress: Some(old_host_progress),
+        on_signed_on: Some(old_host_signed_on),
+        ..Default::default()
+    };
+    unsafe {
+        let mut o: msim_session_options = std::mem::zeroed();
+        msim_session_options_init(&mut o);
+        o.disable_mail_check = true;
+        let older = std::mem::offset_of!(msim_callbacks, on_signed_on);
+        let sess = msim_session_new_sized(&cb, older, ptr::null_mut(), &o, std::mem::size_of::<msim_session_options>());
+        assert!(!sess.is_null());
+        let host = c(&s.addr().ip().to_string());
+        let r = msim_session_connect(
+            sess,
+            host.as_ptr(),
+            s.addr().port(),
+            c("old@example.com").as_ptr(),
+            c("oldpw").as_ptr(),
+        );
+        assert_eq!(r, msim_result::Ok);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while msim_session_get_state(sess) != msim::ffi::types::msim_session_state::SignedOn {
+            assert!(Instant::now() < deadline, "never signed on");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        msim_session_free(sess);
+    }
+    assert!(OLD_HOST_PROGRESS.load(Ordering::SeqCst) >= 3, "the callback inside the size was called");
+    assert_eq!(OLD_HOST_SIGNED_ON.load(Ordering::SeqCst), 0, "a callback past the host's size was called");
+}

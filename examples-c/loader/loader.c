@@ -341,11 +341,11 @@ static int run_session(const plugin_list *list, const run_args *a) {
     cb.on_error = on_error;
 
     msim_session_options opts;
-    ops->options_init(&opts);
+    ops->options_init(&opts, sizeof opts);
     opts.dispatch = MSIM_DISPATCH_POLL;
     opts.disable_mail_check = true;
     opts.skip_username = true;
-    st.session = ops->session_new(&cb, &st, &opts);
+    st.session = ops->session_new(&cb, sizeof cb, &st, &opts, sizeof opts);
     if (st.session == NULL) {
         fprintf(stderr, "loader: %s: session_new failed\n", ops->id);
         return 1;

@@ -24,6 +24,11 @@ use super::types::{
 ///
 /// Strings and structs passed to a callback are borrowed: valid until the callback returns; copy
 /// what you keep. Strings are UTF-8; "may be NULL" ones say so.
+///
+/// Growth: later versions only append members. The `msim_session_new`/`_new_ex` macros pass this
+/// header's `sizeof(msim_callbacks)`, so a program built against it runs unchanged on a newer
+/// libmsim (the newer callbacks stay NULL for it) and on an older one (callbacks it does not know
+/// are never called).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct msim_callbacks {

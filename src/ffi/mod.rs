@@ -11,6 +11,7 @@
 
 pub(crate) mod boundary;
 pub mod callbacks;
+pub mod create;
 pub mod dispatch;
 pub mod login;
 pub mod markup;

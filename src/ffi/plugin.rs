@@ -30,8 +30,9 @@ pub use super::plugin_abi::{MSIM_PLUGIN_ABI_MAJOR, MSIM_PLUGIN_ABI_MINOR, MSIM_P
 ///
 /// ABI rules. A host accepts a plugin only when
 ///  1. `magic == MSIM_PLUGIN_MAGIC`,
-///  2. `abi_major == MSIM_PLUGIN_ABI_MAJOR` (a major bump = incompatible layout or signatures,
-///     including those of `msim_callbacks` and `msim_session_options`), and
+///  2. `abi_major == MSIM_PLUGIN_ABI_MAJOR` (a major bump = incompatible layout or signatures;
+///     members appended to `msim_callbacks` / `msim_session_options` are not one, since
+///     `session_new` and `options_init` take the host's sizes of those structs), and
 ///  3. `abi_minor <= MSIM_PLUGIN_ABI_MINOR` of the host (as libpurple treats `minor_version`);
 ///  4. `struct_size >= offsetof(msim_plugin_info, options_init)` (the fixed part is there).
 ///
@@ -65,15 +66,18 @@ pub struct msim_plugin_info {
     pub description: *const c_char,
     /// Project homepage (Cargo.toml's `homepage`; "" when unset).
     pub homepage: *const c_char,
-    /// `msim_session_options_init`.
-    pub options_init: Option<unsafe extern "C" fn(options: *mut msim_session_options) -> msim_result>,
-    /// `msim_session_new_ex` (options NULL = defaults; pass MSIM_DISPATCH_POLL to use `fd` and
-    /// `dispatch`).
+    /// `msim_session_options_init_sized`: pass `sizeof(msim_session_options)`.
+    pub options_init:
+        Option<unsafe extern "C" fn(options: *mut msim_session_options, options_size: usize) -> msim_result>,
+    /// `msim_session_new_sized`: pass `sizeof(msim_callbacks)` and `sizeof(msim_session_options)`
+    /// of your header (options NULL = defaults; MSIM_DISPATCH_POLL to use `fd` and `dispatch`).
     pub session_new: Option<
         unsafe extern "C" fn(
             callbacks: *const msim_callbacks,
+            callbacks_size: usize,
             userdata: *mut c_void,
             options: *const msim_session_options,
+            options_size: usize,
         ) -> *mut msim_session,
     >,
     /// `msim_session_free`.
@@ -188,8 +192,8 @@ static DESCRIPTOR: Descriptor = Descriptor(msim_plugin_info {
     summary: cstr("MySpaceIM (MSIM) protocol\0"),
     description: cstr("MySpaceIM instant messaging: IMs, typing, zaps, presence and the contact list, by libmsim.\0"),
     homepage: cstr(concat!(env!("CARGO_PKG_HOMEPAGE"), "\0")),
-    options_init: Some(s::msim_session_options_init),
-    session_new: Some(s::msim_session_new_ex),
+    options_init: Some(s::msim_session_options_init_sized),
+    session_new: Some(s::msim_session_new_sized),
     session_free: Some(s::msim_session_free),
     connect: Some(s::msim_session_connect),
     close: Some(s::msim_session_disconnect),

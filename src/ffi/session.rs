@@ -4,32 +4,37 @@
 //! `msim_result` through `types::result_of`. Operations never block on the network (connect runs
 //! on the IO thread); they may wait briefly for the socket's send buffer.
 
-use std::os::raw::{c_char, c_int, c_void};
+use std::os::raw::{c_char, c_int};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::client::config::{DEFAULT_HOST, DEFAULT_PORT};
-use crate::client::{Config, Credentials, Event, ReconnectPolicy, Session};
+use crate::client::{Credentials, Event, Session};
 use crate::protocol::zap::Zap;
 
 use super::boundary::{arg_str, guard_or, guard_result};
 use super::callbacks::{invoke, msim_callbacks, wants, UserData};
-use super::dispatch::{EventQueue, DEFAULT_MAX_QUEUED_EVENTS};
+use super::dispatch::EventQueue;
 use super::result::msim_result;
 use super::strings::string_to_c;
-use super::types::{self, msim_dispatch, msim_session_options, msim_session_state};
+use super::types::{self, msim_session_state};
+
+// Creation lives in `create.rs`; re-exported so that `session::*` is the whole session API.
+pub use super::create::{
+    msim_session_new, msim_session_new_ex, msim_session_new_sized, msim_session_options_init,
+    msim_session_options_init_sized,
+};
 
 /// What the IO thread and the dispatching thread share.
 pub(crate) struct Shared {
-    callbacks: msim_callbacks,
-    userdata: UserData,
+    pub(crate) callbacks: msim_callbacks,
+    pub(crate) userdata: UserData,
     /// POLL and GLIB modes.
     pub(crate) queue: Option<EventQueue>,
 }
 
 impl Shared {
     /// Runs on the IO thread for every event.
-    fn deliver(&self, ev: Event) {
+    pub(crate) fn deliver(&self, ev: Event) {
         if !wants(&self.callbacks, &ev) {
             return;
         }
@@ -75,10 +80,10 @@ impl Shared {
 /// independent (a second `msim_session_connect` gives MSIM_RESULT_ALREADY_CONNECTED, a second
 /// `msim_session_disconnect` MSIM_RESULT_NOT_CONNECTED). MSIM_RESULT_PANIC means a bug in msim.
 pub struct msim_session {
-    shared: Arc<Shared>,
-    session: Session,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) session: Session,
     #[cfg(feature = "glib")]
-    source: Option<glib::Source>,
+    pub(crate) source: Option<glib::Source>,
 }
 
 /// A string argument that may be NULL.
@@ -88,128 +93,6 @@ unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_resu
     } else {
         arg_str(p).map(Some)
     }
-}
-
-fn ms(v: u32, default_ms: u64) -> Duration {
-    Duration::from_millis(if v == 0 { default_ms } else { u64::from(v) })
-}
-
-fn config_from(o: &msim_session_options, cb: &msim_callbacks) -> Config {
-    let d = Config::default();
-    let dr = ReconnectPolicy::default();
-    Config {
-        client_version: if o.client_version == 0 { d.client_version } else { o.client_version },
-        connect_timeout: ms(o.connect_timeout_ms, 30_000),
-        request_timeout: ms(o.request_timeout_ms, 60_000),
-        contact_list_timeout: ms(o.contact_list_timeout_ms, 10_000),
-        dead_connection_timeout: ms(o.dead_connection_timeout_ms, 180_000),
-        mail_check_interval: (!o.disable_mail_check).then(|| ms(o.mail_check_interval_ms, 60_000)),
-        reconnect: ReconnectPolicy {
-            enabled: o.auto_reconnect,
-            initial_delay: ms(o.reconnect_initial_delay_ms, 1_000),
-            max_delay: ms(o.reconnect_max_delay_ms, 60_000),
-            max_attempts: match o.reconnect_max_attempts {
-                0 => dr.max_attempts,
-                u32::MAX => 0,
-                n => n,
-            },
-        },
-        choose_username: !o.skip_username && cb.on_username_required.is_some(),
-        trace: cb.on_trace.is_some(),
-        ..d
-    }
-}
-
-/// Fills `options` with the defaults (thread dispatch, all timeouts default, no reconnect).
-///
-/// # Safety
-/// `options` must be NULL or point to writable memory for one `msim_session_options`.
-#[no_mangle]
-pub unsafe extern "C" fn msim_session_options_init(options: *mut msim_session_options) -> msim_result {
-    guard_result(|| {
-        let o = options.as_mut().ok_or(msim_result::NullParameter)?;
-        *o = msim_session_options {
-            dispatch: msim_dispatch::Thread as u32,
-            glib_context: std::ptr::null_mut(),
-            client_version: 0,
-            connect_timeout_ms: 0,
-            request_timeout_ms: 0,
-            contact_list_timeout_ms: 0,
-            dead_connection_timeout_ms: 0,
-            mail_check_interval_ms: 0,
-            disable_mail_check: false,
-            auto_reconnect: false,
-            reconnect_max_attempts: 0,
-            reconnect_initial_delay_ms: 0,
-            reconnect_max_delay_ms: 0,
-            skip_username: false,
-            max_queued_events: 0,
-        };
-        Ok(())
-    })
-}
-
-/// A new idle session with default options: callbacks run on the session's IO thread.
-/// `callbacks` is copied (NULL = no callbacks); `userdata` is passed to every callback.
-/// Returns NULL only when out of resources.
-///
-/// # Safety
-/// `callbacks` must be NULL or point to a valid `msim_callbacks`.
-#[no_mangle]
-pub unsafe extern "C" fn msim_session_new(
-    callbacks: *const msim_callbacks,
-    userdata: *mut c_void,
-) -> *mut msim_session {
-    msim_session_new_ex(callbacks, userdata, std::ptr::null())
-}
-
-/// Like `msim_session_new` with options (NULL = defaults). Returns NULL when the options cannot
-/// be honoured (MSIM_DISPATCH_GLIB without the `glib` feature, an unknown dispatch value) or no fd can be created.
-///
-/// # Safety
-/// `callbacks` and `options` must each be NULL or point to a valid struct; a `glib_context`
-/// must be a live `GMainContext*` (msim takes its own reference).
-#[no_mangle]
-pub unsafe extern "C" fn msim_session_new_ex(
-    callbacks: *const msim_callbacks,
-    userdata: *mut c_void,
-    options: *const msim_session_options,
-) -> *mut msim_session {
-    guard_or(std::ptr::null_mut(), || {
-        let cb = callbacks.as_ref().copied().unwrap_or_default();
-        let mut o = std::mem::zeroed::<msim_session_options>();
-        msim_session_options_init(&mut o);
-        if let Some(given) = options.as_ref() {
-            o = *given;
-        }
-        let Some(mode) = types::dispatch(o.dispatch) else { return std::ptr::null_mut() };
-        let queue = match mode {
-            msim_dispatch::Thread => None,
-            msim_dispatch::Poll | msim_dispatch::Glib => {
-                if mode == msim_dispatch::Glib && !cfg!(feature = "glib") {
-                    return std::ptr::null_mut();
-                }
-                let cap =
-                    if o.max_queued_events == 0 { DEFAULT_MAX_QUEUED_EVENTS } else { o.max_queued_events as usize };
-                match EventQueue::new(cap) {
-                    Ok(q) => Some(q),
-                    Err(_) => return std::ptr::null_mut(),
-                }
-            }
-        };
-        let shared = Arc::new(Shared { callbacks: cb, userdata: UserData(userdata), queue });
-        let s2 = shared.clone();
-        let session = Session::new(config_from(&o, &cb), move |ev| s2.deliver(ev));
-        #[cfg(feature = "glib")]
-        let source =
-            (mode == msim_dispatch::Glib).then(|| super::dispatch::glib_source::attach(&shared, o.glib_context));
-        Box::into_raw(Box::new(msim_session {
-            shared,
-            session,
-            #[cfg(feature = "glib")]
-            source,
-        }))
-    })
 }
 
 /// Frees a session. NULL is a no-op. Safe while connected: logs out, closes the connection,

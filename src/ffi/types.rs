@@ -121,6 +121,10 @@ pub enum msim_session_state {
 
 /// Session options for `msim_session_new_ex`. Fill with `msim_session_options_init()` first; a
 /// zero numeric field means "the default".
+///
+/// Growth: later versions only append members, each meaning "the default" when zero; the macros
+/// pass this header's `sizeof(msim_session_options)`. On a library older than your header, an
+/// option it does not know must be left zero or `msim_session_new_ex` returns NULL.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct msim_session_options {

@@ -186,8 +186,73 @@ static void test_plugin_descriptor(void) {
     CHECK(init() == info);
 }
 
+/* The _sized creation functions, as a program built against an older (shorter) or a newer (longer)
+ * header would call them (src/ffi/create.rs). */
+static void test_struct_growth(void) {
+    /* options_init writes exactly the bytes it is given: an older header's shorter struct is
+     * filled up to its size, a newer header's longer one has its unknown tail zeroed. */
+    unsigned char buf[sizeof(msim_session_options) + 16];
+    size_t older = offsetof(msim_session_options, max_queued_events);
+    memset(buf, 0xAB, sizeof buf);
+    CHECK(msim_session_options_init_sized((msim_session_options *)buf, older) == MSIM_RESULT_OK);
+    CHECK(buf[older - 1] == 0 && buf[older] == 0xAB);
+    memset(buf, 0xAB, sizeof buf);
+    CHECK(msim_session_options_init_sized((msim_session_options *)buf, sizeof buf) == MSIM_RESULT_OK);
+    size_t zeros = 0;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        zeros += buf[i] == 0;
+    }
+    CHECK(zeros == sizeof buf); /* every default is zero, and so is the unknown tail */
+    CHECK(msim_session_options_init_sized(NULL, sizeof buf) == MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_options_init_sized((msim_session_options *)buf, 0) == MSIM_RESULT_INVALID_ARGUMENT);
+
+    /* The macros pass this header's sizes. */
+    msim_session_options o;
+    memset(&o, 0xAB, sizeof o);
+    CHECK(msim_session_options_init(&o) == MSIM_RESULT_OK && o.dispatch == MSIM_DISPATCH_THREAD);
+    msim_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    msim_session *s = msim_session_new_ex(&cb, NULL, &o);
+    CHECK(s != NULL);
+    msim_session_free(s);
+
+    /* Callbacks: an older header's prefix works; a newer header's extra callbacks are ignored;
+     * a size that is not whole function pointers is refused. */
+    unsigned char cbuf[sizeof(msim_callbacks) + 2 * sizeof(void *)];
+    memset(cbuf, 0, sizeof cbuf);
+    s = msim_session_new_sized((const msim_callbacks *)cbuf, offsetof(msim_callbacks, on_im_received), NULL, NULL, 0);
+    CHECK(s != NULL);
+    msim_session_free(s);
+    memset(cbuf + sizeof(msim_callbacks), 0x11, 2 * sizeof(void *));
+    s = msim_session_new_sized((const msim_callbacks *)cbuf, sizeof cbuf, NULL, NULL, 0);
+    CHECK(s != NULL);
+    msim_session_free(s);
+    CHECK(msim_session_new_sized((const msim_callbacks *)cbuf, 3, NULL, NULL, 0) == NULL);
+    CHECK(msim_session_new_sized((const msim_callbacks *)cbuf, 0, NULL, NULL, 0) == NULL);
+    s = msim_session_new_sized(NULL, 3, NULL, NULL, 0); /* the size is ignored for NULL callbacks */
+    CHECK(s != NULL);
+    msim_session_free(s);
+
+    /* Options: a newer header's unknown option must be zero; an older header's prefix works and
+     * the options it lacks take their defaults. */
+    memset(buf, 0, sizeof buf);
+    msim_session_options_init_sized((msim_session_options *)buf, sizeof buf);
+    s = msim_session_new_sized(NULL, 0, NULL, (const msim_session_options *)buf, sizeof buf);
+    CHECK(s != NULL);
+    msim_session_free(s);
+    buf[sizeof(msim_session_options) + 3] = 1;
+    CHECK(msim_session_new_sized(NULL, 0, NULL, (const msim_session_options *)buf, sizeof buf) == NULL);
+    buf[sizeof(msim_session_options) + 3] = 0;
+    ((msim_session_options *)buf)->dispatch = MSIM_DISPATCH_POLL;
+    s = msim_session_new_sized(NULL, 0, NULL, (const msim_session_options *)buf, older);
+    CHECK(s != NULL && msim_session_fd(s) >= 0);
+    msim_session_free(s);
+    CHECK(msim_session_new_sized(NULL, 0, NULL, (const msim_session_options *)buf, 0) == NULL);
+}
+
 int main(void) {
     test_plugin_descriptor();
+    test_struct_growth();
     test_version();
     test_markup();
     test_result_str();

@@ -25,7 +25,7 @@ pub const USAGE: &str = "usage:
   msim-server [--db PATH] account remove EMAIL
 
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180
-(0 disables keepalives / the idle timeout). --demo seeds demo accounts and prints them.";
+(0 disables keepalives / the dead-connection limit; a logged-in client may be silent). --demo seeds demo accounts and prints them.";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The keepalive sweep: every `ka_interval`, `\ka\` to each logged-in session (SPEC §17; Pidgin
 //! accepts and ignores it, msim clients count it as traffic for their dead-connection check).
-//! Idle sessions are closed by their own thread's read timeout, not here.
+//! Dead sessions are detected by their own socket (`liveness.rs`), not here.
 
 use std::sync::Arc;
 

@@ -5,7 +5,8 @@
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
 //! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
-//! (blocking reads, idle detection by read timeout). Any thread may write to any connection; each
+//! (blocking reads; dead peers detected by a read timeout before login and by TCP keepalive and
+//! `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may write to any connection; each
 //! connection's writes go through one lock ([`conn::Conn`]). Storage is SQLite ([`db`]).
 //!
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
@@ -19,6 +20,7 @@ pub mod db;
 pub mod demo;
 mod handlers;
 mod keepalive;
+mod liveness;
 mod login;
 mod router;
 pub mod rules;
@@ -43,8 +45,10 @@ pub struct Config {
     pub db: String,
     /// How often `\ka\` is sent to logged-in sessions (SPEC §17); zero disables it.
     pub ka_interval: Duration,
-    /// A connection that sends nothing for this long is closed (SPEC §17, §24: 180 s); zero
-    /// disables the check.
+    /// The dead-connection limit (SPEC §17, §24: 180 s); zero disables it. A connection that has
+    /// not logged in is closed after sending nothing for this long; a logged-in one only when its
+    /// peer stops acknowledging TCP traffic for this long (see `liveness.rs`), so quiet clients
+    /// such as Pidgin without mail checks stay signed on.
     pub idle_timeout: Duration,
     /// Test knob: delay before answering the contact-list request (0/1), to exercise clients'
     /// handling of a slow server (SPEC §24). Zero in normal use.

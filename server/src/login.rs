@@ -51,6 +51,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         }
     };
     conn.set_login(LoginInfo { uid, sesskey, clientver: l.clientver });
+    crate::liveness::after_login(conn.stream(), shared.config.idle_timeout);
     conn.set_own_status(1, &account.headline);
     if let Err(e) = shared.db.touch_login(uid, now_unix()) {
         log_if(shared, format_args!("conn {}: cannot record login time: {e}", conn.id));

@@ -102,9 +102,10 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
             Ok(0) => return ("peer closed", false),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return ("idle timeout", false)
-            }
+            // The read timeout, which only runs until login (liveness.rs).
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return ("idle timeout before login", false),
+            // TCP_USER_TIMEOUT or keepalive gave up: the peer stopped acknowledging.
+            Err(e) if e.kind() == ErrorKind::TimedOut => return ("dead connection (peer stopped responding)", false),
             Err(_) if conn.is_closed() => return ("closed by server", false),
             Err(_) => return ("read error", false),
         };

@@ -90,23 +90,60 @@ fn web_challenge_gets_challenge_pairs() {
 }
 
 #[test]
-fn idle_session_is_closed_after_idle_timeout() {
+fn a_connection_that_does_not_log_in_is_closed_after_the_idle_timeout() {
+    let s = server_with(|c| c.idle_timeout = Duration::from_millis(400));
+    let mut c = Client::connect(s.addr());
+    let t0 = Instant::now();
+    assert!(c.closed_within(WAIT));
+    assert!(t0.elapsed() >= Duration::from_millis(300), "closed too early: {:?}", t0.elapsed());
+}
+
+/// Pidgin's plugin sends nothing while its user is idle (no keepalives, mail check off by
+/// default): a logged-in session that is quiet but alive must stay signed on past the limit.
+#[test]
+fn a_quiet_logged_in_session_outlives_the_idle_timeout() {
     let s = server_with(|c| {
         c.idle_timeout = Duration::from_millis(400);
         c.ka_interval = Duration::ZERO;
     });
     s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
     let mut c = Client::login(s.addr(), "a@example.com", "apw");
-    let t0 = Instant::now();
-    assert!(c.closed_within(WAIT));
-    assert!(t0.elapsed() >= Duration::from_millis(300), "closed too early: {:?}", t0.elapsed());
-    // Traffic keeps a session alive.
-    let mut c = Client::login(s.addr(), "a@example.com", "apw");
-    for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(200));
-        c.persist(1, 7, 18, DictBuilder::new());
+    assert!(!c.closed_within(Duration::from_millis(1500)), "a quiet session was closed");
+    assert_eq!(s.online_count(), 1);
+    let r = c.persist(1, 7, 18, DictBuilder::new());
+    assert_eq!(r.cmd.0, 257, "the session still answers after the quiet period");
+}
+
+/// A client whose process hangs (never reads again) is dropped once the server's data to it
+/// has waited unacknowledged for the limit (a full receive window on loopback), without a
+/// read timeout: the session ends and its watchers see it go offline.
+#[test]
+fn a_logged_in_peer_that_stops_reading_is_dropped_after_the_idle_timeout() {
+    let s = server_with(|c| {
+        c.idle_timeout = Duration::from_secs(1);
+        c.ka_interval = Duration::ZERO;
+        c.write_timeout = Duration::from_secs(60);
+    });
+    s.add_account("hung@example.com", "hpw", Some("hung"), None).unwrap();
+    s.add_account("b@example.com", "bpw", Some("bb"), None).unwrap();
+    let hung = Client::login(s.addr(), "hung@example.com", "hpw");
+    let mut b = Client::login(s.addr(), "b@example.com", "bpw");
+    assert_eq!(s.online_count(), 2);
+    // About 1 MiB of IMs: more than the hung client's receive buffer holds (it never reads), less
+    // than the server's send buffer, so no server write blocks; the window closes and stays shut.
+    let text = "x".repeat(400);
+    for _ in 0..2_500 {
+        b.im(hung.uid, &text);
     }
-    assert!(!c.closed_within(Duration::from_millis(100)));
+    let t0 = Instant::now();
+    while s.online_count() != 1 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the hung client was never dropped");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // b is still served.
+    let r = b.persist(1, 7, 18, DictBuilder::new());
+    assert_eq!(r.cmd.0, 257);
+    drop(hung);
 }
 
 #[test]

@@ -1,0 +1,98 @@
+//! How a connection's end is noticed without closing clients that are merely quiet.
+//!
+//! Before login, a connection that sends nothing for `idle_timeout` is closed by its read timeout:
+//! it holds a thread and has not authenticated. After login, silence is normal — Pidgin's plugin
+//! sends nothing at all while the user is idle unless its mail check is on (SPEC §17) — so the
+//! read timeout is lifted and the *peer's TCP stack* is asked instead: keepalive probes while the
+//! line is quiet, and `TCP_USER_TIMEOUT` = `idle_timeout` for data (our `\ka\`, routed messages)
+//! and probes that stay unacknowledged. A client that vanished (host down, cable pulled, NAT state
+//! lost) is dropped within about `idle_timeout`; one that is alive but quiet stays signed on.
+//! This is our reading of SPEC §24 "closes sessions idle longer than the dead-connection limit":
+//! idle means no sign of life, and an acknowledged keepalive is one.
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Switches a connection that just logged in from the read timeout to TCP-level liveness checks.
+/// A zero `idle_timeout` disables both. Off Linux (no `TCP_USER_TIMEOUT`) the read timeout stays.
+pub fn after_login(stream: &TcpStream, idle_timeout: Duration) {
+    if idle_timeout.is_zero() || !set_dead_peer_timeout(stream, idle_timeout) {
+        return;
+    }
+    let _ = stream.set_read_timeout(None);
+}
+
+#[cfg(target_os = "linux")]
+fn set_dead_peer_timeout(stream: &TcpStream, limit: Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    let limit_ms = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX);
+    // Probes start after a third of the limit of silence and repeat every ninth, so several are
+    // sent before the user timeout gives up on the peer.
+    let secs = |d: u64| i32::try_from(d.max(1)).unwrap_or(i32::MAX);
+    let idle = secs(limit.as_secs() / 3);
+    let interval = secs(limit.as_secs() / 9);
+    let opts: [(i32, i32, i32); 4] = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, interval),
+        (libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, i32::try_from(limit_ms).unwrap_or(i32::MAX)),
+    ];
+    opts.iter().all(|&(level, name, value)| {
+        // SAFETY: a valid socket fd, and a c_int option value of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&value as *const i32).cast(),
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            ) == 0
+        }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_dead_peer_timeout(_stream: &TcpStream, _limit: Duration) -> bool {
+    false
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::os::fd::AsRawFd;
+
+    fn get(stream: &TcpStream, level: i32, name: i32) -> i32 {
+        let mut v: i32 = -1;
+        let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+        // SAFETY: a valid fd and an i32 out-value of the size passed.
+        let r = unsafe { libc::getsockopt(stream.as_raw_fd(), level, name, (&mut v as *mut i32).cast(), &mut len) };
+        assert_eq!(r, 0);
+        v
+    }
+
+    #[test]
+    fn after_login_lifts_the_read_timeout_and_arms_the_tcp_checks() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(180))).unwrap();
+        after_login(&s, Duration::from_secs(180));
+        assert_eq!(s.read_timeout().unwrap(), None);
+        assert_eq!(get(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
+        assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), 60);
+        assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL), 20);
+        assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT), 180_000);
+    }
+
+    #[test]
+    fn a_zero_idle_timeout_changes_nothing() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        after_login(&s, Duration::ZERO);
+        assert_eq!(get(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 0);
+        assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT), 0);
+    }
+}

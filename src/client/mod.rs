@@ -29,6 +29,7 @@
 
 pub mod commands;
 pub mod config;
+mod connect;
 pub mod error;
 pub mod events;
 pub mod gate;

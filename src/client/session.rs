@@ -20,7 +20,7 @@
 //! `dup`), so a process with the usual hard limit of 20 000 descriptors can hold 10 000 sessions.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -28,6 +28,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use super::config::Config;
+use super::connect::{self, Cancel};
 use super::error::{Error, Result};
 use super::events::{Event, MessageId, OwnStatus, RequestId};
 use super::gate::Gate;
@@ -42,8 +43,9 @@ pub const MAX_WAIT: Duration = Duration::from_secs(1);
 const READ_CHUNK: usize = 4096;
 /// A write that cannot complete in this long means a dead peer; the connection is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long `close` waits for the IO thread to exit before leaving it to finish on its own (it
-/// may be stuck in DNS or a connect; it makes no callback after `close`).
+/// How long `close` waits for the IO thread to exit before leaving it to finish on its own. Only
+/// a name lookup can take that long (a connect is cancelled, see `connect.rs`); the thread makes
+/// no callback after `close`.
 const JOIN_WAIT: Duration = Duration::from_secs(2);
 
 /// Receives every event, on the session's IO thread.
@@ -73,6 +75,8 @@ struct Inner {
     io_done_cv: Condvar,
     stack_size: usize,
     connect_timeout: Duration,
+    /// Cancels the connect the IO thread is in, if any.
+    connecting: Mutex<Option<Arc<Cancel>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -105,6 +109,7 @@ impl Session {
                 io_done_cv: Condvar::new(),
                 stack_size,
                 connect_timeout,
+                connecting: Mutex::new(None),
             }),
         }
     }
@@ -320,7 +325,8 @@ impl Inner {
         }
     }
 
-    /// Wakes the IO thread: unblocks its read (socket shutdown) or its reconnect wait.
+    /// Wakes the IO thread: unblocks its read (socket shutdown), its connect (cancel) or its
+    /// reconnect wait.
     fn kick(&self) {
         let phase = lock(&self.core).machine.phase();
         if !phase.has_connection() {
@@ -328,7 +334,28 @@ impl Inner {
                 let _ = s.shutdown(Shutdown::Both);
             }
         }
+        if phase != Phase::Connecting {
+            if let Some(c) = lock(&self.connecting).as_ref() {
+                c.cancel();
+            }
+        }
         self.notify();
+    }
+
+    /// Connects for `attempt` unless the session moved on (closed, disconnected) before the
+    /// cancel could reach this connect; `kick` cancels it after.
+    fn connect(&self, host: &str, port: u16) -> io::Result<TcpStream> {
+        let cancel = Arc::new(Cancel::new()?);
+        {
+            let core = lock(&self.core);
+            if self.closing.load(Ordering::SeqCst) || core.machine.phase() != Phase::Connecting {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "connect cancelled"));
+            }
+            *lock(&self.connecting) = Some(cancel.clone());
+        }
+        let result = connect::connect(host, port, self.connect_timeout, &cancel);
+        *lock(&self.connecting) = None;
+        result
     }
 
     fn notify(&self) {
@@ -363,17 +390,6 @@ impl Drop for IoExit {
     }
 }
 
-fn connect_tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} did not resolve"));
-    for addr in (host, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
 fn io_main(inner: Arc<Inner>) {
     let exit = IoExit(inner.clone());
     let mut sock: Option<Arc<TcpStream>> = None;
@@ -400,7 +416,7 @@ fn io_main(inner: Arc<Inner>) {
                     (c.host.clone(), c.port)
                 };
                 inner.deliver(); // progress before a connect that may take a while
-                let result = connect_tcp(&host, port, inner.connect_timeout);
+                let result = inner.connect(&host, port);
                 let mut core = lock(&inner.core);
                 match result {
                     Ok(s) => {

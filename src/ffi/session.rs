@@ -100,6 +100,11 @@ unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_resu
 /// running on other threads have finished (so do not call it while holding a lock that your
 /// callbacks take). Pending IMs are dropped without `on_im_failed`.
 ///
+/// It returns promptly: a TCP connect in progress is cancelled and the IO thread joined. Only a
+/// host-name lookup (getaddrinfo) cannot be cancelled: if one is running, this waits for it up to
+/// 2 s and then returns, leaving the IO thread to finish the lookup and exit on its own (no
+/// callback runs). Pass an IP address to `msim_session_connect` if you unload libmsim right after.
+///
 /// Called from inside one of this session's callbacks: the same holds, except that the calling
 /// callback itself continues until it returns (its borrowed arguments stay valid until then);
 /// the IO thread then exits on its own. Do not use the pointer after this call.

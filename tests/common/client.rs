@@ -47,11 +47,15 @@ pub struct Client {
 
 impl Client {
     pub fn connect(server: &Server, email: &str, password: &str, cfg: Config) -> Client {
+        Client::connect_to(server.addr(), email, password, cfg)
+    }
+
+    /// As [`Client::connect`], to any address (a misbehaving peer).
+    pub fn connect_to(addr: std::net::SocketAddr, email: &str, password: &str, cfg: Config) -> Client {
         let (tx, rx) = channel();
         let session = Session::new(cfg, move |e| {
             let _ = tx.send(e);
         });
-        let addr = server.addr();
         session
             .connect(
                 &addr.ip().to_string(),

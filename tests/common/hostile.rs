@@ -387,3 +387,26 @@ impl Probe {
 pub fn is_end(e: &Event) -> bool {
     matches!(e, Event::LoginFailed { .. } | Event::Disconnected { reconnecting: false, .. })
 }
+
+/// A listener that never accepts and whose accept queue is full, so the kernel drops further
+/// SYNs and a connect to it hangs until its timeout. Keep both values alive while testing.
+pub fn full_listener() -> (TcpListener, Vec<TcpStream>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: socket/bind/listen on a fresh descriptor, owned by the TcpListener from here on.
+    let l = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+        let l = TcpListener::from_raw_fd(fd);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, (&sin as *const libc::sockaddr_in).cast(), len), 0);
+        assert_eq!(libc::listen(fd, 0), 0);
+        l
+    };
+    let addr = l.local_addr().unwrap();
+    // A backlog of 0 holds one connection; a few more make sure the queue is full.
+    let fill = (0..3).filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()).collect();
+    (l, fill)
+}

@@ -76,13 +76,13 @@ impl Shared {
 /// `msim_session_disconnect` MSIM_RESULT_NOT_CONNECTED). MSIM_RESULT_PANIC means a bug in msim.
 pub struct msim_session {
     shared: Arc<Shared>,
-    session: Session,
+    pub(crate) session: Session,
     #[cfg(feature = "glib")]
     source: Option<glib::Source>,
 }
 
 /// A string argument that may be NULL.
-unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_result> {
+pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_result> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -244,18 +244,21 @@ pub unsafe extern "C" fn msim_session_free(session: *mut msim_session) {
 }
 
 /// Runs `f` on a valid session, mapping errors.
-unsafe fn with(session: *const msim_session, f: impl FnOnce(&msim_session) -> Result<(), msim_result>) -> msim_result {
+pub(crate) unsafe fn with(
+    session: *const msim_session,
+    f: impl FnOnce(&msim_session) -> Result<(), msim_result>,
+) -> msim_result {
     guard_result(|| {
         let s = session.as_ref().ok_or(msim_result::NullParameter)?;
         f(s)
     })
 }
 
-fn map<T>(r: crate::client::error::Result<T>) -> Result<T, msim_result> {
+pub(crate) fn map<T>(r: crate::client::error::Result<T>) -> Result<T, msim_result> {
     r.map_err(msim_result::from)
 }
 
-unsafe fn write_out<T>(out: *mut T, v: T) {
+pub(crate) unsafe fn write_out<T>(out: *mut T, v: T) {
     if let Some(o) = out.as_mut() {
         *o = v;
     }

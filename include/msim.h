@@ -435,7 +435,7 @@ typedef struct {
   // A non-fatal problem: a server error message, a failed or timed-out request, a malformed
   // message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
   void (*on_error)(void *userdata, msim_result result, uint32_t server_code, const char *text);
-  // A message msim does not act on (unknown kind, group chat, mood…) as wire text.
+  // A message msim does not act on (unknown kind, group chat…) as wire text.
   void (*on_unhandled)(void *userdata, const char *frame);
   // Every frame in and out as wire text, the login `response` redacted. Costs a copy per
   // frame: leave NULL unless you want it.

@@ -332,7 +332,7 @@ pub enum Event {
     Error {
         error: Error,
     },
-    /// A message the client does not act on (unknown kind, group chat, mood…), as wire text.
+    /// A message the client does not act on (unknown kind, group chat…), as wire text.
     Unhandled {
         text: String,
     },

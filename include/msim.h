@@ -24,7 +24,7 @@
 // Plugin ABI (msim_plugin_info): see the comment of that struct.
 #define MSIM_PLUGIN_MAGIC 0x4D53494Du
 #define MSIM_PLUGIN_ABI_MAJOR 1
-#define MSIM_PLUGIN_ABI_MINOR 0
+#define MSIM_PLUGIN_ABI_MINOR 1
 #define MSIM_PLUGIN_INIT_SYMBOL "msim_plugin_init"
 // True when the plugin's table is long enough to hold operation `op` and the operation is
 // set. Use it before calling any operation added after minor 0.
@@ -105,6 +105,16 @@ typedef enum {
   MSIM_MAIL_FLAG_PICTURE_COMMENT = 16,
   MSIM_MAIL_FLAG_EVENT_INVITATION = 32,
 } msim_mail_flag;
+
+// What an `on_buddy_notice` carries (SPEC §11.2, §11.6).
+typedef enum {
+  // bm 200: the sender's client description (free text).
+  MSIM_NOTICE_KIND_CLIENT_VERSION = 0,
+  // bm 126: a mood/status text (format unknown, passed on as sent).
+  MSIM_NOTICE_KIND_MOOD = 1,
+  // bm 124: a profile message (format unknown, passed on as sent).
+  MSIM_NOTICE_KIND_PROFILE = 2,
+} msim_notice_kind;
 
 // A buddy's presence (the bm 100 code, SPEC §11.5). Unknown codes are reported as ONLINE.
 typedef enum {
@@ -323,6 +333,16 @@ typedef struct {
   uint32_t flags;
 } msim_group;
 
+// One web-challenge pair given to `on_web_challenge` (SPEC §14); `data` is borrowed for the
+// callback.
+typedef struct {
+  // `Challenge`, a 10-digit number.
+  uint64_t challenge;
+  // `ChallengeData`, base64-decoded: `data_len` bytes (64 in the capture; not NUL-terminated).
+  const uint8_t *data;
+  size_t data_len;
+} msim_web_challenge;
+
 // The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
 // `userdata` given to `msim_session_new` first.
 //
@@ -434,11 +454,42 @@ typedef struct {
   // A non-fatal problem: a server error message, a failed or timed-out request, a malformed
   // message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
   void (*on_error)(void *userdata, msim_result result, uint32_t server_code, const char *text);
-  // A message msim does not act on (unknown kind, group chat, mood…) as wire text.
+  // A message msim does not act on (unknown kind, group chat…) as wire text.
   void (*on_unhandled)(void *userdata, const char *frame);
   // Every frame in and out as wire text, the login `response` redacted. Costs a copy per
   // frame: leave NULL unless you want it.
   void (*on_trace)(void *userdata, msim_direction direction, const char *frame);
+  // Answer to `msim_session_save_group`: on OK `group` is the group as the server echoed it
+  // (`id` 0: the reply carries no group id; `msim_session_request_groups` lists it with its
+  // id) and `text` is ""; otherwise `group` is NULL and `text` says why. Runs where every
+  // callback runs (see above); `group`, its name and `text` are valid until it returns.
+  void (*on_group_saved)(void *userdata,
+                         uint32_t request_id,
+                         msim_result result,
+                         const msim_group *group,
+                         const char *text);
+  // Own privacy settings as the server stores them, at every sign-on (SPEC §9.4):
+  // `show_only_to_list` (presence only for your list and permitted users), `privacy_mode`
+  // and `offline_message_mode` as sent (only bit 0 of `privacy_mode` can be set, with
+  // `msim_session_set_privacy`; the other bits and `offline_message_mode` have no known
+  // meaning). Runs where every callback runs; no pointers.
+  void (*on_privacy)(void *userdata,
+                     bool show_only_to_list,
+                     uint32_t privacy_mode,
+                     uint32_t offline_message_mode);
+  // The server's answer to `msim_session_request_web_challenge` (SPEC §14): `count` pairs of
+  // challenge number and challenge bytes. How the official client computed its web-login
+  // response from them is unknown, so msim cannot answer it. Runs where every callback runs;
+  // the array and every `data` buffer are valid until it returns.
+  void (*on_web_challenge)(void *userdata, const msim_web_challenge *challenges, size_t count);
+  // A client-version (bm 200), mood (bm 126) or profile (bm 124) message from `from_uid`
+  // (`username` may be NULL), with its text as sent ("" when empty). Runs where every
+  // callback runs; `username` and `text` are valid until it returns.
+  void (*on_buddy_notice)(void *userdata,
+                          uint32_t from_uid,
+                          const char *username,
+                          msim_notice_kind kind,
+                          const char *text);
 } msim_callbacks;
 
 // The plugin descriptor returned by `msim_plugin_init()`: identity, ABI version, and a table of
@@ -551,6 +602,24 @@ typedef struct {
   const char *(*result_str)(int result);
   // `msim_string_free`.
   void (*string_free)(char *s);
+  // `msim_session_set_privacy` (minor 1).
+  msim_result (*set_privacy)(msim_session *session, bool show_only_to_list, bool privacy_mode);
+  // `msim_session_permit` (minor 1).
+  msim_result (*permit)(msim_session *session, const char *who);
+  // `msim_session_unpermit` (minor 1).
+  msim_result (*unpermit)(msim_session *session, const char *who);
+  // `msim_session_save_group` (minor 1).
+  msim_result (*save_group)(msim_session *session,
+                            const char *name,
+                            uint32_t position,
+                            uint32_t flags,
+                            uint32_t *out_request_id);
+  // `msim_session_request_web_challenge` (minor 1).
+  msim_result (*request_web_challenge)(msim_session *session);
+  // `msim_session_send_window_opened` (minor 1).
+  msim_result (*send_window_opened)(msim_session *session, const char *who);
+  // `msim_session_send_client_version` (minor 1).
+  msim_result (*send_client_version)(msim_session *session, const char *who, const char *text);
 } msim_plugin_info;
 
 // The type of `msim_plugin_init`, for a host's `dlsym` result (copy the `void *` into a variable
@@ -589,6 +658,23 @@ msim_session *msim_session_new_sized(const msim_callbacks *callbacks,
                                      void *userdata,
                                      const msim_session_options *options,
                                      size_t options_size);
+
+// Creates the contact group `name`, or updates the position and flags of the group of that name
+// (2/16 PUT `GroupName Position GroupFlag`, SPEC §10.2); `on_group_saved` with the same request
+// id (written to `*out_request_id`, which may be NULL) follows. `position` 0 and `flags` 0 leave
+// that key out (the official client always sends both; msim-server then appends the group and
+// uses flags 131073, those of "IM Friends"). The meaning of the flag bits is unknown. An empty
+// `name` gives MSIM_RESULT_INVALID_ARGUMENT. Renaming and deleting a group have no known wire
+// format (SPEC §10.2, §23), so msim has no such functions; moving a contact to a group is
+// `msim_session_set_contact_info`. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `name` NUL-terminated; `out_request_id` NULL or writable.
+msim_result msim_session_save_group(msim_session *session,
+                                    const char *name,
+                                    uint32_t position,
+                                    uint32_t flags,
+                                    uint32_t *out_request_id);
 
 // Computes the `response` field of a login2 message (SPEC §6.3), base64-encoded, for the server's
 // challenge `nc` (`nonce_b64`), the account e-mail and password. The IP list is empty, as Pidgin sends.
@@ -669,11 +755,56 @@ msim_result msim_markup_to_plain(const char *markup,
 msim_result msim_html_to_plain(const char *html,
                                char **out_text);
 
+// Tells `who` that you opened a conversation window with them: bm 122
+// `cmdtype=1&reqid=<n>&contenttype=1&`, as the official client did (SPEC §4.7, §11.2). An msim
+// peer reports it as `on_typing` true then false. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_send_window_opened(msim_session *session, const char *who);
+
+// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = "msim <version>";
+// exactly "final" gives MSIM_RESULT_INVALID_ARGUMENT). The peer gets it as `on_buddy_notice`
+// with MSIM_NOTICE_KIND_CLIENT_VERSION. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated; `text` NULL or NUL-terminated.
+msim_result msim_session_send_client_version(msim_session *session,
+                                             const char *who,
+                                             const char *text);
+
 // The plugin entry point: the static descriptor of this library (never NULL, never freed;
 // valid while the library is loaded). A host finds it with
 // `dlsym(handle, MSIM_PLUGIN_INIT_SYMBOL)` and checks it as `msim_plugin_info` describes.
 // Safe to call any number of times from any thread.
 const msim_plugin_info *msim_plugin_init(void);
+
+// Sets ShowOnlyToList (`show_only_to_list`: your presence is shown only to users on your contact
+// list, and on msim-server also to users you permitted) and PrivacyMode bit 0 (`privacy_mode`;
+// its effect is unknown, SPEC §22: it is stored and reported back) in one `\blocklist\`
+// (`w0`/`w1`, `c0`/`c1`, SPEC §18.4). There is no reply; `on_privacy` reports the stored values
+// at the next sign-on. Needs a signed-on session (see `msim_session` for the state results).
+//
+// # Safety
+// `session` valid.
+msim_result msim_session_set_privacy(msim_session *session,
+                                     bool show_only_to_list,
+                                     bool privacy_mode);
+
+// Puts `who` (id, username or e-mail) on the allow (permit) list: `a+|uid` (SPEC §18.4). There
+// is no reply; an unknown name is reported through `on_error`. `msim_session_add_buddy` permits
+// the new contact too (SPEC §18.1). Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_permit(msim_session *session, const char *who);
+
+// Takes `who` off the allow list: `a-|uid` (SPEC §18.4). There is no reply; an unknown name is
+// reported through `on_error`. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `who` NUL-terminated.
+msim_result msim_session_unpermit(msim_session *session, const char *who);
 
 // A static, human-readable English description of `result`, e.g. "not connected".
 //
@@ -900,6 +1031,15 @@ void msim_string_free(char *s);
 //
 // The returned string is static, never NULL, owned by msim: do not free it.
 const char *msim_version(void);
+
+// Asks the server for a web-login challenge (`\webchlg\\sesskey\K\n\0\final\`, SPEC §14);
+// `on_web_challenge` with the server's (challenge, data) pairs follows. The algorithm that turns
+// them into the web site's login response is UNKNOWN (neither source explains it), so msim only
+// reports the pairs; it cannot log you in to a web site. Needs a signed-on session.
+//
+// # Safety
+// `session` valid.
+msim_result msim_session_request_web_challenge(msim_session *session);
 
 #ifdef __cplusplus
 }  // extern "C"

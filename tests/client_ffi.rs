@@ -11,9 +11,13 @@ use std::time::{Duration, Instant};
 
 use common::client::server;
 use msim::ffi::callbacks::msim_callbacks;
+use msim::ffi::groups::msim_session_save_group;
 use msim::ffi::msim_result;
+use msim::ffi::notices::{msim_session_send_client_version, msim_session_send_window_opened};
+use msim::ffi::privacy::{msim_session_permit, msim_session_set_privacy, msim_session_unpermit};
 use msim::ffi::session::*;
 use msim::ffi::types::{msim_dispatch, msim_session_options};
+use msim::ffi::web::msim_session_request_web_challenge;
 
 fn c(s: &str) -> CString {
     CString::new(s).unwrap()
@@ -45,6 +49,13 @@ fn every_operation_checks_its_arguments_and_the_state() {
             msim_session_check_mail(null),
             msim_session_get_username(null, &mut ptr::null_mut()),
             msim_session_options_init(ptr::null_mut()),
+            msim_session_set_privacy(null, true, false),
+            msim_session_permit(null, who.as_ptr()),
+            msim_session_unpermit(null, who.as_ptr()),
+            msim_session_save_group(null, who.as_ptr(), 1, 1, ptr::null_mut()),
+            msim_session_request_web_challenge(null),
+            msim_session_send_window_opened(null, who.as_ptr()),
+            msim_session_send_client_version(null, who.as_ptr(), ptr::null()),
         ];
         for (i, r) in nulls.iter().enumerate() {
             assert_eq!(*r, msim_result::NullParameter, "call #{i}");
@@ -71,6 +82,23 @@ fn every_operation_checks_its_arguments_and_the_state() {
             (msim_session_disconnect(s), msim_result::NotConnected),
             (msim_session_connect(s, c("").as_ptr(), 1, who.as_ptr(), who.as_ptr()), msim_result::InvalidArgument),
             (msim_session_connect(s, ptr::null(), 1, who.as_ptr(), bad), msim_result::InvalidUtf8),
+            (msim_session_set_privacy(s, true, true), msim_result::NotConnected),
+            (msim_session_permit(s, ptr::null()), msim_result::NullParameter),
+            (msim_session_permit(s, bad), msim_result::InvalidUtf8),
+            (msim_session_permit(s, who.as_ptr()), msim_result::NotConnected),
+            (msim_session_unpermit(s, ptr::null()), msim_result::NullParameter),
+            (msim_session_unpermit(s, bad), msim_result::InvalidUtf8),
+            (msim_session_unpermit(s, who.as_ptr()), msim_result::NotConnected),
+            (msim_session_save_group(s, ptr::null(), 1, 1, ptr::null_mut()), msim_result::NullParameter),
+            (msim_session_save_group(s, bad, 1, 1, ptr::null_mut()), msim_result::InvalidUtf8),
+            (msim_session_save_group(s, who.as_ptr(), 0, 0, ptr::null_mut()), msim_result::NotConnected),
+            (msim_session_request_web_challenge(s), msim_result::NotConnected),
+            (msim_session_send_window_opened(s, ptr::null()), msim_result::NullParameter),
+            (msim_session_send_window_opened(s, bad), msim_result::InvalidUtf8),
+            (msim_session_send_window_opened(s, who.as_ptr()), msim_result::NotConnected),
+            (msim_session_send_client_version(s, ptr::null(), ptr::null()), msim_result::NullParameter),
+            (msim_session_send_client_version(s, who.as_ptr(), bad), msim_result::InvalidUtf8),
+            (msim_session_send_client_version(s, who.as_ptr(), ptr::null()), msim_result::NotConnected),
         ];
         for (i, (got, want)) in cases.iter().enumerate() {
             assert_eq!(got, want, "case #{i}");

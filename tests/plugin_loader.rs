@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::client::{server, Client};
 use msim::client::Event;
+use msim::ffi::plugin::{MSIM_PLUGIN_ABI_MAJOR, MSIM_PLUGIN_ABI_MINOR};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -80,16 +81,20 @@ fn list_accepts_libmsim_and_rejects_every_mismatched_or_broken_file() {
     let (code, stdout, stderr) = run_loader(&["--dir", dir.to_str().unwrap(), "--list"]);
     let all = format!("exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}");
     assert_eq!(code, 0, "{all}");
-    let version = concat!("version ", env!("CARGO_PKG_VERSION"), " ABI 1.0");
-    assert!(stdout.contains("plugin prpl-msim \"MySpaceIM\" ") && stdout.contains(version), "{all}");
+    let (major, minor) = (MSIM_PLUGIN_ABI_MAJOR, MSIM_PLUGIN_ABI_MINOR);
+    let version = format!("version {} ABI {major}.{minor}", env!("CARGO_PKG_VERSION"));
+    assert!(stdout.contains("plugin prpl-msim \"MySpaceIM\" ") && stdout.contains(&version), "{all}");
     assert!(stdout.contains("1 plugin(s) loaded"), "{all}");
     for (file, reason) in [
-        ("bad_magic.so", "not an msim plugin: bad magic 0x12345678 (expected 0x4D53494D)"),
-        ("bad_major.so", "incompatible ABI 2.0: major must be 1"),
-        ("newer_minor.so", "incompatible ABI 1.1: needs a newer host (this host has ABI 1.0)"),
-        ("no_ops.so", "missing operation options_init"),
-        ("not_a_plugin.so", "not a plugin (no msim_plugin_init symbol)"),
-        ("x.so", "cannot load"),
+        ("bad_magic.so", "not an msim plugin: bad magic 0x12345678 (expected 0x4D53494D)".to_owned()),
+        ("bad_major.so", format!("incompatible ABI {}.{minor}: major must be {major}", major + 1)),
+        (
+            "newer_minor.so",
+            format!("incompatible ABI {major}.{}: needs a newer host (this host has ABI {major}.{minor})", minor + 1),
+        ),
+        ("no_ops.so", "missing operation options_init".to_owned()),
+        ("not_a_plugin.so", "not a plugin (no msim_plugin_init symbol)".to_owned()),
+        ("x.so", "cannot load".to_owned()),
     ] {
         let line = format!("loader: rejected {}: {reason}", dir.join(file).display());
         assert!(stderr.contains(&line), "expected {line:?}\n{all}");

@@ -1,7 +1,7 @@
 //! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
 //! `libmsim-purple.so` and `libmsim.so` in a plugin directory, and runs the null-client harness
 //! `tests/c/purple_harness.c` against msim-server (IMs, presence, idle, invisible, typing, zaps,
-//! get_info, block, add/remove buddy, bad password, sign off/on, signed on elsewhere, server
+//! get_info, block, privacy (set_permit_deny, add/rem_permit), add/remove buddy, bad password, sign off/on, signed on elsewhere, server
 //! shutdown). The harness
 //! prints TAP-like `ok`/`not ok` lines; its exit code is the number of failures.
 //!
@@ -199,6 +199,6 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     assert!(failed.is_empty(), "failed checks: {failed:#?}\n{report}");
     assert_eq!(status.code(), Some(0), "harness exit {status:?}\n{report}");
     let passed = lines.iter().filter(|l| l.starts_with("ok ")).count();
-    assert!(passed >= 30, "only {passed} checks ran\n{report}");
+    assert!(passed >= 40, "only {passed} checks ran\n{report}");
     assert!(lines.iter().any(|l| l == STOP_MARKER), "the harness never reached the shutdown step\n{report}");
 }

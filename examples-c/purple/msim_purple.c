@@ -74,6 +74,7 @@ typedef struct {
     GHashTable *pending; /* uid (GUINT_TO_POINTER) -> pending_contact* */
     GHashTable *infos;   /* user name -> user_facts*, for tooltips */
     GHashTable *seen;    /* uid -> last_presence*: presence that may precede the buddy */
+    uint32_t privacy_mode; /* PrivacyMode as on_privacy last reported it (kept by set_permit_deny) */
 } msim_purple;
 
 /* The last presence reported for a user. At sign-on the server sends the presence of online
@@ -438,6 +439,14 @@ static void cb_buddy_blocked(void *ud, uint32_t uid, const char *username, bool 
                       blocked ? "blocked" : "unblocked");
 }
 
+static void cb_privacy(void *ud, bool show_only_to_list, uint32_t privacy_mode, uint32_t offline_message_mode) {
+    msim_purple *mp = ud;
+    (void)offline_message_mode;
+    mp->privacy_mode = privacy_mode;
+    purple_debug_info(PRPL_ID, "own privacy: show only to list %d, privacy mode %u\n", (int)show_only_to_list,
+                      (unsigned)privacy_mode);
+}
+
 static void cb_error(void *ud, msim_result r, uint32_t code, const char *text) {
     (void)ud;
     /* Non-fatal (a failed request, a skipped message, a sign-on warning): the debug log. */
@@ -566,6 +575,7 @@ static void prpl_login(PurpleAccount *account) {
     cb.on_buddy_added = cb_buddy_added;
     cb.on_buddy_removed = cb_buddy_removed;
     cb.on_buddy_blocked = cb_buddy_blocked;
+    cb.on_privacy = cb_privacy;
     cb.on_error = cb_error;
 
     msim_session_options opts;
@@ -709,6 +719,35 @@ static void prpl_rem_deny(PurpleConnection *gc, const char *who) {
     }
 }
 
+/* The permit list is the server's allow list (SPEC §18.4). */
+static void prpl_add_permit(PurpleConnection *gc, const char *who) {
+    msim_purple *mp = mp_of(gc);
+    if (send_result(msim_session_permit(mp->session, who), "permit") > 0) {
+        purple_debug_info(PRPL_ID, "(%s) permitted\n", who);
+    }
+}
+
+static void prpl_rem_permit(PurpleConnection *gc, const char *who) {
+    msim_purple *mp = mp_of(gc);
+    if (send_result(msim_session_unpermit(mp->session, who), "unpermit") > 0) {
+        purple_debug_info(PRPL_ID, "(%s) unpermitted\n", who);
+    }
+}
+
+/* libpurple's privacy modes onto ShowOnlyToList (SPEC §9.4): "allow only the users below" and
+ * "allow only the users on my buddy list" show presence only to the list (plus, on msim-server,
+ * the permitted users); every other mode shows it to everyone (blocking stays per user, add_deny).
+ * PrivacyMode bit 0 is kept as the server reported it. */
+static void prpl_set_permit_deny(PurpleConnection *gc) {
+    msim_purple *mp = mp_of(gc);
+    PurplePrivacyType t = purple_account_get_privacy_type(mp->account);
+    gboolean only_list = t == PURPLE_PRIVACY_ALLOW_USERS || t == PURPLE_PRIVACY_ALLOW_BUDDYLIST;
+    if (send_result(msim_session_set_privacy(mp->session, only_list, (mp->privacy_mode & 1) != 0), "set_privacy") >
+        0) {
+        purple_debug_info(PRPL_ID, "show only to list: %d\n", (int)only_list);
+    }
+}
+
 /* The zaps of SPEC §11.4, in wire order (the index is the zap number). */
 static const char *const zap_names[10][3] = {
     {"Zap", "zapped", "Zapping"},        {"Whack", "whacked", "Whacking"},
@@ -775,11 +814,11 @@ static PurplePluginProtocolInfo prpl_info = {
     NULL, /* add_buddies */
     prpl_remove_buddy,
     NULL, /* remove_buddies */
-    NULL, /* add_permit */
+    prpl_add_permit,
     prpl_add_deny,
-    NULL, /* rem_permit */
+    prpl_rem_permit,
     prpl_rem_deny,
-    NULL, /* set_permit_deny */
+    prpl_set_permit_deny,
     NULL, /* join_chat */
     NULL, /* reject_chat */
     NULL, /* get_chat_name */

@@ -21,7 +21,10 @@ use crate::state::Shared;
 use crate::{log_if, now_unix, Error};
 
 /// bm types relayed between users (SPEC §11.2). Status (100) is server-generated; 4 is the
-/// server's add notice; the rest have no known semantics to relay.
+/// server's add notice. 124 (profile) and 126 (mood) are not relayed: SPEC §11.2 knows them only
+/// as server-to-client messages with unknown payloads (§22), so a client-sent one is not something
+/// a real server was seen to pass on, and relaying unknown payloads would only open a channel
+/// around the IM rules. msim's client reports them when a server sends them.
 const RELAYED: [u32; 4] = [bm::IM, bm::INSTANT, bm::MEDIA, bm::UNOFFICIAL_CLIENT];
 
 fn text_bm(kind: u32, from: u32, msg: &str, date: Option<u64>, cv: Option<u32>) -> ServerMessage {
@@ -41,7 +44,10 @@ pub fn status_bm(from: u32, status: &StatusList) -> ServerMessage {
 }
 
 /// May `viewer` see `subject`'s presence? Neither has blocked the other, and when `subject` set
-/// ShowOnlyToList (`w1`, SPEC §9.4) `viewer` must be on `subject`'s list (*inference* from the name).
+/// ShowOnlyToList (`w1`, SPEC §9.4) `viewer` must be on `subject`'s contact list or allow list
+/// (`a+|viewer`, SPEC §18.4). Both are *inference*: from the flag's name, and from the allow list
+/// being the "approve" list that add-buddy fills (SPEC §18.1) — a user can be permitted to see
+/// your presence without being your contact.
 pub fn can_see(shared: &Shared, subject: u32, viewer: u32) -> Result<bool, Error> {
     let db = &shared.db;
     if db.is_blocked(viewer, subject)? || db.is_blocked(subject, viewer)? {
@@ -49,7 +55,7 @@ pub fn can_see(shared: &Shared, subject: u32, viewer: u32) -> Result<bool, Error
     }
     let only_list = db.account(subject)?.is_some_and(|a| a.show_only_to_list);
     if only_list {
-        return Ok(db.contact(subject, viewer)?.is_some_and(|c| c.visibility != 2));
+        return Ok(db.contact(subject, viewer)?.is_some_and(|c| c.visibility != 2) || db.is_allowed(subject, viewer)?);
     }
     Ok(true)
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::protocol::buddy::{bm, STOP_TYPING, TYPING};
+use crate::protocol::buddy::{bm, media_payload, STOP_TYPING, TYPING};
 use crate::protocol::kinds::{BlockOp, BmToServer, ClientMessage, Target};
 use crate::protocol::markup;
 use crate::protocol::persist::{cmd, DataItem};
@@ -119,6 +119,17 @@ impl Machine {
                 )
                 .map(|_| ())
             }
+            Deferred::Permit(on) => {
+                let t = Target::Uid(uid);
+                let op = if on { BlockOp::Allow(t) } else { BlockOp::Unallow(t) };
+                self.send(ClientMessage::BlockList { sesskey, ops: vec![op] })
+            }
+            Deferred::WindowOpened => {
+                let reqid = self.next_media_reqid;
+                self.next_media_reqid += 1;
+                self.send(bm_msg(bm::MEDIA, media_payload(reqid)))
+            }
+            Deferred::ClientVersion(text) => self.send(bm_msg(bm::UNOFFICIAL_CLIENT, text)),
         };
         if let Err(error) = result {
             self.emit(Event::Error { error });
@@ -312,11 +323,90 @@ impl Machine {
         self.persist(cmd::PUT, DataItem::ImportAllFriends, true, body, Some(Purpose::Import), now)
     }
 
+    /// Sets ShowOnlyToList (`w0`/`w1`) and PrivacyMode bit 0 (`c0`/`c1`) in one `\blocklist\`
+    /// (SPEC §9.4, §18.4). There is no reply on the wire; the server reports the stored values in
+    /// the own-IM-info reply at the next sign-on ([`Event::PrivacySettings`]).
+    pub fn set_privacy(&mut self, show_only_to_list: bool, privacy_mode: bool) -> Result<()> {
+        self.require_signed_on()?;
+        let ops = vec![BlockOp::ShowOnlyToList(show_only_to_list), BlockOp::PrivacyMode(privacy_mode)];
+        self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops })
+    }
+
+    /// Puts `who` on the allow (permit) list: `a+|uid` (SPEC §18.4). No reply on the wire; an
+    /// unknown name gives an `Error` event. (`add_buddy` does this too, SPEC §18.1.)
+    pub fn permit(&mut self, who: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Permit(true), now)
+    }
+
+    /// Takes `who` off the allow list: `a-|uid` (SPEC §18.4).
+    pub fn unpermit(&mut self, who: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::Permit(false), now)
+    }
+
+    /// Creates a contact group or updates the position/flag of the group of that name: 2/16 PUT
+    /// `GroupName Position GroupFlag` (SPEC §10.2), answered by `GroupSaved`. `None` leaves a key
+    /// out (the official client always sends all three; msim-server then appends the group and
+    /// uses flag 131073). Renaming and deleting a group have no known wire format (SPEC §10.2,
+    /// §23), so there are no such operations.
+    pub fn save_group(
+        &mut self,
+        name: &str,
+        position: Option<u32>,
+        flags: Option<u32>,
+        now: Instant,
+    ) -> Result<RequestId> {
+        self.require_signed_on()?;
+        if name.is_empty() {
+            return Err(Error::InvalidArgument("a group needs a name".into()));
+        }
+        let mut body = DictBuilder::new().str("GroupName", name);
+        if let Some(p) = position {
+            body = body.int("Position", u64::from(p));
+        }
+        if let Some(f) = flags {
+            body = body.int("GroupFlag", u64::from(f));
+        }
+        let purpose = Some(Purpose::SaveGroup { name: name.to_owned() });
+        self.persist(cmd::PUT, DataItem::WriteGroup, true, body, purpose, now)
+    }
+
+    /// Asks for a web challenge: `\webchlg\\sesskey\K\n\0\final\` (SPEC §14). The server
+    /// answers with an unsolicited 17/26 reply, reported as [`Event::WebChallenge`]. How the
+    /// official client computed its answer from the pairs is unknown.
+    pub fn request_web_challenge(&mut self) -> Result<()> {
+        self.require_signed_on()?;
+        self.send(ClientMessage::WebChallenge { sesskey: self.sesskey, n: 0 })
+    }
+
+    /// bm 122 `cmdtype=1&reqid=<n>&contenttype=1&`, which the official client sends when an IM
+    /// window opens (SPEC §4.7, §11.2, §21.13); the peer's msim reports it as typing on/off.
+    pub fn send_window_opened(&mut self, who: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        self.with_target(who, Deferred::WindowOpened, now)
+    }
+
+    /// bm 200 with a free-text client description (SPEC §11.6); exactly `final` is refused
+    /// (SPEC §2.2). See [`default_client_description`].
+    pub fn send_client_version(&mut self, who: &str, text: &str, now: Instant) -> Result<()> {
+        self.require_signed_on()?;
+        if text == "final" {
+            return Err(Error::InvalidArgument("a client description cannot be exactly `final` (SPEC §2.2)".into()));
+        }
+        self.with_target(who, Deferred::ClientVersion(text.to_owned()), now)
+    }
+
     /// Checks for new mail now (SPEC §13); new items give `MailAlert`.
     pub fn check_mail(&mut self, now: Instant) -> Result<()> {
         self.require_signed_on()?;
         self.persist(cmd::GET, DataItem::CheckMail, true, DictBuilder::new(), Some(Purpose::MailCheck), now).map(|_| ())
     }
+}
+
+/// msim's bm 200 text: `msim <version>` (Pidgin sends `Libpurple … - msimprpl 0.18`, SPEC §11.6).
+pub fn default_client_description() -> String {
+    format!("msim {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// The 0/9 contact write body (SPEC §18.5).

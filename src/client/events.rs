@@ -124,6 +124,38 @@ pub struct Group {
     pub flags: u32,
 }
 
+/// Own privacy settings, as the 1/4 own-IM-info reply reports them (SPEC §9.4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Privacy {
+    /// `ShowOnlyToList`: presence only for the users on your list (`w1`).
+    pub show_only_to_list: bool,
+    /// `PrivacyMode` as the server sent it; only bit 0 (`c1`) can be set (SPEC §18.4), the other
+    /// bits' meaning is unknown (SPEC §22).
+    pub privacy_mode: u32,
+    /// `OfflineMessageMode` as sent; meaning unknown (SPEC §22).
+    pub offline_message_mode: u32,
+}
+
+/// One `Challenge` / `ChallengeData` pair of the web-challenge reply (SPEC §14).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebChallenge {
+    /// `Challenge`, a 10-digit number.
+    pub challenge: u64,
+    /// `ChallengeData`, base64-decoded (64 bytes in the capture).
+    pub data: Vec<u8>,
+}
+
+/// What a [`Event::BuddyNotice`] carries (SPEC §11.2, §11.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// bm 200: the peer's client description (free text).
+    ClientVersion,
+    /// bm 126: a mood/status text (payload format unknown, SPEC §22; passed on as text).
+    Mood,
+    /// bm 124: a profile message (payload format unknown, SPEC §22; passed on as text).
+    Profile,
+}
+
 /// Result of a username check or set (SPEC §6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsernameOutcome {
@@ -265,6 +297,24 @@ pub enum Event {
     },
     /// Answer to `request_groups`.
     Groups(Vec<Group>),
+    /// Answer to `save_group`: the group as the server echoed it (`id` 0: the 2/16 reply carries
+    /// no `GroupID`, SPEC §10.2), or why it failed.
+    GroupSaved {
+        request: RequestId,
+        result: Result<Group, Error>,
+    },
+    /// Own privacy settings from the own-IM-info reply at sign-on (SPEC §9.4).
+    PrivacySettings(Privacy),
+    /// The web-challenge reply (17/26, SPEC §14), after `request_web_challenge`. The answer
+    /// algorithm is unknown: msim only reports the pairs.
+    WebChallenge(Vec<WebChallenge>),
+    /// A client-version (bm 200), mood (bm 126) or profile (bm 124) message from a user.
+    BuddyNotice {
+        from: u32,
+        username: Option<String>,
+        kind: NoticeKind,
+        text: String,
+    },
     /// Answer to `import_friends`: the number of contacts in the refreshed list.
     ImportResult {
         result: Result<u32, Error>,
@@ -282,7 +332,7 @@ pub enum Event {
     Error {
         error: Error,
     },
-    /// A message the client does not act on (unknown kind, group chat, mood…), as wire text.
+    /// A message the client does not act on (unknown kind, group chat…), as wire text.
     Unhandled {
         text: String,
     },

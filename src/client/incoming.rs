@@ -11,7 +11,7 @@ use crate::protocol::persist::{DataItem, PersistReply};
 use crate::protocol::{Dict, DictBuilder, Message};
 
 use super::error::Error;
-use super::events::{mail, Contact, Event, Group, RequestId, UsernameOutcome};
+use super::events::{mail, Contact, Event, Group, NoticeKind, Privacy, RequestId, UsernameOutcome, WebChallenge};
 use super::machine::{Deferred, Machine, Phase};
 use super::names::user_info;
 use super::requests::Purpose;
@@ -25,6 +25,8 @@ impl Machine {
         let Some(purpose) = self.requests.take(reply.rid) else {
             match reply.item() {
                 DataItem::ServerInfo => self.on_server_info(&reply),
+                // SPEC §14: the answer to `\webchlg\` carries a server-chosen rid.
+                DataItem::WebChallenge if !reply.cmd.is_error() => self.on_web_challenge(&reply),
                 _ => self.emit(Event::Unhandled { text: trace::redact(raw) }),
             }
             return;
@@ -157,6 +159,17 @@ impl Machine {
                 self.emit(Event::BuddyBlocked { uid, username: self.names.username(uid), blocked });
             }
             Purpose::ContactInfo { .. } => {}
+            Purpose::SaveGroup { name } => {
+                // SPEC §10.2: the 258 reply echoes the body.
+                let s = |k: &str| body.opt_str(k).ok().flatten().map(|v| v.into_owned());
+                let group = Group {
+                    id: body.get_u32("GroupID").unwrap_or(0),
+                    name: s("GroupName").filter(|n| !n.is_empty()).unwrap_or(name),
+                    position: body.get_u32("Position").unwrap_or(0),
+                    flags: body.get_u32("GroupFlag").unwrap_or(0),
+                };
+                self.emit(Event::GroupSaved { request: reply.rid, result: Ok(group) });
+            }
             Purpose::Import => {
                 // SPEC §18.6: `Completed=True` → fetch the list again and report its size.
                 if body.get_bool("Completed").unwrap_or(false) {
@@ -208,6 +221,7 @@ impl Machine {
                 outcome: UsernameOutcome::Failed,
                 text: err.to_string(),
             }),
+            Purpose::SaveGroup { .. } => self.emit(Event::GroupSaved { request: rid, result: Err(err) }),
             Purpose::Groups
             | Purpose::AddBuddy { .. }
             | Purpose::RemoveBuddy { .. }
@@ -246,12 +260,42 @@ impl Machine {
         }
     }
 
-    /// SPEC §9.4: mirror the privacy flags of the own IM settings as Pidgin does.
+    /// SPEC §9.4: mirror the privacy flags of the own IM settings as Pidgin does, and tell the host.
     fn on_im_info(&mut self, body: &Dict<'_>) {
-        let show_only = body.get_bool("ShowOnlyToList").unwrap_or(false);
-        let privacy = body.get_u32("PrivacyMode").unwrap_or(0);
-        let ops = vec![BlockOp::ShowOnlyToList(show_only), BlockOp::PrivacyMode(privacy & 1 == 1)];
+        let privacy = Privacy {
+            show_only_to_list: body.get_bool("ShowOnlyToList").unwrap_or(false),
+            privacy_mode: body.get_u32("PrivacyMode").unwrap_or(0),
+            offline_message_mode: body.get_u32("OfflineMessageMode").unwrap_or(0),
+        };
+        let ops = vec![
+            BlockOp::ShowOnlyToList(privacy.show_only_to_list),
+            BlockOp::PrivacyMode(privacy.privacy_mode & 1 == 1),
+        ];
         let _ = self.send(ClientMessage::BlockList { sesskey: self.sesskey, ops });
+        self.emit(Event::PrivacySettings(privacy));
+    }
+
+    /// SPEC §14: repeated `Challenge` + `ChallengeData` (escaped base64) pairs. A pair whose data
+    /// is not base64 makes the whole reply a protocol error rather than a half-read list.
+    fn on_web_challenge(&mut self, reply: &PersistReply) {
+        use base64::Engine as _;
+        let parsed = reply.body().map_err(|e| e.to_string()).and_then(|body| {
+            body.records("Challenge")
+                .iter()
+                .map(|r| {
+                    let challenge = r.get_u64("Challenge").map_err(|e| e.to_string())?;
+                    let data = r.get_str("ChallengeData").map_err(|e| e.to_string())?;
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(data.as_bytes())
+                        .map_err(|e| format!("ChallengeData: {e}"))?;
+                    Ok(WebChallenge { challenge, data })
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+        match parsed {
+            Ok(pairs) => self.emit(Event::WebChallenge(pairs)),
+            Err(e) => self.emit(Event::Error { error: Error::Protocol(format!("bad web challenge: {e}")) }),
+        }
     }
 
     fn on_contact_list(&mut self, body: &Dict<'_>, import: bool, now: Instant) {
@@ -339,7 +383,16 @@ impl Machine {
                 self.emit(Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text });
             }
             BmContent::AddNotice => {}
-            _ => self.emit(Event::Unhandled { text: trace::redact(raw) }),
+            BmContent::ClientVersion(text) => {
+                self.emit(Event::BuddyNotice { from, username, kind: NoticeKind::ClientVersion, text })
+            }
+            BmContent::Mood(text) => self.emit(Event::BuddyNotice { from, username, kind: NoticeKind::Mood, text }),
+            BmContent::Profile(text) => {
+                self.emit(Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text })
+            }
+            BmContent::GroupChat(_) | BmContent::Unknown { .. } => {
+                self.emit(Event::Unhandled { text: trace::redact(raw) })
+            }
         }
     }
 }

@@ -126,6 +126,12 @@ pub(crate) enum Deferred {
         group: String,
         nickname: String,
     },
+    /// `a+` (true) / `a-` (false) on the allow list (SPEC §18.4).
+    Permit(bool),
+    /// bm 122, "window opened" (SPEC §11.2).
+    WindowOpened,
+    /// bm 200 with this client description (SPEC §11.6).
+    ClientVersion(String),
 }
 
 /// The session state machine; see the module docs.
@@ -151,6 +157,8 @@ pub struct Machine {
     pub(crate) info_pending: HashSet<u32>,
     pub(crate) outbox: Outbox,
     pub(crate) next_msg_id: MessageId,
+    /// `reqid` of the next bm 122 (SPEC §4.7).
+    pub(crate) next_media_reqid: u64,
     pub(crate) transmits: VecDeque<Vec<u8>>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) io: VecDeque<IoAction>,
@@ -199,6 +207,7 @@ impl Machine {
             info_pending: HashSet::new(),
             outbox: Outbox::default(),
             next_msg_id: 1,
+            next_media_reqid: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             io: VecDeque::new(),

@@ -647,3 +647,6 @@ mod robustness {
         }
     }
 }
+
+#[path = "machine_tests_features.rs"]
+mod features;

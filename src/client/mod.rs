@@ -45,7 +45,8 @@ pub mod trace;
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 pub use error::Error;
 pub use events::{
-    Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, OwnStatus, RequestId, UserInfo, UsernameOutcome,
+    Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, NoticeKind, OwnStatus, Privacy, RequestId,
+    UserInfo, UsernameOutcome, WebChallenge,
 };
 pub use machine::{Credentials, IoAction, Machine, Phase};
 pub use reconnect::ReconnectPolicy;

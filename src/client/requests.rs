@@ -59,6 +59,10 @@ pub enum Purpose {
     },
     /// 14/21 (SPEC §18.6).
     Import,
+    /// 2/16 (SPEC §10.2).
+    SaveGroup {
+        name: String,
+    },
 }
 
 impl Purpose {
@@ -87,6 +91,7 @@ impl Purpose {
             Purpose::Block { uid, blocked: false } => format!("unblocking {uid}"),
             Purpose::ContactInfo { uid } => format!("saving contact info of {uid}"),
             Purpose::Import => "importing friends".into(),
+            Purpose::SaveGroup { name } => format!("saving group {name}"),
         }
     }
 }

@@ -268,6 +268,36 @@ impl Session {
         self.command(|m, now| m.check_mail(now))
     }
 
+    /// See [`Machine::set_privacy`].
+    pub fn set_privacy(&self, show_only_to_list: bool, privacy_mode: bool) -> Result<()> {
+        self.command(|m, _| m.set_privacy(show_only_to_list, privacy_mode))
+    }
+
+    pub fn permit(&self, who: &str) -> Result<()> {
+        self.command(|m, now| m.permit(who, now))
+    }
+
+    pub fn unpermit(&self, who: &str) -> Result<()> {
+        self.command(|m, now| m.unpermit(who, now))
+    }
+
+    /// See [`Machine::save_group`].
+    pub fn save_group(&self, name: &str, position: Option<u32>, flags: Option<u32>) -> Result<RequestId> {
+        self.command(|m, now| m.save_group(name, position, flags, now))
+    }
+
+    pub fn request_web_challenge(&self) -> Result<()> {
+        self.command(|m, _| m.request_web_challenge())
+    }
+
+    pub fn send_window_opened(&self, who: &str) -> Result<()> {
+        self.command(|m, now| m.send_window_opened(who, now))
+    }
+
+    pub fn send_client_version(&self, who: &str, text: &str) -> Result<()> {
+        self.command(|m, now| m.send_client_version(who, text, now))
+    }
+
     /// Logs out and closes the connection; a `Disconnected(Requested)` event follows. The session
     /// can `connect` again afterwards.
     pub fn disconnect(&self) -> Result<()> {

@@ -9,8 +9,8 @@ use crate::client::Event;
 
 use super::result::msim_result;
 use super::types::{
-    self, msim_contact, msim_direction, msim_disconnect_reason, msim_group, msim_login_failure, msim_presence,
-    msim_user_info, msim_username_result, Strings,
+    self, msim_contact, msim_direction, msim_disconnect_reason, msim_group, msim_login_failure, msim_notice_kind,
+    msim_presence, msim_user_info, msim_username_result, msim_web_challenge, Strings,
 };
 
 /// The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
@@ -157,11 +157,55 @@ pub struct msim_callbacks {
     /// message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
     pub on_error:
         Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, server_code: u32, text: *const c_char)>,
-    /// A message msim does not act on (unknown kind, group chat, mood…) as wire text.
+    /// A message msim does not act on (unknown kind, group chat…) as wire text.
     pub on_unhandled: Option<unsafe extern "C" fn(userdata: *mut c_void, frame: *const c_char)>,
     /// Every frame in and out as wire text, the login `response` redacted. Costs a copy per
     /// frame: leave NULL unless you want it.
     pub on_trace: Option<unsafe extern "C" fn(userdata: *mut c_void, direction: msim_direction, frame: *const c_char)>,
+    /// Answer to `msim_session_save_group`: on OK `group` is the group as the server echoed it
+    /// (`id` 0: the reply carries no group id; `msim_session_request_groups` lists it with its
+    /// id) and `text` is ""; otherwise `group` is NULL and `text` says why. Runs where every
+    /// callback runs (see above); `group`, its name and `text` are valid until it returns.
+    pub on_group_saved: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            request_id: u32,
+            result: msim_result,
+            group: *const msim_group,
+            text: *const c_char,
+        ),
+    >,
+    /// Own privacy settings as the server stores them, at every sign-on (SPEC §9.4):
+    /// `show_only_to_list` (presence only for your list and permitted users), `privacy_mode`
+    /// and `offline_message_mode` as sent (only bit 0 of `privacy_mode` can be set, with
+    /// `msim_session_set_privacy`; the other bits and `offline_message_mode` have no known
+    /// meaning). Runs where every callback runs; no pointers.
+    pub on_privacy: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            show_only_to_list: bool,
+            privacy_mode: u32,
+            offline_message_mode: u32,
+        ),
+    >,
+    /// The server's answer to `msim_session_request_web_challenge` (SPEC §14): `count` pairs of
+    /// challenge number and challenge bytes. How the official client computed its web-login
+    /// response from them is unknown, so msim cannot answer it. Runs where every callback runs;
+    /// the array and every `data` buffer are valid until it returns.
+    pub on_web_challenge:
+        Option<unsafe extern "C" fn(userdata: *mut c_void, challenges: *const msim_web_challenge, count: usize)>,
+    /// A client-version (bm 200), mood (bm 126) or profile (bm 124) message from `from_uid`
+    /// (`username` may be NULL), with its text as sent ("" when empty). Runs where every
+    /// callback runs; `username` and `text` are valid until it returns.
+    pub on_buddy_notice: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            from_uid: u32,
+            username: *const c_char,
+            kind: msim_notice_kind,
+            text: *const c_char,
+        ),
+    >,
 }
 
 /// Bits of the flags of `on_mail_alert` (SPEC §13).
@@ -329,6 +373,33 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     f(u, st.add(text))
                 }
             }
+            Event::GroupSaved { request, result } => {
+                if let Some(f) = cb.on_group_saved {
+                    match result {
+                        Ok(g) => {
+                            let g = types::group(g, &mut st);
+                            f(u, *request, msim_result::Ok, &g, st.add(""))
+                        }
+                        Err(e) => f(u, *request, types::result_of(e).0, ptr::null(), st.add(&e.to_string())),
+                    }
+                }
+            }
+            Event::PrivacySettings(p) => {
+                if let Some(f) = cb.on_privacy {
+                    f(u, p.show_only_to_list, p.privacy_mode, p.offline_message_mode)
+                }
+            }
+            Event::WebChallenge(pairs) => {
+                if let Some(f) = cb.on_web_challenge {
+                    let v: Vec<msim_web_challenge> = pairs.iter().map(types::web_challenge).collect();
+                    f(u, v.as_ptr(), v.len())
+                }
+            }
+            Event::BuddyNotice { from, username, kind, text } => {
+                if let Some(f) = cb.on_buddy_notice {
+                    f(u, *from, st.opt(username.as_deref()), types::notice_kind(*kind), st.add(text))
+                }
+            }
             Event::Trace { dir, text } => {
                 if let Some(f) = cb.on_trace {
                     let d = match dir {
@@ -370,5 +441,9 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::Error { .. } => cb.on_error.is_some(),
         Event::Unhandled { .. } => cb.on_unhandled.is_some(),
         Event::Trace { .. } => cb.on_trace.is_some(),
+        Event::GroupSaved { .. } => cb.on_group_saved.is_some(),
+        Event::PrivacySettings(_) => cb.on_privacy.is_some(),
+        Event::WebChallenge(_) => cb.on_web_challenge.is_some(),
+        Event::BuddyNotice { .. } => cb.on_buddy_notice.is_some(),
     }
 }

@@ -13,14 +13,18 @@ pub(crate) mod boundary;
 pub mod callbacks;
 pub mod create;
 pub mod dispatch;
+pub mod groups;
 pub mod login;
 pub mod markup;
+pub mod notices;
 pub mod plugin;
 mod plugin_abi;
+pub mod privacy;
 pub mod result;
 pub mod session;
 pub mod strings;
 pub mod types;
 pub mod version;
+pub mod web;
 
 pub use result::msim_result;

@@ -165,6 +165,33 @@ pub struct msim_plugin_info {
     pub result_str: Option<extern "C" fn(result: c_int) -> *const c_char>,
     /// `msim_string_free`.
     pub string_free: Option<unsafe extern "C" fn(s: *mut c_char)>,
+    // ---- minor 1 (check with MSIM_PLUGIN_HAS_OP) ----
+    /// `msim_session_set_privacy` (minor 1).
+    pub set_privacy: Option<
+        unsafe extern "C" fn(session: *mut msim_session, show_only_to_list: bool, privacy_mode: bool) -> msim_result,
+    >,
+    /// `msim_session_permit` (minor 1).
+    pub permit: Option<unsafe extern "C" fn(session: *mut msim_session, who: *const c_char) -> msim_result>,
+    /// `msim_session_unpermit` (minor 1).
+    pub unpermit: Option<unsafe extern "C" fn(session: *mut msim_session, who: *const c_char) -> msim_result>,
+    /// `msim_session_save_group` (minor 1).
+    pub save_group: Option<
+        unsafe extern "C" fn(
+            session: *mut msim_session,
+            name: *const c_char,
+            position: u32,
+            flags: u32,
+            out_request_id: *mut u32,
+        ) -> msim_result,
+    >,
+    /// `msim_session_request_web_challenge` (minor 1).
+    pub request_web_challenge: Option<unsafe extern "C" fn(session: *mut msim_session) -> msim_result>,
+    /// `msim_session_send_window_opened` (minor 1).
+    pub send_window_opened: Option<unsafe extern "C" fn(session: *mut msim_session, who: *const c_char) -> msim_result>,
+    /// `msim_session_send_client_version` (minor 1).
+    pub send_client_version: Option<
+        unsafe extern "C" fn(session: *mut msim_session, who: *const c_char, text: *const c_char) -> msim_result,
+    >,
 }
 
 /// The type of `msim_plugin_init`, for a host's `dlsym` result (copy the `void *` into a variable
@@ -219,6 +246,13 @@ static DESCRIPTOR: Descriptor = Descriptor(msim_plugin_info {
     dispatch: Some(s::msim_session_dispatch),
     result_str: Some(super::result::msim_result_str),
     string_free: Some(super::strings::msim_string_free),
+    set_privacy: Some(super::privacy::msim_session_set_privacy),
+    permit: Some(super::privacy::msim_session_permit),
+    unpermit: Some(super::privacy::msim_session_unpermit),
+    save_group: Some(super::groups::msim_session_save_group),
+    request_web_challenge: Some(super::web::msim_session_request_web_challenge),
+    send_window_opened: Some(super::notices::msim_session_send_window_opened),
+    send_client_version: Some(super::notices::msim_session_send_client_version),
 });
 
 /// The plugin entry point: the static descriptor of this library (never NULL, never freed;

@@ -87,7 +87,7 @@ pub struct msim_session {
 }
 
 /// A string argument that may be NULL.
-unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_result> {
+pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, msim_result> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -132,18 +132,21 @@ pub unsafe extern "C" fn msim_session_free(session: *mut msim_session) {
 }
 
 /// Runs `f` on a valid session, mapping errors.
-unsafe fn with(session: *const msim_session, f: impl FnOnce(&msim_session) -> Result<(), msim_result>) -> msim_result {
+pub(crate) unsafe fn with(
+    session: *const msim_session,
+    f: impl FnOnce(&msim_session) -> Result<(), msim_result>,
+) -> msim_result {
     guard_result(|| {
         let s = session.as_ref().ok_or(msim_result::NullParameter)?;
         f(s)
     })
 }
 
-fn map<T>(r: crate::client::error::Result<T>) -> Result<T, msim_result> {
+pub(crate) fn map<T>(r: crate::client::error::Result<T>) -> Result<T, msim_result> {
     r.map_err(msim_result::from)
 }
 
-unsafe fn write_out<T>(out: *mut T, v: T) {
+pub(crate) unsafe fn write_out<T>(out: *mut T, v: T) {
     if let Some(o) = out.as_mut() {
         *o = v;
     }

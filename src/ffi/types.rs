@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::ptr;
 
-use crate::client::events::{Contact, Group, UserInfo};
+use crate::client::events::{Contact, Group, NoticeKind, UserInfo, WebChallenge};
 use crate::client::{DisconnectReason, Error, LoginFailure, OwnStatus, Phase, UsernameOutcome};
 use crate::protocol::status::Presence;
 
@@ -203,6 +203,41 @@ pub struct msim_group {
     pub name: *const c_char,
     pub position: u32,
     pub flags: u32,
+}
+
+/// One web-challenge pair given to `on_web_challenge` (SPEC §14); `data` is borrowed for the
+/// callback.
+#[repr(C)]
+pub struct msim_web_challenge {
+    /// `Challenge`, a 10-digit number.
+    pub challenge: u64,
+    /// `ChallengeData`, base64-decoded: `data_len` bytes (64 in the capture; not NUL-terminated).
+    pub data: *const u8,
+    pub data_len: usize,
+}
+
+/// What an `on_buddy_notice` carries (SPEC §11.2, §11.6).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum msim_notice_kind {
+    /// bm 200: the sender's client description (free text).
+    ClientVersion = 0,
+    /// bm 126: a mood/status text (format unknown, passed on as sent).
+    Mood = 1,
+    /// bm 124: a profile message (format unknown, passed on as sent).
+    Profile = 2,
+}
+
+pub(crate) fn notice_kind(k: NoticeKind) -> msim_notice_kind {
+    match k {
+        NoticeKind::ClientVersion => msim_notice_kind::ClientVersion,
+        NoticeKind::Mood => msim_notice_kind::Mood,
+        NoticeKind::Profile => msim_notice_kind::Profile,
+    }
+}
+
+pub(crate) fn web_challenge(w: &WebChallenge) -> msim_web_challenge {
+    msim_web_challenge { challenge: w.challenge, data: w.data.as_ptr(), data_len: w.data.len() }
 }
 
 /// A Rust string as a C string for a callback; interior NULs (which C cannot carry) are dropped.

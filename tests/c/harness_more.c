@@ -10,11 +10,12 @@
  *   dave@example.com/davepw   "dave"  (Dave)    lists alice (so alice's import finds him)
  *   new@example.com/newpw     no username (Carol)
  * FAKE_PORT (on HOST) is a scripted server in the driver: it accepts fake@example.com/fakepw,
- * signs it on with an empty list, then sends two messages msim does not act on.
+ * signs it on with an empty list, then sends two messages msim does not act on and a mood (bm 126)
+ * and a profile (bm 124) message from uid 4243.
  *
  * Sessions: A = alice (poll-fd dispatch, every callback and on_trace), B = bob (IO thread,
  * msim_session_new_ex), N = new (msim_session_new: IO thread, default options), F = fake (poll).
- * Check texts start with their scenario, S1..S11; docs/C_API_COVERAGE.md refers to them.
+ * Check texts start with their scenario, S1..S15; docs/C_API_COVERAGE.md refers to them.
  * Every wait is bounded (HARNESS_WAIT_SECONDS, default 20).
  */
 #include "harness_more_common.h"
@@ -324,7 +325,103 @@ int main(int argc, char **argv) {
            strstr(f->unhandled_frames, "\\persistr\\") && strstr(f->unhandled_frames, "\\rid\\999999\\"),
        "S11 on_unhandled: an unknown message kind and a persist reply nobody asked for, as wire text",
        f->unhandled_frames);
+    WAIT(r, f->notices >= 2);
     sign_off(f);
+
+    /* ---- S12: privacy: ShowOnlyToList hides A from N (not on A's list) until A permits N ---- */
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d calls, last %d/%u/%u", a->privacies, a->priv_show, a->priv_mode, a->priv_offline);
+    ok(a->privacies == 3 && !a->priv_show && a->priv_mode == 0 && a->priv_offline == 1,
+       "S12 on_privacy at each of A's 3 sign-ons: ShowOnlyToList off, PrivacyMode 0, OfflineMessageMode 1", why);
+    pthread_mutex_unlock(&lock);
+    int nadded = get(&n->added);
+    ok(msim_session_add_buddy(n->session, "alice", NULL) == MSIM_RESULT_OK, "S12 N adds alice", NULL);
+    WAIT(r, n->added > nadded && n->status_uid == uid_a && n->status_presence == MSIM_PRESENCE_ONLINE);
+    ok(r, "S12 ... and sees her online", NULL);
+    ok(msim_session_set_privacy(a->session, true, false) == MSIM_RESULT_OK, "S12 A sets ShowOnlyToList on", NULL);
+    WAIT(r, n->status_uid == uid_a && n->status_presence == MSIM_PRESENCE_OFFLINE);
+    ok(r, "S12 N is not on A's list: A looks offline to N at once", NULL);
+    ok(msim_session_permit(a->session, "free_name") == MSIM_RESULT_OK, "S12 A permits N by username", NULL);
+    WAIT(r, n->status_uid == uid_a && n->status_presence == MSIM_PRESENCE_ONLINE);
+    ok(r, "S12 permitted (a+): N sees A online again", NULL);
+    char to_n[16];
+    snprintf(to_n, sizeof to_n, "%u", uid_n);
+    ok(msim_session_unpermit(a->session, to_n) == MSIM_RESULT_OK, "S12 A unpermits N by uid", NULL);
+    WAIT(r, n->status_uid == uid_a && n->status_presence == MSIM_PRESENCE_OFFLINE);
+    ok(r, "S12 unpermitted (a-): A looks offline to N again", NULL);
+    ok(msim_session_set_privacy(a->session, false, true) == MSIM_RESULT_OK,
+       "S12 A sets ShowOnlyToList off and PrivacyMode bit 0 on", NULL);
+    WAIT(r, n->status_uid == uid_a && n->status_presence == MSIM_PRESENCE_ONLINE);
+    ok(r, "S12 ShowOnlyToList off: N sees A online", NULL);
+    sign_off(a);
+    sign_on(a, port, "alice@example.com", "alicepw", "S12 A signs on a fourth time");
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d calls, last %d/%u/%u", a->privacies, a->priv_show, a->priv_mode, a->priv_offline);
+    ok(a->privacies == 4 && !a->priv_show && a->priv_mode == 1,
+       "S12 on_privacy reports the stored settings: ShowOnlyToList off, PrivacyMode 1", why);
+    pthread_mutex_unlock(&lock);
+
+    /* ---- S13: saving a group ---- */
+    req = 0;
+    ok(msim_session_save_group(a->session, "Games", 9, 0, &req) == MSIM_RESULT_OK && req,
+       "S13 A saves group Games at position 9 (flags left out)", NULL);
+    WAIT(r, a->groups_saved && a->gs_request == req);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "result %d, group %d: %s/%u/%u", (int)a->gs_result, a->gs_has_group, a->gs.name,
+             a->gs.position, a->gs.flags);
+    ok(r && a->gs_result == MSIM_RESULT_OK && a->gs_has_group && a->gs_text_empty && strcmp(a->gs.name, "Games") == 0 &&
+           a->gs.position == 9 && a->gs.flags == 0,
+       "S13 on_group_saved(its request id, OK, the echoed group Games/9, \"\")", why);
+    pthread_mutex_unlock(&lock);
+    ok(msim_session_save_group(a->session, "", 1, 1, NULL) == MSIM_RESULT_INVALID_ARGUMENT,
+       "S13 an empty group name: MSIM_RESULT_INVALID_ARGUMENT", NULL);
+    int glists = get(&a->group_lists);
+    msim_session_request_groups(a->session, NULL);
+    WAIT(r, a->group_lists > glists);
+    pthread_mutex_lock(&lock);
+    const group_rec *games = group(a, "Games");
+    snprintf(why, sizeof why, "Games: %u/%u", games ? games->position : 0, games ? games->flags : 0);
+    ok(r && games && games->position == 9 && games->flags == 131073,
+       "S13 the next on_groups lists Games at position 9 with the server's default flags 131073", why);
+    pthread_mutex_unlock(&lock);
+
+    /* ---- S14: web challenge ---- */
+    ok(msim_session_request_web_challenge(a->session) == MSIM_RESULT_OK, "S14 A requests a web challenge", NULL);
+    WAIT(r, a->web_challenges);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%zu pairs: %llu/%zu bytes, %llu/%zu bytes", a->nchallenges,
+             (unsigned long long)a->ch_value[0], a->ch_len[0], (unsigned long long)a->ch_value[1], a->ch_len[1]);
+    ok(r && a->nchallenges == 2 && a->ch_len[0] == 64 && a->ch_len[1] == 64 && a->ch_value[0] >= 1000000000ULL &&
+           a->ch_value[1] >= 1000000000ULL && a->ch_distinct,
+       "S14 on_web_challenge: 2 pairs of a 10-digit challenge and 64 distinct decoded bytes", why);
+    pthread_mutex_unlock(&lock);
+
+    /* ---- S15: window opened (bm 122) and client version (bm 200); mood and profile (S11's server) ---- */
+    int typing_on = get(&b->typing_on), typing_off = get(&b->typing_off);
+    ok(msim_session_send_window_opened(a->session, "bob") == MSIM_RESULT_OK, "S15 A tells B it opened a window",
+       NULL);
+    WAIT(r, b->typing_on > typing_on && b->typing_off > typing_off);
+    ok(r && b->typing_from == uid_a, "S15 B gets on_typing(true) then on_typing(false) from A", NULL);
+    ok(msim_session_send_client_version(a->session, "bob", NULL) == MSIM_RESULT_OK,
+       "S15 A sends B its client version (NULL = msim's own)", NULL);
+    ok(msim_session_send_client_version(a->session, "bob", "final") == MSIM_RESULT_INVALID_ARGUMENT,
+       "S15 a client version of exactly \"final\": MSIM_RESULT_INVALID_ARGUMENT", NULL);
+    WAIT(r, b->notices);
+    char want[64];
+    snprintf(want, sizeof want, "msim %s", msim_version());
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d notices, first %u %s kind %d: %s", b->notices, b->notice[0].from,
+             b->notice[0].username, (int)b->notice[0].kind, b->notice[0].text);
+    ok(r && b->notices == 1 && b->notice[0].from == uid_a && strcmp(b->notice[0].username, "alice") == 0 &&
+           b->notice[0].kind == MSIM_NOTICE_KIND_CLIENT_VERSION && strcmp(b->notice[0].text, want) == 0,
+       "S15 on_buddy_notice(A's uid, alice, CLIENT_VERSION, \"msim <version>\")", why);
+    snprintf(why, sizeof why, "%d notices: %u %d %s / %u %d %s", f->notices, f->notice[0].from,
+             (int)f->notice[0].kind, f->notice[0].text, f->notice[1].from, (int)f->notice[1].kind, f->notice[1].text);
+    ok(f->notices == 2 && f->notice[0].from == 4243 && f->notice[0].kind == MSIM_NOTICE_KIND_MOOD &&
+           strcmp(f->notice[0].text, "feeling fine") == 0 && strcmp(f->notice[0].username, "(null)") == 0 &&
+           f->notice[1].kind == MSIM_NOTICE_KIND_PROFILE && strcmp(f->notice[1].text, "") == 0,
+       "S15 S11's scripted server: on_buddy_notice(4243, NULL, MOOD, \"feeling fine\"), then PROFILE with \"\"", why);
+    pthread_mutex_unlock(&lock);
 
     /* ---- the end ---- */
     sign_off(b);

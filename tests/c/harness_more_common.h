@@ -1,6 +1,7 @@
 /*
  * harness_more_common.h — state, callbacks and helpers of harness_more.c (one translation unit:
- * included once, by harness_more.c). Every callback of msim_callbacks is recorded here.
+ * included once, by harness_more.c). Every callback of msim_callbacks is recorded here (on_typing and
+ * on_buddy_status only for S12 and S15; harness.c is where they are tested in depth).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -31,6 +32,12 @@ typedef struct {
     char name[32];
     uint32_t position, flags;
 } group_rec;
+
+typedef struct {
+    uint32_t from;
+    msim_notice_kind kind;
+    char username[32], text[128];
+} notice_rec;
 
 /* Everything a session's callbacks saw, guarded by `lock`. Absent strings are "(null)". */
 typedef struct {
@@ -78,6 +85,26 @@ typedef struct {
     msim_result error_result;
     int unhandled;
     char unhandled_frames[1024];
+    int statuses; /* on_buddy_status: the last one */
+    uint32_t status_uid;
+    msim_presence status_presence;
+    int typing_on, typing_off;
+    uint32_t typing_from;
+    int privacies; /* on_privacy: the last one */
+    bool priv_show;
+    uint32_t priv_mode, priv_offline;
+    int groups_saved; /* on_group_saved: the last one */
+    uint32_t gs_request;
+    msim_result gs_result;
+    int gs_has_group, gs_text_empty;
+    group_rec gs;
+    int web_challenges; /* on_web_challenge: the last one */
+    size_t nchallenges;
+    uint64_t ch_value[MAXN];
+    size_t ch_len[MAXN];
+    int ch_distinct;
+    int notices;
+    notice_rec notice[MAXN];
     int traces_in, traces_out, bad_traces;
     char *trace; /* every traced frame, one per line */
     size_t trace_len, trace_cap;
@@ -219,6 +246,46 @@ static void on_trace(void *ud, msim_direction dir, const char *frame) {
            });
 }
 
+static void on_buddy_status(void *ud, uint32_t uid, const char *username, msim_presence presence,
+                            const char *headline) {
+    (void)username, (void)headline;
+    LOCKED(ud, self->statuses++; self->status_uid = uid; self->status_presence = presence);
+}
+static void on_typing(void *ud, uint32_t from, const char *username, bool typing) {
+    (void)username;
+    LOCKED(ud, if (typing) self->typing_on++; else self->typing_off++; self->typing_from = from);
+}
+static void on_group_saved(void *ud, uint32_t req, msim_result result, const msim_group *g, const char *text) {
+    LOCKED(ud, self->groups_saved++; self->gs_request = req; self->gs_result = result; self->gs_has_group = g != NULL;
+           self->gs_text_empty = text && !*text; if (g) {
+               copy(self->gs.name, sizeof self->gs.name, g->name);
+               self->gs.position = g->position;
+               self->gs.flags = g->flags;
+           });
+}
+static void on_privacy(void *ud, bool show_only_to_list, uint32_t privacy_mode, uint32_t offline_message_mode) {
+    LOCKED(ud, self->privacies++; self->priv_show = show_only_to_list; self->priv_mode = privacy_mode;
+           self->priv_offline = offline_message_mode);
+}
+static void on_web_challenge(void *ud, const msim_web_challenge *ch, size_t count) {
+    LOCKED(ud, self->web_challenges++; self->nchallenges = count;
+           self->ch_distinct = count >= 2 && ch[0].data_len == ch[1].data_len &&
+                               memcmp(ch[0].data, ch[1].data, ch[0].data_len) != 0;
+           for (size_t i = 0; i < count && i < MAXN; i++) {
+               self->ch_value[i] = ch[i].challenge;
+               self->ch_len[i] = ch[i].data_len;
+           });
+}
+static void on_buddy_notice(void *ud, uint32_t from, const char *username, msim_notice_kind kind, const char *text) {
+    LOCKED(ud, if (self->notices < MAXN) {
+        notice_rec *n = &self->notice[self->notices++];
+        n->from = from;
+        n->kind = kind;
+        copy(n->username, sizeof n->username, username);
+        copy(n->text, sizeof n->text, text);
+    });
+}
+
 /* ---- helpers (as in harness.c) ---- */
 
 static void pump(int ms) {
@@ -307,6 +374,12 @@ static msim_callbacks all_callbacks(int with_trace) {
     cb.on_server_info = on_server_info;
     cb.on_error = on_error;
     cb.on_unhandled = on_unhandled;
+    cb.on_buddy_status = on_buddy_status;
+    cb.on_typing = on_typing;
+    cb.on_group_saved = on_group_saved;
+    cb.on_privacy = on_privacy;
+    cb.on_web_challenge = on_web_challenge;
+    cb.on_buddy_notice = on_buddy_notice;
     if (with_trace) cb.on_trace = on_trace;
     return cb;
 }

@@ -299,6 +299,13 @@ static void nulls(void) {
     CHECK(msim_session_request_groups(NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_import_friends(NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_check_mail(NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_privacy(NULL, true, false), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_permit(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_unpermit(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_save_group(NULL, "g", 1, 1, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_request_web_challenge(NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_window_opened(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_client_version(NULL, "1", "x"), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_get_username(NULL, &out), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_get_uid(NULL), 0);
     CHECK(msim_session_get_state(NULL), MSIM_SESSION_STATE_IDLE);
@@ -328,6 +335,11 @@ static void nulls(void) {
     CHECK(msim_session_check_username(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_set_username(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_get_username(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_permit(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_unpermit(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_save_group(s, NULL, 1, 1, &rid), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_window_opened(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_send_client_version(s, NULL, "x"), MSIM_RESULT_NULL_PARAMETER);
     /* Optional pointers (documented "may be NULL"): the state decides. */
     CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, NULL), MSIM_RESULT_OK);
     CHECK(msim_session_add_buddy(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
@@ -336,6 +348,8 @@ static void nulls(void) {
     CHECK(msim_session_lookup_user(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
     CHECK(msim_session_request_groups(s, NULL), MSIM_RESULT_NOT_CONNECTED);
     CHECK(msim_session_import_friends(s, NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_save_group(s, "g", 0, 0, NULL), MSIM_RESULT_NOT_CONNECTED);
+    CHECK(msim_session_send_client_version(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
     CHECK_TRUE(mid == 0 && rid == 0);
     msim_session_free(s);
 }
@@ -376,6 +390,12 @@ static void utf8(void) {
     CHECK(msim_session_lookup_user(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
     CHECK(msim_session_check_username(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
     CHECK(msim_session_set_username(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_permit(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_unpermit(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_save_group(s, bad_utf8, 1, 1, &rid), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_window_opened(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_client_version(s, bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
+    CHECK(msim_session_send_client_version(s, "1", bad_utf8), MSIM_RESULT_INVALID_UTF8);
     CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
     msim_session_free(s);
 }
@@ -393,6 +413,13 @@ static void signed_on_ops(msim_session *s, msim_result want, int line) {
     check(line, "set_contact_info", msim_session_set_contact_info(s, "mb", "Friends", "bee"), want);
     check(line, "request_groups", msim_session_request_groups(s, &rid), want);
     check(line, "check_mail", msim_session_check_mail(s), want);
+    check(line, "set_privacy", msim_session_set_privacy(s, false, false), want);
+    check(line, "permit", msim_session_permit(s, "424242"), want);
+    check(line, "unpermit", msim_session_unpermit(s, "424242"), want);
+    check(line, "save_group", msim_session_save_group(s, "Misuse", 0, 0, &rid), want);
+    check(line, "request_web_challenge", msim_session_request_web_challenge(s), want);
+    check(line, "send_window_opened", msim_session_send_window_opened(s, "mb"), want);
+    check(line, "send_client_version", msim_session_send_client_version(s, "mb", NULL), want);
 }
 
 /* A listening socket that accepts TCP connections (backlog) but never speaks: a session

@@ -542,6 +542,22 @@ int main(int argc, char **argv) {
     WAIT_UNTIL(ok, purple_find_buddy(st.a, st.c_name) != NULL && PURPLE_BUDDY_IS_ONLINE(purple_find_buddy(st.a, st.c_name)),
                WAIT_MS);
     check(ok, "A sees its new buddy C online", "C offline");
+    /* --- privacy: C (who does not list A) shows presence only to its list; permitting A shows it */
+    PurpleConnection *cgc = purple_account_get_connection(st.c);
+    purple_account_set_privacy_type(st.c, PURPLE_PRIVACY_ALLOW_USERS);
+    serv_set_permit_deny(cgc);
+    WAIT_UNTIL(ok, !PURPLE_BUDDY_IS_ONLINE(purple_find_buddy(st.a, st.c_name)), WAIT_MS);
+    check(ok, "set_permit_deny(ALLOW_USERS) on C: A (not on C's list) sees C offline", "C still online");
+    purple_privacy_permit_add(st.c, st.a_name, FALSE);
+    WAIT_UNTIL(ok, PURPLE_BUDDY_IS_ONLINE(purple_find_buddy(st.a, st.c_name)), WAIT_MS);
+    check(ok, "add_permit(A) on C: A sees C online again", "C offline");
+    purple_privacy_permit_remove(st.c, st.a_name, FALSE);
+    WAIT_UNTIL(ok, !PURPLE_BUDDY_IS_ONLINE(purple_find_buddy(st.a, st.c_name)), WAIT_MS);
+    check(ok, "rem_permit(A) on C: C offline to A again", "C still online");
+    purple_account_set_privacy_type(st.c, PURPLE_PRIVACY_ALLOW_ALL);
+    serv_set_permit_deny(cgc);
+    WAIT_UNTIL(ok, PURPLE_BUDDY_IS_ONLINE(purple_find_buddy(st.a, st.c_name)), WAIT_MS);
+    check(ok, "set_permit_deny(ALLOW_ALL) on C: A sees C online", "C offline");
     cb = purple_find_buddy(st.a, st.c_name);
     purple_account_remove_buddy(st.a, cb, g);
     purple_blist_remove_buddy(cb);

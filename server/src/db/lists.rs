@@ -194,6 +194,16 @@ impl Db {
         Ok(st.query_row([owner, other], |r| r.get(0))?)
     }
 
+    /// Is `other` on the owner's allow list (`a+|other`, SPEC §18.4)? `a+|*` does not count: it
+    /// only undoes `b+|*`.
+    pub fn is_allowed(&self, owner: u32, other: u32) -> Result<bool, Error> {
+        let c = self.lock();
+        let mut st = c.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM privacy_lists WHERE owner = ?1 AND kind = 'a' AND target = ?2)",
+        )?;
+        Ok(st.query_row([owner, other], |r| r.get(0))?)
+    }
+
     /// The owner's groups, in position order.
     pub fn groups(&self, owner: u32) -> Result<Vec<Group>, Error> {
         let c = self.lock();

@@ -1,0 +1,183 @@
+//! Machine tests of the privacy, group-write, web-challenge and buddy-notice operations: exact
+//! wire bytes against SPEC and the events their replies become. Uses the scripted server of
+//! `machine_tests.rs`.
+
+use super::*;
+use crate::client::events::{Group, NoticeKind, Privacy, WebChallenge};
+
+/// The frames the machine queued, as wire text (`\final\` included).
+fn raw_sent(h: &mut H) -> Vec<String> {
+    std::iter::from_fn(|| h.m.poll_transmit()).map(|b| String::from_utf8(b).unwrap()).collect()
+}
+
+fn signed_on_with_tom() -> H {
+    let mut h = H::new(cfg());
+    h.signed_on(&[(6221, "tom")]);
+    h
+}
+
+#[test]
+fn privacy_and_permit_list_use_the_blocklist_tokens() {
+    let mut h = H::new(cfg());
+    assert_eq!(h.m.set_privacy(true, false), Err(Error::NotConnected));
+    assert_eq!(h.m.permit("tom", h.t), Err(Error::NotConnected));
+    let mut h = signed_on_with_tom();
+    h.m.set_privacy(true, false).unwrap();
+    h.m.set_privacy(false, true).unwrap();
+    h.m.permit("tom", h.t).unwrap(); // a known name: no lookup
+    h.m.unpermit("6221", h.t).unwrap();
+    // SPEC §18.4: w = ShowOnlyToList, c = PrivacyMode bit 0, a+/a- = allow list.
+    assert_eq!(
+        raw_sent(&mut h),
+        [
+            "\\blocklist\\\\sesskey\\42\\idlist\\w1|c0\\final\\",
+            "\\blocklist\\\\sesskey\\42\\idlist\\w0|c1\\final\\",
+            "\\blocklist\\\\sesskey\\42\\idlist\\a+|6221\\final\\",
+            "\\blocklist\\\\sesskey\\42\\idlist\\a-|6221\\final\\",
+        ]
+    );
+    assert!(h.events().is_empty(), "no reply on the wire, no event");
+    // An unknown name is looked up first (5/7), then permitted.
+    h.m.permit("someone", h.t).unwrap();
+    let s = h.sent();
+    let ClientMessage::Persist(lookup) = &s[0] else { panic!("{s:?}") };
+    assert_eq!((lookup.dsn, lookup.lid, lookup.body.as_slice()), (5, 7, &b"UserName=someone"[..]));
+    h.feed(reply(257, lookup, DictBuilder::new().int("UserID", 55).str("UserName", "someone")));
+    assert_eq!(raw_sent(&mut h), ["\\blocklist\\\\sesskey\\42\\idlist\\a+|55\\final\\"]);
+    assert!(matches!(h.m.permit("", h.t), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn own_im_info_reports_the_privacy_settings_and_mirrors_them() {
+    let mut h = H::new(cfg());
+    let sent = h.log_in_until_signing_on("jeff");
+    let req = H::persist_req(&sent, 1, 4);
+    let body = DictBuilder::new()
+        .int("UserID", u64::from(UID))
+        .bool("Sound", true)
+        .int("PrivacyMode", 3)
+        .bool("ShowOnlyToList", true)
+        .int("OfflineMessageMode", 1);
+    h.feed(reply(257, &req, body));
+    assert_eq!(
+        h.events(),
+        [Event::PrivacySettings(Privacy { show_only_to_list: true, privacy_mode: 3, offline_message_mode: 1 })]
+    );
+    // SPEC §9.4: Pidgin's mirror, `w<ShowOnlyToList>|c<PrivacyMode & 1>`.
+    assert_eq!(raw_sent(&mut h), ["\\blocklist\\\\sesskey\\42\\idlist\\w1|c1\\final\\"]);
+}
+
+#[test]
+fn save_group_is_a_2_16_put_and_its_echo_becomes_group_saved() {
+    let mut h = signed_on_with_tom();
+    let rid = h.m.save_group("Work", Some(4), Some(131_073), h.t).unwrap();
+    let wire = raw_sent(&mut h);
+    assert_eq!(
+        wire,
+        [format!(
+            "\\persist\\1\\sesskey\\42\\cmd\\2\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\GroupName=Work\x1cPosition=4\x1cGroupFlag=131073\\final\\"
+        )]
+    );
+    let m = Message::parse(&wire[0].as_bytes()[..wire[0].len() - 7]).unwrap();
+    let ClientMessage::Persist(req) = ClientMessage::decode(&m).unwrap() else { panic!() };
+    // SPEC §10.2: answered with cmd 258 echoing the body.
+    let echo = DictBuilder::new().str("GroupName", "Work").int("Position", 4).int("GroupFlag", 131_073);
+    h.feed(reply(258, &req, echo));
+    let group = Group { id: 0, name: "Work".into(), position: 4, flags: 131_073 };
+    assert_eq!(h.events(), [Event::GroupSaved { request: rid, result: Ok(group) }]);
+    // Keys left out; an error reply fails the request.
+    let rid = h.m.save_group("Pals", None, None, h.t).unwrap();
+    let s = h.sent();
+    let ClientMessage::Persist(req) = &s[0] else { panic!("{s:?}") };
+    assert_eq!(req.body, b"GroupName=Pals");
+    h.feed(reply(1024 | 2, req, DictBuilder::new().str("ErrorMessage", "no")));
+    let ev = h.events();
+    assert!(
+        matches!(&ev[..], [Event::GroupSaved { request, result: Err(Error::Server { code: 1026, text }) }] if *request == rid && text == "no"),
+        "{ev:?}"
+    );
+    assert!(matches!(h.m.save_group("", None, None, h.t), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn web_challenge_request_and_its_unsolicited_reply() {
+    use base64::Engine as _;
+    let mut h = signed_on_with_tom();
+    h.m.request_web_challenge().unwrap();
+    assert_eq!(raw_sent(&mut h), ["\\webchlg\\\\sesskey\\42\\n\\0\\final\\"]); // SPEC §14
+    let data: Vec<u8> = (0..64).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+    let body = DictBuilder::new()
+        .int("Challenge", 8_408_570_123)
+        .str("ChallengeData", &b64)
+        .int("Challenge", 1_234_567_890)
+        .str("ChallengeData", &b64);
+    // A server-chosen rid that matches no request (SPEC §7.3).
+    let msg = |body: DictBuilder| {
+        ServerMessage::Persist(PersistReply {
+            cmd: Cmd(257),
+            dsn: 17,
+            uid: UID,
+            lid: 26,
+            rid: 16_339_203,
+            body: body.as_bytes().unwrap().to_vec(),
+        })
+    };
+    h.feed(msg(body));
+    let want = vec![
+        WebChallenge { challenge: 8_408_570_123, data: data.clone() },
+        WebChallenge { challenge: 1_234_567_890, data },
+    ];
+    assert_eq!(h.events(), [Event::WebChallenge(want)]);
+    h.feed(msg(DictBuilder::new().int("Challenge", 1).str("ChallengeData", "not base64!")));
+    let ev = h.events();
+    assert!(matches!(&ev[..], [Event::Error { error: Error::Protocol(t) }] if t.contains("web challenge")), "{ev:?}");
+}
+
+#[test]
+fn window_opened_and_client_version_are_bm_122_and_200() {
+    let mut h = signed_on_with_tom();
+    h.m.send_window_opened("tom", h.t).unwrap();
+    h.m.send_window_opened("6221", h.t).unwrap();
+    h.m.send_client_version("tom", "Libpurple 2.10.9 - msimprpl 0.18", h.t).unwrap();
+    // SPEC §4.7 payload (reqid counts up), §11.1 framing.
+    assert_eq!(
+        raw_sent(&mut h),
+        [
+            "\\bm\\122\\sesskey\\42\\t\\6221\\cv\\697\\msg\\cmdtype=1&reqid=1&contenttype=1&\\final\\",
+            "\\bm\\122\\sesskey\\42\\t\\6221\\cv\\697\\msg\\cmdtype=1&reqid=2&contenttype=1&\\final\\",
+            "\\bm\\200\\sesskey\\42\\t\\6221\\cv\\697\\msg\\Libpurple 2.10.9 - msimprpl 0.18\\final\\",
+        ]
+    );
+    assert!(matches!(h.m.send_client_version("tom", "final", h.t), Err(Error::InvalidArgument(_))));
+    assert_eq!(crate::client::commands::default_client_description(), format!("msim {}", env!("CARGO_PKG_VERSION")));
+    let mut idle = H::new(cfg());
+    assert_eq!(idle.m.send_window_opened("tom", idle.t), Err(Error::NotConnected));
+    assert_eq!(idle.m.request_web_challenge(), Err(Error::NotConnected));
+}
+
+#[test]
+fn client_version_mood_and_profile_messages_are_buddy_notices() {
+    let mut h = signed_on_with_tom();
+    h.feed(bm(200, 6221, "Miranda IM 0.9", None));
+    h.feed(bm(126, 6221, "happy", None));
+    h.feed(bm(124, 77, "", None));
+    let tom = Some("tom".to_owned());
+    let n = |from, username: Option<String>, kind, text: &str| Event::BuddyNotice {
+        from,
+        username,
+        kind,
+        text: text.into(),
+    };
+    assert_eq!(
+        h.events(),
+        [
+            n(6221, tom.clone(), NoticeKind::ClientVersion, "Miranda IM 0.9"),
+            n(6221, tom, NoticeKind::Mood, "happy"),
+            n(77, None, NoticeKind::Profile, ""),
+        ]
+    );
+    // Unknown kinds and group chat stay Unhandled.
+    h.feed(bm(77, 6221, "?", None));
+    assert!(matches!(&h.events()[..], [Event::Unhandled { .. }]));
+}

@@ -131,6 +131,10 @@ fn im_through_the_operations_table_reaches_a_second_session_and_back() {
         run_session(&dir, &port, "alicepw", &extra)
     });
 
+    // The loader uses a minor-1 operation after checking MSIM_PLUGIN_HAS_OP: the window-opened
+    // notice (bm 122) arrives before the IM, as typing on and off.
+    bob.wait(|e| matches!(e, Event::Typing { from, typing: true, .. } if *from == a));
+    bob.wait(|e| matches!(e, Event::Typing { from, typing: false, .. } if *from == a));
     let ev = bob.wait(|e| matches!(e, Event::ImReceived { from, .. } if *from == a));
     let Event::ImReceived { plain, html, .. } = ev else { unreachable!() };
     assert_eq!(plain, "hello from the plugin table");
@@ -143,6 +147,7 @@ fn im_through_the_operations_table_reaches_a_second_session_and_back() {
     for want in [
         "progress 1/".to_string(),
         format!("signed-on uid={a} username=alice"),
+        format!("window-opened to={b} ok"),
         format!("sent to={b} id="),
         format!("im from={b} username=bob offline=0 html="),
         "plain=pong back".to_string(),

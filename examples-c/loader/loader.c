@@ -220,6 +220,16 @@ static void on_signed_on(void *ud, uint32_t uid, const char *username) {
     run_state *st = ud;
     printf("signed-on uid=%u username=%s\n", (unsigned)uid, username != NULL ? username : "(none)");
     if (st->to != NULL) {
+        /* An operation added after minor 0: use it only when this plugin's table has it, as a
+         * host built against a newer header must. Opening a window is what the official client
+         * announced before the first IM (bm 122); the peer sees it as a typing blip. */
+        if (MSIM_PLUGIN_HAS_OP(st->ops, send_window_opened)) {
+            msim_result w = st->ops->send_window_opened(st->session, st->to);
+            printf("window-opened to=%s %s\n", st->to, st->ops->result_str((int)w));
+        } else {
+            printf("window-opened unsupported (plugin ABI %u.%u)\n", (unsigned)st->ops->abi_major,
+                   (unsigned)st->ops->abi_minor);
+        }
         uint64_t id = 0;
         msim_result r = st->ops->send_im(st->session, st->to, st->message, &id);
         if (r != MSIM_RESULT_OK) {

@@ -72,14 +72,16 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         log_if(shared, format_args!("uid {sender}: bm type {} is not relayed", m.kind));
         return Ok(());
     }
-    if !shared.db.account_exists(m.target)? {
+    // An online target exists; only an offline one needs the lookup.
+    let online = shared.online(m.target);
+    if online.is_none() && !shared.db.account_exists(m.target)? {
         log_if(shared, format_args!("uid {sender}: bm {} to unknown uid {}", m.kind, m.target));
         return Ok(());
     }
     if shared.db.is_blocked(m.target, sender)? {
         return Ok(()); // dropped silently, see module docs
     }
-    if let Some(target) = shared.online(m.target) {
+    if let Some(target) = online {
         if target.send(&text_bm(m.kind, sender, &m.msg, None, m.cv)) {
             return Ok(());
         }

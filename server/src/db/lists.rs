@@ -185,13 +185,19 @@ impl Db {
     /// `b+|*` without `other` on the allow list (SPEC §18.3, §18.4).
     pub fn is_blocked(&self, owner: u32, other: u32) -> Result<bool, Error> {
         let c = self.lock();
+        let mut cache = self.block_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(blocked) = cache.get(&c, owner, other)? {
+            return Ok(blocked);
+        }
         let mut st = c.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM privacy_lists WHERE owner = ?1 AND kind = 'b' AND target = ?2)
                  OR EXISTS (SELECT 1 FROM contacts WHERE owner = ?1 AND contact = ?2 AND visibility = 2)
                  OR (EXISTS (SELECT 1 FROM privacy_lists WHERE owner = ?1 AND kind = 'b' AND target = 0)
                      AND NOT EXISTS (SELECT 1 FROM privacy_lists WHERE owner = ?1 AND kind = 'a' AND target = ?2))",
         )?;
-        Ok(st.query_row([owner, other], |r| r.get(0))?)
+        let blocked = st.query_row([owner, other], |r| r.get(0))?;
+        cache.put(owner, other, blocked);
+        Ok(blocked)
     }
 
     /// Is `other` on the owner's allow list (`a+|other`, SPEC §18.4)? `a+|*` does not count: it

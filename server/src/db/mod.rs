@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use crate::rules::{self, UsernameError};
 use crate::Error;
 
+mod block_cache;
 mod lists;
 mod offline;
 
@@ -199,6 +200,8 @@ pub const ALL: u32 = 0;
 /// The server's database; see the module docs.
 pub struct Db {
     conn: Mutex<Connection>,
+    /// Locked only while `conn` is locked (see `block_cache.rs`).
+    block_cache: Mutex<block_cache::BlockCache>,
 }
 
 const ACCOUNT_COLS: &str = "uid, email, pw_hash, username, display_name, headline, band_name, song_name, \
@@ -250,7 +253,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Db { conn: Mutex::new(conn) })
+        Ok(Db { conn: Mutex::new(conn), block_cache: Mutex::default() })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -480,6 +483,27 @@ mod tests {
         assert!(!db.is_blocked(me, a).unwrap() && db.is_blocked(me, b).unwrap());
         db.clear_block_all(me).unwrap();
         assert!(!db.is_blocked(me, b).unwrap());
+    }
+
+    /// The block cache (block_cache.rs) also notices writes committed by another connection, such
+    /// as `msim-server account remove` run against the live server's file.
+    #[test]
+    fn a_block_written_by_another_connection_is_seen_at_once() {
+        let path = std::env::temp_dir().join(format!("msim-block-cache-{}.db", std::process::id()));
+        let files = ["", "-wal", "-shm"].map(|s| format!("{}{s}", path.display()));
+        files.iter().for_each(|f| drop(std::fs::remove_file(f)));
+        let live = Db::open(&files[0]).unwrap();
+        let me = live.create_account(None, "me@x.org", &[1; 20], None, None).unwrap();
+        let a = live.create_account(None, "a@x.org", &[2; 20], None, None).unwrap();
+        assert!(!live.is_blocked(me, a).unwrap());
+        assert!(!live.is_blocked(me, a).unwrap()); // now answered from the cache
+        let other = Db::open(&files[0]).unwrap();
+        other.list_add(me, ListKind::Block, a).unwrap();
+        assert!(live.is_blocked(me, a).unwrap(), "a stale cached answer");
+        other.list_remove(me, ListKind::Block, a).unwrap();
+        assert!(!live.is_blocked(me, a).unwrap(), "a stale cached answer");
+        drop((live, other));
+        files.iter().for_each(|f| drop(std::fs::remove_file(f)));
     }
 
     #[test]

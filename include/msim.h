@@ -833,9 +833,10 @@ msim_result msim_session_unpermit(msim_session *session, const char *who);
 // §9.2). Call it through the macro `msim_session_set_profile(session, profile)`, which passes
 // `sizeof(msim_profile)`. `profile` is read during the call only.
 //
-// There is no reply on the wire. Others see the new values in lookups (`on_lookup_result`); a
-// new headline reaches the users who list you at once, as `on_buddy_status`. All members NULL:
-// nothing is sent (MSIM_RESULT_OK).
+// There is no reply on the wire. Others see the display name, band, song and image URL in
+// lookups (`on_lookup_result`); the headline is not in lookup replies (SPEC §7.5) but reaches
+// the users who list you at once, as `on_buddy_status`, and is in their contact list
+// (`msim_contact.headline`). All members NULL: nothing is sent (MSIM_RESULT_OK).
 //
 // Results: MSIM_RESULT_NULL_PARAMETER for a NULL session or profile; MSIM_RESULT_INVALID_ARGUMENT
 // for a `profile_size` that is 0 or not a whole number of members, for a value longer than 1024

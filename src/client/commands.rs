@@ -1,5 +1,5 @@
-//! The host's operations on the machine: IMs, typing, zaps, status, own profile, buddy-list changes (SPEC §18
-//! wire sequences), lookups, username, groups, import. Each validates its arguments and the phase,
+//! The host's operations on the machine: IMs, typing, zaps, status, own profile, buddy-list
+//! changes (SPEC §18 wire sequences), lookups, username, groups, import. Each validates its arguments and the phase,
 //! resolves a name to a uid when needed (SPEC §11.1), and queues the wire messages.
 
 use std::time::Instant;
@@ -286,9 +286,10 @@ impl Machine {
 
     /// Sets own profile fields in one `\setinfo\\sesskey\K\info\<dict>\final\` (SPEC §5, §9.2):
     /// the fields given, in the order `DisplayName Headline BandName SongName ImageURL`, values
-    /// escaped (SPEC §3). There is no reply on the wire; others see the values in lookups, and a
-    /// new headline reaches those who list you as presence (msim-server announces it). Nothing
-    /// given: nothing is sent.
+    /// escaped (SPEC §3). There is no reply on the wire. Others see the values in lookups, except
+    /// the headline (4/3 and 5/7 replies have none, SPEC §7.5), which reaches those who list you
+    /// as presence (msim-server announces it) and is in their contact list. Nothing given:
+    /// nothing is sent.
     ///
     /// A headline is also the status text (SPEC §12, the server stores one for both): it replaces
     /// the text of the last [`Machine::set_status`], so that the status sent again at a reconnect

@@ -1,6 +1,7 @@
 //! The host's operations on the machine: IMs, typing, zaps, status, own profile, buddy-list
-//! changes (SPEC §18 wire sequences), lookups, username, groups, import. Each validates its arguments and the phase,
-//! resolves a name to a uid when needed (SPEC §11.1), and queues the wire messages.
+//! changes (SPEC §18 wire sequences), lookups, username, groups, import. Each validates its
+//! arguments and the phase, resolves a name to a uid when needed (SPEC §11.1), and queues the
+//! wire messages.
 
 use std::time::Instant;
 

@@ -121,7 +121,7 @@ fn window_opened_and_client_version_reach_the_peer() {
 fn a_set_profile_is_seen_in_lookups_and_its_headline_as_presence() {
     let s = server();
     let (a, _) = accounts(&s);
-    let mut alice = Client::signed_on(&s, "alice@example.com", "alicepw");
+    let alice = Client::signed_on(&s, "alice@example.com", "alicepw");
     let mut bob = Client::signed_on(&s, "bob@example.com", "bobpw");
     assert!(bob.seen.iter().any(presence_of(a, Presence::Online)), "alice online at bob's sign-on");
     let profile = ProfileUpdate {

@@ -26,8 +26,8 @@ fn plugin_defines() -> String {
     )
 }
 
-/// The macros a host calls to create sessions. They pass `sizeof` of this
-/// header's structs, which is what lets those structs grow (src/ffi/create.rs).
+/// The macros a host calls to create sessions and set its profile. They pass `sizeof` of this
+/// header's structs, which is what lets those structs grow (src/ffi/create.rs, src/ffi/profile.rs).
 const SIZED_MACROS: &str = "\
 // Creating sessions. These macros pass the size of this header's msim_callbacks and
 // msim_session_options to the _sized functions, so a program built against this header keeps
@@ -38,6 +38,9 @@ const SIZED_MACROS: &str = "\
   msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), NULL, 0)
 #define msim_session_new_ex(callbacks, userdata, options) \\
   msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), (options), sizeof(msim_session_options))
+// Setting own profile fields: passes this header's sizeof(msim_profile), which may grow the same way.
+#define msim_session_set_profile(session, profile) \\
+  msim_session_set_profile_sized((session), (profile), sizeof(msim_profile))
 ";
 
 fn main() {

@@ -24,7 +24,7 @@
 // Plugin ABI (msim_plugin_info): see the comment of that struct.
 #define MSIM_PLUGIN_MAGIC 0x4D53494Du
 #define MSIM_PLUGIN_ABI_MAJOR 1
-#define MSIM_PLUGIN_ABI_MINOR 1
+#define MSIM_PLUGIN_ABI_MINOR 2
 #define MSIM_PLUGIN_INIT_SYMBOL "msim_plugin_init"
 // True when the plugin's table is long enough to hold operation `op` and the operation is
 // set. Use it before calling any operation added after minor 0.
@@ -40,6 +40,9 @@
   msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), NULL, 0)
 #define msim_session_new_ex(callbacks, userdata, options) \
   msim_session_new_sized((callbacks), sizeof(msim_callbacks), (userdata), (options), sizeof(msim_session_options))
+// Setting own profile fields: passes this header's sizeof(msim_profile), which may grow the same way.
+#define msim_session_set_profile(session, profile) \
+  msim_session_set_profile_sized((session), (profile), sizeof(msim_profile))
 
 
 // Direction of a traced frame.
@@ -492,6 +495,24 @@ typedef struct {
                           const char *text);
 } msim_callbacks;
 
+// Own profile fields for `msim_session_set_profile`. Each member is a NUL-terminated UTF-8
+// string or NULL: NULL leaves that field as it is, "" clears it. Start from a zeroed struct
+// (`msim_profile p = {0};`) and set what you change. Later versions may append members; the
+// macro passes this header's `sizeof`, so members a program does not know stay unchanged.
+typedef struct {
+  // `DisplayName`: the name shown for you.
+  const char *display_name;
+  // `Headline`: also your status text (SPEC §12): it replaces the message of the last
+  // `msim_session_set_status`, and those who list you see it through `on_buddy_status`.
+  const char *headline;
+  // `BandName`: the artist of what you are listening to ("now playing").
+  const char *band;
+  // `SongName`: the title of what you are listening to.
+  const char *song;
+  // `ImageURL`: the URL of your profile picture.
+  const char *image_url;
+} msim_profile;
+
 // The plugin descriptor returned by `msim_plugin_init()`: identity, ABI version, and a table of
 // operations through which a host drives sessions without linking to any other libmsim symbol.
 // Static: owned by libmsim, valid while the library is loaded, never freed or written.
@@ -620,6 +641,8 @@ typedef struct {
   msim_result (*send_window_opened)(msim_session *session, const char *who);
   // `msim_session_send_client_version` (minor 1).
   msim_result (*send_client_version)(msim_session *session, const char *who, const char *text);
+  // `msim_session_set_profile_sized` (minor 2): pass `sizeof(msim_profile)` of your header.
+  msim_result (*set_profile)(msim_session *session, const msim_profile *profile, size_t profile_size);
 } msim_plugin_info;
 
 // The type of `msim_plugin_init`, for a host's `dlsym` result (copy the `void *` into a variable
@@ -805,6 +828,29 @@ msim_result msim_session_permit(msim_session *session, const char *who);
 // # Safety
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_unpermit(msim_session *session, const char *who);
+
+// Sets own profile fields: the non-NULL members of `profile`, in one `\setinfo\` (SPEC §5,
+// §9.2). Call it through the macro `msim_session_set_profile(session, profile)`, which passes
+// `sizeof(msim_profile)`. `profile` is read during the call only.
+//
+// There is no reply on the wire. Others see the display name, band, song and image URL in
+// lookups (`on_lookup_result`); the headline is not in lookup replies (SPEC §7.5) but reaches
+// the users who list you at once, as `on_buddy_status`, and is in their contact list
+// (`msim_contact.headline`). All members NULL: nothing is sent (MSIM_RESULT_OK).
+//
+// Results: MSIM_RESULT_NULL_PARAMETER for a NULL session or profile; MSIM_RESULT_INVALID_ARGUMENT
+// for a `profile_size` that is 0 or not a whole number of members, for a value longer than 1024
+// bytes or containing the byte 0x1C, for a headline of exactly "final", and for a non-NULL
+// member past this library's `msim_profile` (from a newer header: a field this library cannot
+// set); MSIM_RESULT_INVALID_UTF8 for a member that is not UTF-8. Needs a signed-on session (see
+// `msim_session` for the state results).
+//
+// # Safety
+// `session` valid; `profile` NULL or pointing to `profile_size` readable bytes whose members are
+// NULL or NUL-terminated strings.
+msim_result msim_session_set_profile_sized(msim_session *session,
+                                           const msim_profile *profile,
+                                           size_t profile_size);
 
 // A static, human-readable English description of `result`, e.g. "not connected".
 //

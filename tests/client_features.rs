@@ -1,10 +1,10 @@
-//! Privacy and the permit list, group writes, the web challenge and the bm 122 / bm 200 notices,
-//! through `msim::client::Session` against a real msim-server on 127.0.0.1.
+//! Privacy and the permit list, group writes, the web challenge, the bm 122 / bm 200 notices and
+//! the own profile (setinfo), through `msim::client::Session` against a real msim-server on 127.0.0.1.
 
 mod common;
 
 use common::client::{server, Client};
-use msim::client::{Event, NoticeKind, Privacy};
+use msim::client::{Event, NoticeKind, Privacy, ProfileUpdate, UserInfo};
 use msim::protocol::status::Presence;
 
 /// alice and bob; only bob lists alice (so alice's ShowOnlyToList hides her from bob unless she
@@ -115,4 +115,64 @@ fn window_opened_and_client_version_reach_the_peer() {
             text: "msim tests / 1.0".into()
         }
     );
+}
+
+#[test]
+fn a_set_profile_is_seen_in_lookups_and_its_headline_as_presence() {
+    let s = server();
+    let (a, _) = accounts(&s);
+    let alice = Client::signed_on(&s, "alice@example.com", "alicepw");
+    let mut bob = Client::signed_on(&s, "bob@example.com", "bobpw");
+    assert!(bob.seen.iter().any(presence_of(a, Presence::Online)), "alice online at bob's sign-on");
+    let profile = ProfileUpdate {
+        display_name: Some("Alice A/B".into()),
+        headline: Some("listening = happy".into()),
+        band: Some("The Band".into()),
+        song: Some("Song|Two".into()),
+        image_url: Some("http://x.myspace.com/images/alice.gif".into()),
+    };
+    alice.session.set_profile(&profile).unwrap();
+    // bob lists alice: the new headline reaches him as presence (msim-server announces it).
+    bob.wait(|e| {
+        matches!(e, Event::BuddyStatus { uid, presence: Presence::Online, headline, .. }
+            if *uid == a && headline == "listening = happy")
+    });
+    let lookup = |bob: &mut Client| {
+        let rid = bob.session.lookup_user("alice").unwrap();
+        match bob.wait(|e| matches!(e, Event::LookupResult { request, .. } if *request == rid)) {
+            Event::LookupResult { result: Ok(Some(info)), .. } => info,
+            ev => panic!("{ev:?}"),
+        }
+    };
+    // Lookups (5/7) carry the other fields; not the headline (SPEC §7.5: 4/3 and 5/7 replies have
+    // no `Headline` key; the contact list and presence carry it).
+    let info = lookup(&mut bob);
+    let want = UserInfo {
+        uid: a,
+        username: Some("alice".into()),
+        display_name: Some("Alice A/B".into()),
+        image_url: Some("http://x.myspace.com/images/alice.gif".into()),
+        headline: None,
+        band: Some("The Band".into()),
+        song: Some("Song|Two".into()),
+        ..info.clone()
+    };
+    assert_eq!(info, want);
+    // Fields left out stay; "" clears one.
+    let tune_off = ProfileUpdate { band: Some(String::new()), song: Some("Solo".into()), ..Default::default() };
+    alice.session.set_profile(&tune_off).unwrap();
+    let info = lookup(&mut bob);
+    assert_eq!(
+        (info.display_name.as_deref(), info.headline.as_deref(), info.band.as_deref(), info.song.as_deref()),
+        (Some("Alice A/B"), None, None, Some("Solo"))
+    );
+    // The headline was stored: bob's contact list at his next sign-on has it.
+    bob.session.disconnect().unwrap();
+    bob.wait(|e| matches!(e, Event::Disconnected { .. }));
+    let bob = Client::signed_on(&s, "bob@example.com", "bobpw");
+    let headline = bob.seen.iter().find_map(|e| match e {
+        Event::ContactList(list) => list.iter().find(|c| c.uid == a).map(|c| c.headline.clone()),
+        _ => None,
+    });
+    assert_eq!(headline, Some(Some("listening = happy".to_owned())));
 }

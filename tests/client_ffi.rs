@@ -15,6 +15,7 @@ use msim::ffi::groups::msim_session_save_group;
 use msim::ffi::msim_result;
 use msim::ffi::notices::{msim_session_send_client_version, msim_session_send_window_opened};
 use msim::ffi::privacy::{msim_session_permit, msim_session_set_privacy, msim_session_unpermit};
+use msim::ffi::profile::{msim_profile, msim_session_set_profile, msim_session_set_profile_sized};
 use msim::ffi::session::*;
 use msim::ffi::types::{msim_dispatch, msim_session_options};
 use msim::ffi::web::msim_session_request_web_challenge;
@@ -28,6 +29,23 @@ fn every_operation_checks_its_arguments_and_the_state() {
     let null = ptr::null_mut::<msim_session>();
     let who = c("6221");
     let bad = b"\xff\xfe\0".as_ptr().cast::<c_char>();
+    let profile = |headline: *const c_char| msim_profile {
+        display_name: ptr::null(),
+        headline,
+        band: ptr::null(),
+        song: ptr::null(),
+        image_url: ptr::null(),
+    };
+    let fin = c("final");
+    let (no_change, with_bad, with_final) = (profile(ptr::null()), profile(bad), profile(fin.as_ptr()));
+    let long = c(&"x".repeat(1025));
+    let with_long = profile(long.as_ptr());
+    let with_ok = profile(who.as_ptr());
+    let (size, ptr_size) = (std::mem::size_of::<msim_profile>(), std::mem::size_of::<*const c_char>());
+    // A newer header's msim_profile with one more member, set: a field this library cannot set.
+    let newer: [*const c_char; 6] = [ptr::null(), ptr::null(), ptr::null(), ptr::null(), ptr::null(), who.as_ptr()];
+    let newer_unset: [*const c_char; 6] =
+        [ptr::null(), who.as_ptr(), ptr::null(), ptr::null(), ptr::null(), ptr::null()];
     unsafe {
         let nulls = [
             msim_session_connect(null, ptr::null(), 0, who.as_ptr(), who.as_ptr()),
@@ -56,6 +74,7 @@ fn every_operation_checks_its_arguments_and_the_state() {
             msim_session_request_web_challenge(null),
             msim_session_send_window_opened(null, who.as_ptr()),
             msim_session_send_client_version(null, who.as_ptr(), ptr::null()),
+            msim_session_set_profile(null, &no_change),
         ];
         for (i, r) in nulls.iter().enumerate() {
             assert_eq!(*r, msim_result::NullParameter, "call #{i}");
@@ -99,6 +118,21 @@ fn every_operation_checks_its_arguments_and_the_state() {
             (msim_session_send_client_version(s, ptr::null(), ptr::null()), msim_result::NullParameter),
             (msim_session_send_client_version(s, who.as_ptr(), bad), msim_result::InvalidUtf8),
             (msim_session_send_client_version(s, who.as_ptr(), ptr::null()), msim_result::NotConnected),
+            (msim_session_set_profile(s, ptr::null()), msim_result::NullParameter),
+            (msim_session_set_profile(s, &with_bad), msim_result::InvalidUtf8),
+            (msim_session_set_profile(s, &with_final), msim_result::InvalidArgument),
+            (msim_session_set_profile(s, &with_long), msim_result::InvalidArgument),
+            (msim_session_set_profile_sized(s, &with_ok, 0), msim_result::InvalidArgument),
+            (msim_session_set_profile_sized(s, &with_ok, size - 1), msim_result::InvalidArgument),
+            (msim_session_set_profile_sized(s, newer.as_ptr().cast(), size + ptr_size), msim_result::InvalidArgument),
+            (
+                msim_session_set_profile_sized(s, newer_unset.as_ptr().cast(), size + ptr_size),
+                msim_result::NotConnected,
+            ),
+            // An older header's shorter struct (display name only) is read up to its size.
+            (msim_session_set_profile_sized(s, &with_bad, ptr_size), msim_result::NotConnected),
+            (msim_session_set_profile(s, &with_ok), msim_result::NotConnected),
+            (msim_session_set_profile(s, &no_change), msim_result::NotConnected),
         ];
         for (i, (got, want)) in cases.iter().enumerate() {
             assert_eq!(got, want, "case #{i}");

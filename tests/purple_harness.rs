@@ -1,7 +1,8 @@
 //! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
 //! `libmsim-purple.so` and `libmsim.so` in a plugin directory, and runs the null-client harness
 //! `tests/c/purple_harness.c` against msim-server (IMs, presence, idle, invisible, typing, zaps,
-//! get_info, block, privacy (set_permit_deny, add/rem_permit), add/remove buddy, bad password, sign off/on, signed on elsewhere, server
+//! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
+//! add/rem_permit), add/remove buddy, bad password, sign off/on, signed on elsewhere, server
 //! shutdown). The harness
 //! prints TAP-like `ok`/`not ok` lines; its exit code is the number of failures.
 //!

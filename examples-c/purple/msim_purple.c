@@ -53,6 +53,8 @@
 #define ST_AWAY "away"
 #define ST_INVISIBLE "invisible"
 #define ST_OFFLINE "offline"
+/* The independent "now playing" status; its attributes are PURPLE_TUNE_ARTIST and _TITLE. */
+#define ST_TUNE "tune"
 
 /* A contact the server listed before its username was known (SPEC §10.1): added to the buddy
  * list when on_user_info brings the name, so that a buddy never changes name. */
@@ -514,6 +516,11 @@ static GList *prpl_status_types(PurpleAccount *account) {
         "message", "Message", purple_value_new(PURPLE_TYPE_STRING), NULL));
     types = g_list_append(types, purple_status_type_new_full(PURPLE_STATUS_OFFLINE, ST_OFFLINE, NULL, TRUE,
                                                              TRUE, FALSE));
+    /* Own "now playing": BandName/SongName of the profile (SPEC §9.2, §9.3). */
+    types = g_list_append(types, purple_status_type_new_with_attrs(
+        PURPLE_STATUS_TUNE, ST_TUNE, NULL, FALSE, TRUE, TRUE,
+        PURPLE_TUNE_ARTIST, "Artist", purple_value_new(PURPLE_TYPE_STRING),
+        PURPLE_TUNE_TITLE, "Title", purple_value_new(PURPLE_TYPE_STRING), NULL));
     return types;
 }
 
@@ -672,12 +679,75 @@ static void prpl_get_info(PurpleConnection *gc, const char *who) {
     g_hash_table_replace(mp->lookups, GUINT_TO_POINTER(id), g_strdup(who));
 }
 
+/* The tune status sets the profile's band and song; switching it off clears both ("" clears, NULL
+ * would leave a field as it is). */
+static void push_tune(msim_purple *mp, PurpleStatus *status) {
+    gboolean on = purple_status_is_active(status);
+    const char *artist = on ? purple_status_get_attr_string(status, PURPLE_TUNE_ARTIST) : NULL;
+    const char *title = on ? purple_status_get_attr_string(status, PURPLE_TUNE_TITLE) : NULL;
+    msim_profile p = {0};
+    p.band = artist != NULL ? artist : "";
+    p.song = title != NULL ? title : "";
+    if (send_result(msim_session_set_profile(mp->session, &p), "set_profile (tune)") > 0) {
+        purple_debug_info(PRPL_ID, "tune set: %s - %s\n", p.band, p.song);
+    }
+}
+
 static void prpl_set_status(PurpleAccount *account, PurpleStatus *status) {
     msim_purple *mp = mp_of(purple_account_get_connection(account));
-    if (mp == NULL || !purple_status_is_active(status)) {
+    if (mp == NULL) {
+        return;
+    }
+    if (strcmp(purple_status_get_id(status), ST_TUNE) == 0) {
+        push_tune(mp, status); /* independent: also when it is switched off */
+        return;
+    }
+    if (!purple_status_is_active(status)) {
         return;
     }
     push_status(mp, status);
+}
+
+/* set_public_alias (libpurple 2.7+): the profile's DisplayName. libpurple wants the answer
+ * asynchronously, so it is given from a 0 ms timeout. setinfo has no reply on the wire (SPEC §5):
+ * success means libmsim accepted and sent it. */
+typedef struct {
+    PurpleAccount *account;
+    char *alias, *error;
+    PurpleSetPublicAliasSuccessCallback success_cb;
+    PurpleSetPublicAliasFailureCallback failure_cb;
+} alias_answer;
+
+static gboolean answer_alias(gpointer data) {
+    alias_answer *a = data;
+    if (a->error == NULL && a->success_cb != NULL) {
+        a->success_cb(a->account, a->alias);
+    } else if (a->error != NULL && a->failure_cb != NULL) {
+        a->failure_cb(a->account, a->error);
+    }
+    g_free(a->alias);
+    g_free(a->error);
+    g_free(a);
+    return FALSE;
+}
+
+static void prpl_set_public_alias(PurpleConnection *gc, const char *alias,
+                                  PurpleSetPublicAliasSuccessCallback success_cb,
+                                  PurpleSetPublicAliasFailureCallback failure_cb) {
+    msim_purple *mp = mp_of(gc);
+    msim_profile p = {0};
+    p.display_name = alias != NULL ? alias : ""; /* NULL = back to the default: the server shows the username */
+    msim_result r = mp != NULL ? msim_session_set_profile(mp->session, &p) : MSIM_RESULT_NOT_CONNECTED;
+    alias_answer *a = g_new0(alias_answer, 1);
+    a->account = purple_connection_get_account(gc);
+    a->alias = g_strdup(p.display_name);
+    a->error = r == MSIM_RESULT_OK ? NULL : g_strdup(msim_result_str((int)r));
+    a->success_cb = success_cb;
+    a->failure_cb = failure_cb;
+    if (send_result(r, "set_public_alias") > 0) {
+        purple_debug_info(PRPL_ID, "public alias set: %s\n", a->alias);
+    }
+    purple_timeout_add(0, answer_alias, a);
 }
 
 static void prpl_set_idle(PurpleConnection *gc, int idle_seconds) {
@@ -859,7 +929,7 @@ static PurplePluginProtocolInfo prpl_info = {
     NULL, /* initiate_media */
     NULL, /* get_media_caps */
     NULL, /* get_moods */
-    NULL, /* set_public_alias */
+    prpl_set_public_alias, /* 2.7+: present, struct_size covers it */
     NULL, /* get_public_alias */
     NULL, /* add_buddy_with_invite */
     NULL, /* add_buddies_with_invite */

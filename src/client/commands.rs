@@ -1,6 +1,7 @@
-//! The host's operations on the machine: IMs, typing, zaps, status, buddy-list changes (SPEC §18
-//! wire sequences), lookups, username, groups, import. Each validates its arguments and the phase,
-//! resolves a name to a uid when needed (SPEC §11.1), and queues the wire messages.
+//! The host's operations on the machine: IMs, typing, zaps, status, own profile, buddy-list
+//! changes (SPEC §18 wire sequences), lookups, username, groups, import. Each validates its
+//! arguments and the phase, resolves a name to a uid when needed (SPEC §11.1), and queues the
+//! wire messages.
 
 use std::time::Instant;
 
@@ -25,6 +26,65 @@ pub const MAX_WAITING_PER_NAME: usize = super::reconnect::MAX_OUTBOX;
 
 /// Longest username the service accepts (SPEC §20).
 pub const MAX_USERNAME_LEN: usize = 25;
+
+/// Longest value of one own-profile field, in bytes of UTF-8 before escaping. Neither SPEC nor
+/// the old service documents a limit (SPEC §20 has none); msim-server cuts longer profile text at
+/// this length without telling anyone (its `MAX_PROFILE_TEXT`, there is no setinfo reply), so
+/// msim refuses it up front instead.
+pub const MAX_PROFILE_TEXT: usize = 1024;
+
+/// Own profile fields for [`Machine::set_profile`] (SPEC §9.2). `None` leaves a field as it is;
+/// `Some("")` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileUpdate {
+    /// `DisplayName`.
+    pub display_name: Option<String>,
+    /// `Headline`, which is also the status text others see (SPEC §12).
+    pub headline: Option<String>,
+    /// `BandName` ("now playing", SPEC §9.3).
+    pub band: Option<String>,
+    /// `SongName` ("now playing").
+    pub song: Option<String>,
+    /// `ImageURL`, the profile picture.
+    pub image_url: Option<String>,
+}
+
+impl ProfileUpdate {
+    /// The setinfo keys and values given, in the order they go on the wire.
+    fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("DisplayName", &self.display_name),
+            ("Headline", &self.headline),
+            ("BandName", &self.band),
+            ("SongName", &self.song),
+            ("ImageURL", &self.image_url),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    }
+
+    /// Lengths, the unescapable 0x1C (SPEC §4.5), and a headline of exactly `final`, which
+    /// [`Machine::set_status`] refuses too: the headline becomes the status text (SPEC §2.2, §12).
+    fn validate(&self) -> Result<()> {
+        for (key, value) in self.fields() {
+            if value.len() > MAX_PROFILE_TEXT {
+                return Err(Error::InvalidArgument(format!(
+                    "{key} is {} bytes long; at most {MAX_PROFILE_TEXT} are accepted",
+                    value.len()
+                )));
+            }
+            if value.as_bytes().contains(&crate::protocol::dict::SEP) {
+                return Err(Error::InvalidArgument(format!(
+                    "{key} contains the byte 0x1C, which a dictionary value cannot carry (SPEC §4.5)"
+                )));
+            }
+        }
+        if self.headline.as_deref() == Some("final") {
+            return Err(Error::InvalidArgument("a headline cannot be exactly `final` (SPEC §2.2)".into()));
+        }
+        Ok(())
+    }
+}
 
 fn parse_who(who: &str) -> Result<Who> {
     Who::parse(who).ok_or_else(|| Error::InvalidArgument(format!("`{who}` is not a user id, username or e-mail")))
@@ -221,6 +281,31 @@ impl Machine {
         self.status_text = text.to_owned();
         if self.phase == Phase::SignedOn || self.phase == Phase::SigningOn {
             self.send_status()?;
+        }
+        Ok(())
+    }
+
+    /// Sets own profile fields in one `\setinfo\\sesskey\K\info\<dict>\final\` (SPEC §5, §9.2):
+    /// the fields given, in the order `DisplayName Headline BandName SongName ImageURL`, values
+    /// escaped (SPEC §3). There is no reply on the wire. Others see the values in lookups, except
+    /// the headline (4/3 and 5/7 replies have none, SPEC §7.5), which reaches those who list you
+    /// as presence (msim-server announces it) and is in their contact list. Nothing given:
+    /// nothing is sent.
+    ///
+    /// A headline is also the status text (SPEC §12, the server stores one for both): it replaces
+    /// the text of the last [`Machine::set_status`], so that the status sent again at a reconnect
+    /// does not put the old headline back.
+    pub fn set_profile(&mut self, profile: &ProfileUpdate) -> Result<()> {
+        profile.validate()?;
+        self.require_signed_on()?;
+        let body = profile.fields().fold(DictBuilder::new(), |b, (key, value)| b.str(key, value));
+        let info = body.as_bytes().map_err(|e| Error::InvalidArgument(e.to_string()))?.to_vec();
+        if info.is_empty() {
+            return Ok(());
+        }
+        self.send(ClientMessage::SetInfo { sesskey: self.sesskey, info })?;
+        if let Some(headline) = &profile.headline {
+            self.status_text.clone_from(headline);
         }
         Ok(())
     }

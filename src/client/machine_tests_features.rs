@@ -181,3 +181,83 @@ fn client_version_mood_and_profile_messages_are_buddy_notices() {
     h.feed(bm(77, 6221, "?", None));
     assert!(matches!(&h.events()[..], [Event::Unhandled { .. }]));
 }
+
+#[test]
+fn set_profile_is_one_setinfo_with_the_fields_given() {
+    use crate::client::commands::{ProfileUpdate, MAX_PROFILE_TEXT};
+    let p =
+        |display: Option<&str>, headline: Option<&str>, band: Option<&str>, song: Option<&str>, url: Option<&str>| {
+            ProfileUpdate {
+                display_name: display.map(str::to_owned),
+                headline: headline.map(str::to_owned),
+                band: band.map(str::to_owned),
+                song: song.map(str::to_owned),
+                image_url: url.map(str::to_owned),
+            }
+        };
+    let all = p(Some("Jeff"), Some("on air"), Some("The Band"), Some("A=B|C"), Some("http://x.myspace.com/a\\b.gif"));
+    let mut idle = H::new(cfg());
+    assert_eq!(idle.m.set_profile(&all), Err(Error::NotConnected));
+    let mut h = signed_on_with_tom();
+    h.m.set_profile(&all).unwrap();
+    h.m.set_profile(&p(None, None, Some(""), Some("Song 2"), None)).unwrap();
+    h.m.set_profile(&ProfileUpdate::default()).unwrap(); // nothing given: nothing sent
+                                                         // SPEC §5 `setinfo sesskey info`; §4.5 body: 0x1C between pairs, `=` and `|` in a value as
+                                                         // they are (split at the first `=`), `/` and `\` escaped as /1 and /2 (§3); "" clears a field.
+    assert_eq!(
+        raw_sent(&mut h),
+        [
+            "\\setinfo\\\\sesskey\\42\\info\\DisplayName=Jeff\x1cHeadline=on air\x1cBandName=The Band\x1cSongName=A=B|C\x1cImageURL=http:/1/1x.myspace.com/1a/2b.gif\\final\\",
+            "\\setinfo\\\\sesskey\\42\\info\\BandName=\x1cSongName=Song 2\\final\\",
+        ]
+    );
+    assert!(h.events().is_empty(), "no reply on the wire, no event");
+    // Refused before anything is sent: over-long, 0x1C (cannot be escaped), a headline of `final`.
+    let long = "x".repeat(MAX_PROFILE_TEXT + 1);
+    let at_cap = "é".repeat(MAX_PROFILE_TEXT / 2);
+    for bad in [
+        p(Some(&long), None, None, None, None),
+        p(None, None, None, None, Some(&format!("{at_cap}x"))),
+        p(None, None, Some("a\x1cb"), None, None),
+        p(None, Some("final"), None, None, None),
+    ] {
+        assert!(matches!(h.m.set_profile(&bad), Err(Error::InvalidArgument(_))), "{bad:?}");
+    }
+    h.m.set_profile(&p(Some(&at_cap), Some("final words"), None, None, None)).unwrap();
+    assert_eq!(raw_sent(&mut h).len(), 1, "exactly {MAX_PROFILE_TEXT} bytes are accepted");
+}
+
+#[test]
+fn a_new_headline_is_the_status_text_sent_again_at_the_next_sign_on() {
+    // SPEC §12: the headline is the status text; a reconnect re-sends the status, which must not
+    // put the text of an older set_status back.
+    let policy = ReconnectPolicy { enabled: true, initial_delay: Duration::from_secs(1), ..ReconnectPolicy::default() };
+    let mut h = H::new(Config { reconnect: policy, ..cfg() });
+    h.signed_on(&[]);
+    h.m.set_status(OwnStatus::Away, "old text").unwrap();
+    let headline = crate::client::ProfileUpdate { headline: Some("new headline".into()), ..Default::default() };
+    h.m.set_profile(&headline).unwrap();
+    h.sent();
+    h.io();
+    h.m.connection_lost(None, h.t);
+    h.advance(Duration::from_secs(2));
+    let attempt = h.attempt();
+    h.m.connected(attempt, h.t);
+    h.feed(ServerMessage::Challenge { nonce: [1u8; 64] });
+    h.feed(ServerMessage::LoginOk {
+        sesskey: 43,
+        proof: String::new(),
+        userid: UID,
+        profileid: UID,
+        uniquenick: "jeff".into(),
+    });
+    let statuses: Vec<_> = h
+        .sent()
+        .into_iter()
+        .filter_map(|m| match m {
+            ClientMessage::Status { code, statstring, .. } => Some((code, statstring)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, [(5, "new headline".to_owned())]);
+}

@@ -42,6 +42,7 @@ pub mod requests;
 pub mod session;
 pub mod trace;
 
+pub use commands::ProfileUpdate;
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 pub use error::Error;
 pub use events::{

@@ -27,6 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
+use super::commands::ProfileUpdate;
 use super::config::Config;
 use super::connect::{self, Cancel};
 use super::error::{Error, Result};
@@ -222,6 +223,11 @@ impl Session {
 
     pub fn set_status(&self, status: OwnStatus, text: &str) -> Result<()> {
         self.command(|m, _| m.set_status(status, text))
+    }
+
+    /// See [`Machine::set_profile`].
+    pub fn set_profile(&self, profile: &ProfileUpdate) -> Result<()> {
+        self.command(|m, _| m.set_profile(profile))
     }
 
     pub fn add_buddy(&self, who: &str, group: Option<&str>) -> Result<()> {

@@ -69,7 +69,7 @@ fn default_options() -> msim_session_options {
 
 /// The host's `size` bytes of a `T` on top of `init`: a shorter struct (older header) leaves
 /// `init`'s tail; bytes past our `T` (newer header) are returned for the caller to judge.
-unsafe fn read_prefix<T: Copy>(p: *const T, size: usize, init: T) -> (T, &'static [u8]) {
+pub(crate) unsafe fn read_prefix<T: Copy>(p: *const T, size: usize, init: T) -> (T, &'static [u8]) {
     let mut out = init;
     let ours = std::mem::size_of::<T>();
     std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&mut out as *mut T).cast::<u8>(), size.min(ours));

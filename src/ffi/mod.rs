@@ -20,6 +20,7 @@ pub mod notices;
 pub mod plugin;
 mod plugin_abi;
 pub mod privacy;
+pub mod profile;
 pub mod result;
 pub mod session;
 pub mod strings;

@@ -18,6 +18,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 
 use super::callbacks::msim_callbacks;
+use super::profile::msim_profile;
 use super::result::msim_result;
 use super::session::{self as s, msim_session};
 use super::types::{msim_session_options, msim_session_state};
@@ -192,6 +193,15 @@ pub struct msim_plugin_info {
     pub send_client_version: Option<
         unsafe extern "C" fn(session: *mut msim_session, who: *const c_char, text: *const c_char) -> msim_result,
     >,
+    // ---- minor 2 (check with MSIM_PLUGIN_HAS_OP) ----
+    /// `msim_session_set_profile_sized` (minor 2): pass `sizeof(msim_profile)` of your header.
+    pub set_profile: Option<
+        unsafe extern "C" fn(
+            session: *mut msim_session,
+            profile: *const msim_profile,
+            profile_size: usize,
+        ) -> msim_result,
+    >,
 }
 
 /// The type of `msim_plugin_init`, for a host's `dlsym` result (copy the `void *` into a variable
@@ -253,6 +263,7 @@ static DESCRIPTOR: Descriptor = Descriptor(msim_plugin_info {
     request_web_challenge: Some(super::web::msim_session_request_web_challenge),
     send_window_opened: Some(super::notices::msim_session_send_window_opened),
     send_client_version: Some(super::notices::msim_session_send_client_version),
+    set_profile: Some(super::profile::msim_session_set_profile_sized),
 });
 
 /// The plugin entry point: the static descriptor of this library (never NULL, never freed;

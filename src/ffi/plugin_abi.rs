@@ -12,7 +12,7 @@ pub const MSIM_PLUGIN_ABI_MAJOR: u16 = 1;
 
 /// Operations appended at the end of `msim_plugin_info` bump the minor; a host accepts a plugin
 /// whose minor is at most its own.
-pub const MSIM_PLUGIN_ABI_MINOR: u16 = 1;
+pub const MSIM_PLUGIN_ABI_MINOR: u16 = 2;
 
 /// The name of the entry point a host looks up with `dlsym`.
 pub const MSIM_PLUGIN_INIT_SYMBOL: &str = "msim_plugin_init";

@@ -15,7 +15,7 @@
  *
  * Sessions: A = alice (poll-fd dispatch, every callback and on_trace), B = bob (IO thread,
  * msim_session_new_ex), N = new (msim_session_new: IO thread, default options), F = fake (poll).
- * Check texts start with their scenario, S1..S15; docs/C_API_COVERAGE.md refers to them.
+ * Check texts start with their scenario, S1..S16; docs/C_API_COVERAGE.md refers to them.
  * Every wait is bounded (HARNESS_WAIT_SECONDS, default 20).
  */
 #include "harness_more_common.h"
@@ -422,6 +422,48 @@ int main(int argc, char **argv) {
            f->notice[1].kind == MSIM_NOTICE_KIND_PROFILE && strcmp(f->notice[1].text, "") == 0,
        "S15 S11's scripted server: on_buddy_notice(4243, NULL, MOOD, \"feeling fine\"), then PROFILE with \"\"", why);
     pthread_mutex_unlock(&lock);
+
+    /* ---- S16: own profile (setinfo): B looks A up; B, who lists A, gets the headline as presence ---- */
+    msim_profile prof = {0};
+    prof.display_name = "Alice Liddell";
+    prof.headline = "down the rabbit hole";
+    prof.band = "The White Rabbits";
+    prof.song = "Late = Late | Late/Later";
+    ok(msim_session_set_profile(a->session, &prof) == MSIM_RESULT_OK,
+       "S16 A sets display name, headline, band and song (image URL left as it is)", NULL);
+    WAIT(r, b->status_uid == uid_a && strcmp(b->status_headline, "down the rabbit hole") == 0);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "last status: uid %u, presence %d, headline %s", b->status_uid,
+             (int)b->status_presence, b->status_headline);
+    ok(r && b->status_presence == MSIM_PRESENCE_ONLINE,
+       "S16 B (lists A) gets on_buddy_status(A, ONLINE, the new headline)", why);
+    pthread_mutex_unlock(&lock);
+    req = lookup(b, "alice");
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "found %d: %s / %s / %s / %s / %s", b->lk_found, b->lk.display_name, b->lk.band,
+             b->lk.song, b->lk.headline, b->lk.image_url);
+    ok(req && b->lk_found && b->lk.uid == uid_a && strcmp(b->lk.display_name, "Alice Liddell") == 0 &&
+           strcmp(b->lk.band, "The White Rabbits") == 0 && strcmp(b->lk.song, "Late = Late | Late/Later") == 0 &&
+           strcmp(b->lk.headline, "(null)") == 0 && strcmp(b->lk.image_url, "(null)") == 0,
+       "S16 B's lookup of alice: the new display name, band and song; no headline in lookups (SPEC 7.5), no image",
+       why);
+    pthread_mutex_unlock(&lock);
+    msim_profile clear = {0};
+    clear.band = "";
+    ok(msim_session_set_profile(a->session, &clear) == MSIM_RESULT_OK, "S16 A clears the band (\"\")", NULL);
+    lookup(a, "alice"); /* a round trip on A's connection: the server has handled the setinfo */
+    req = lookup(b, "alice");
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%s / %s / %s", b->lk.display_name, b->lk.band, b->lk.song);
+    ok(req && strcmp(b->lk.band, "(null)") == 0 && strcmp(b->lk.song, "Late = Late | Late/Later") == 0 &&
+           strcmp(b->lk.display_name, "Alice Liddell") == 0,
+       "S16 ... B's next lookup: no band; the song and display name unchanged (NULL members)", why);
+    pthread_mutex_unlock(&lock);
+    msim_profile bad = {0};
+    bad.headline = "final";
+    ok(msim_session_set_profile(a->session, &bad) == MSIM_RESULT_INVALID_ARGUMENT &&
+           msim_session_set_profile(a->session, NULL) == MSIM_RESULT_NULL_PARAMETER,
+       "S16 a headline of exactly \"final\": INVALID_ARGUMENT; a NULL profile: NULL_PARAMETER", NULL);
 
     /* ---- the end ---- */
     sign_off(b);

@@ -1,7 +1,7 @@
 /*
  * harness_more_common.h — state, callbacks and helpers of harness_more.c (one translation unit:
  * included once, by harness_more.c). Every callback of msim_callbacks is recorded here (on_typing and
- * on_buddy_status only for S12 and S15; harness.c is where they are tested in depth).
+ * on_buddy_status only for S12, S15 and S16; harness.c is where they are tested in depth).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -18,7 +18,7 @@
 
 typedef struct {
     uint32_t uid;
-    char username[32], display_name[64];
+    char username[32], display_name[64], headline[64], band[64], song[64], image_url[128];
     int64_t total_friends;
 } info_rec;
 
@@ -88,6 +88,7 @@ typedef struct {
     int statuses; /* on_buddy_status: the last one */
     uint32_t status_uid;
     msim_presence status_presence;
+    char status_headline[128];
     int typing_on, typing_off;
     uint32_t typing_from;
     int privacies; /* on_privacy: the last one */
@@ -173,6 +174,10 @@ static void fill_info(info_rec *r, const msim_user_info *i) {
     r->uid = i->uid;
     copy(r->username, sizeof r->username, i->username);
     copy(r->display_name, sizeof r->display_name, i->display_name);
+    copy(r->headline, sizeof r->headline, i->headline);
+    copy(r->band, sizeof r->band, i->band);
+    copy(r->song, sizeof r->song, i->song);
+    copy(r->image_url, sizeof r->image_url, i->image_url);
     r->total_friends = i->total_friends;
 }
 static void on_user_info(void *ud, const msim_user_info *info) {
@@ -248,8 +253,9 @@ static void on_trace(void *ud, msim_direction dir, const char *frame) {
 
 static void on_buddy_status(void *ud, uint32_t uid, const char *username, msim_presence presence,
                             const char *headline) {
-    (void)username, (void)headline;
-    LOCKED(ud, self->statuses++; self->status_uid = uid; self->status_presence = presence);
+    (void)username;
+    LOCKED(ud, self->statuses++; self->status_uid = uid; self->status_presence = presence;
+           copy(self->status_headline, sizeof self->status_headline, headline));
 }
 static void on_typing(void *ud, uint32_t from, const char *username, bool typing) {
     (void)username;

@@ -262,6 +262,7 @@ static void nulls(void) {
     char *out = NULL;
     uint32_t rid = 0;
     uint64_t mid = 0;
+    msim_profile profile = {0};
     const char *nonce =
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
@@ -306,6 +307,7 @@ static void nulls(void) {
     CHECK(msim_session_request_web_challenge(NULL), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_send_window_opened(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_send_client_version(NULL, "1", "x"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_profile(NULL, &profile), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_get_username(NULL, &out), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_get_uid(NULL), 0);
     CHECK(msim_session_get_state(NULL), MSIM_SESSION_STATE_IDLE);
@@ -340,6 +342,19 @@ static void nulls(void) {
     CHECK(msim_session_save_group(s, NULL, 1, 1, &rid), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_send_window_opened(s, NULL), MSIM_RESULT_NULL_PARAMETER);
     CHECK(msim_session_send_client_version(s, NULL, "x"), MSIM_RESULT_NULL_PARAMETER);
+    CHECK(msim_session_set_profile(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    /* A profile size that is no whole number of members; a newer header's member set. */
+    CHECK(msim_session_set_profile_sized(s, &profile, 0), MSIM_RESULT_INVALID_ARGUMENT);
+    CHECK(msim_session_set_profile_sized(s, &profile, sizeof profile - 1), MSIM_RESULT_INVALID_ARGUMENT);
+    {
+        struct {
+            msim_profile known;
+            const char *future;
+        } newer = {{0}, "set"};
+        CHECK(msim_session_set_profile_sized(s, &newer.known, sizeof newer), MSIM_RESULT_INVALID_ARGUMENT);
+        newer.future = NULL;
+        CHECK(msim_session_set_profile_sized(s, &newer.known, sizeof newer), MSIM_RESULT_NOT_CONNECTED);
+    }
     /* Optional pointers (documented "may be NULL"): the state decides. */
     CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, NULL), MSIM_RESULT_OK);
     CHECK(msim_session_add_buddy(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
@@ -396,6 +411,17 @@ static void utf8(void) {
     CHECK(msim_session_send_window_opened(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
     CHECK(msim_session_send_client_version(s, bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
     CHECK(msim_session_send_client_version(s, "1", bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    {
+        /* Each member of msim_profile. */
+        msim_profile p = {0};
+        const char **members[] = {&p.display_name, &p.headline, &p.band, &p.song, &p.image_url};
+        for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
+            msim_profile zero = {0};
+            p = zero;
+            *members[i] = bad_utf8;
+            CHECK(msim_session_set_profile(s, &p), MSIM_RESULT_INVALID_UTF8);
+        }
+    }
     CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
     msim_session_free(s);
 }
@@ -420,6 +446,9 @@ static void signed_on_ops(msim_session *s, msim_result want, int line) {
     check(line, "request_web_challenge", msim_session_request_web_challenge(s), want);
     check(line, "send_window_opened", msim_session_send_window_opened(s, "mb"), want);
     check(line, "send_client_version", msim_session_send_client_version(s, "mb", NULL), want);
+    msim_profile profile = {0};
+    profile.song = "Misuse Song";
+    check(line, "set_profile", msim_session_set_profile(s, &profile), want);
 }
 
 /* A listening socket that accepts TCP connections (backlog) but never speaks: a session
@@ -465,6 +494,11 @@ static void states(void) {
     CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, "kept for sign-on"), MSIM_RESULT_OK);
     CHECK(msim_session_set_status(s, 99, NULL), MSIM_RESULT_INVALID_ARGUMENT);
     CHECK(msim_session_set_status(s, MSIM_STATUS_AVAILABLE, "final"), MSIM_RESULT_INVALID_ARGUMENT);
+    {
+        msim_profile p = {0};
+        p.headline = "final"; /* it would become the status text (SPEC §2.2) */
+        CHECK(msim_session_set_profile(s, &p), MSIM_RESULT_INVALID_ARGUMENT);
+    }
     CHECK(msim_session_send_zap(s, "mb", 10), MSIM_RESULT_INVALID_ARGUMENT);
     CHECK(msim_session_send_im(s, "", "x", NULL), MSIM_RESULT_INVALID_ARGUMENT);
     CHECK(msim_session_connect(s, "", port, "ma@example.com", "mapw"), MSIM_RESULT_INVALID_ARGUMENT);

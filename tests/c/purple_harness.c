@@ -86,6 +86,7 @@ static struct {
     gboolean userinfo_seen;
     char *userinfo_who;
     char *userinfo_text;
+    int alias_answers, alias_ok; /* set_public_alias callbacks */
     GString *debug; /* prpl-msim's debug lines */
     GString *progress_a; /* A's connect_progress texts, "step/count text;" each */
     int progress_steps_a, progress_last_a, progress_ordered_a;
@@ -159,6 +160,17 @@ static void on_got_attention(PurpleAccount *acc, const char *who, PurpleConversa
 }
 
 /* ------------------------------------------------------------------ UI ops */
+
+static void alias_set(PurpleAccount *acc, const char *alias) {
+    (void)acc;
+    st.alias_answers++;
+    st.alias_ok = alias != NULL && strcmp(alias, "Bobby Tables") == 0;
+}
+static void alias_failed(PurpleAccount *acc, const char *error) {
+    (void)acc;
+    st.alias_answers++;
+    printf("# set_public_alias failed: %s\n", error);
+}
 
 static void *notify_userinfo(PurpleConnection *gc, const char *who, PurpleNotifyUserInfo *info) {
     (void)gc;
@@ -502,6 +514,32 @@ int main(int argc, char **argv) {
     WAIT_UNTIL(ok, st.userinfo_seen, WAIT_MS);
     check(ok && strcmp(st.userinfo_who, st.b_name) == 0 && strstr(st.userinfo_text, st.b_name) != NULL,
           "get_info shows B's profile", "%s", st.userinfo_text ? st.userinfo_text : "nothing");
+
+    /* --- own profile on B: set_public_alias (DisplayName) and the tune status (BandName, SongName),
+     * seen in A's get_info of B. setinfo has no reply: A asks again until the server has it. */
+    purple_account_set_public_alias(st.b, "Bobby Tables", alias_set, alias_failed);
+    WAIT_UNTIL(ok, st.alias_answers > 0, WAIT_MS);
+    check(ok && st.alias_ok, "set_public_alias on B answers success with the alias", "%d answers",
+          st.alias_answers);
+    purple_account_set_status(st.b, "tune", TRUE, PURPLE_TUNE_ARTIST, "The Band", PURPLE_TUNE_TITLE, "The Song",
+                              NULL);
+#define B_INFO_UNTIL(ok, cond)                                                               \
+    for (int try_ = 0; try_ < 20; try_++) {                                                  \
+        st.userinfo_seen = FALSE;                                                            \
+        serv_get_info(purple_account_get_connection(st.a), st.b_name);                       \
+        WAIT_UNTIL(ok, st.userinfo_seen, WAIT_MS);                                           \
+        if ((ok = ok && (cond))) break;                                                      \
+        run_for(100);                                                                        \
+    }
+    B_INFO_UNTIL(ok, strstr(st.userinfo_text, "Bobby Tables") && strstr(st.userinfo_text, "The Band") &&
+                         strstr(st.userinfo_text, "The Song"));
+    check(ok, "A's get_info of B shows the public alias as display name, and the tune's artist and title",
+          "%s", st.userinfo_text ? st.userinfo_text : "nothing");
+    purple_account_set_status(st.b, "tune", FALSE, NULL);
+    B_INFO_UNTIL(ok, !strstr(st.userinfo_text, "The Band") && !strstr(st.userinfo_text, "The Song") &&
+                         strstr(st.userinfo_text, "Bobby Tables"));
+    check(ok, "tune off on B: band and song cleared, the display name stays", "%s",
+          st.userinfo_text ? st.userinfo_text : "nothing");
 
     /* --- block / unblock (the server drops a blocked sender's IMs) */
     purple_privacy_deny_add(st.a, st.b_name, FALSE);

@@ -77,6 +77,7 @@ typedef struct {
     GHashTable *infos;   /* user name -> user_facts*, for tooltips */
     GHashTable *seen;    /* uid -> last_presence*: presence that may precede the buddy */
     uint32_t privacy_mode; /* PrivacyMode as on_privacy last reported it (kept by set_permit_deny) */
+    GSList *alias_answers; /* alias_answer*: set_public_alias answers not yet given (timers) */
 } msim_purple;
 
 /* The last presence reported for a user. At sign-on the server sends the presence of online
@@ -617,6 +618,8 @@ static void prpl_login(PurpleAccount *account) {
     }
 }
 
+static void drop_alias_answers(msim_purple *mp); /* set_public_alias, below */
+
 static void prpl_close(PurpleConnection *gc) {
     msim_purple *mp = mp_of(gc);
     if (mp == NULL) {
@@ -625,6 +628,7 @@ static void prpl_close(PurpleConnection *gc) {
     if (mp->watch != 0) {
         purple_input_remove(mp->watch);
     }
+    drop_alias_answers(mp);
     /* Logs out if still connected; no callback of this session runs after this returns. */
     msim_session_free(mp->session);
     g_hash_table_destroy(mp->lookups);
@@ -712,34 +716,57 @@ static void prpl_set_status(PurpleAccount *account, PurpleStatus *status) {
  * asynchronously, so it is given from a 0 ms timeout. setinfo has no reply on the wire (SPEC §5):
  * success means libmsim accepted and sent it. */
 typedef struct {
-    PurpleAccount *account;
+    msim_purple *mp;
+    guint timer;
     char *alias, *error;
     PurpleSetPublicAliasSuccessCallback success_cb;
     PurpleSetPublicAliasFailureCallback failure_cb;
 } alias_answer;
 
-static gboolean answer_alias(gpointer data) {
-    alias_answer *a = data;
-    if (a->error == NULL && a->success_cb != NULL) {
-        a->success_cb(a->account, a->alias);
-    } else if (a->error != NULL && a->failure_cb != NULL) {
-        a->failure_cb(a->account, a->error);
-    }
+static void free_alias_answer(alias_answer *a) {
     g_free(a->alias);
     g_free(a->error);
     g_free(a);
+}
+
+static gboolean answer_alias(gpointer data) {
+    alias_answer *a = data;
+    a->mp->alias_answers = g_slist_remove(a->mp->alias_answers, a);
+    if (a->error == NULL && a->success_cb != NULL) {
+        a->success_cb(a->mp->account, a->alias);
+    } else if (a->error != NULL && a->failure_cb != NULL) {
+        a->failure_cb(a->mp->account, a->error);
+    }
+    free_alias_answer(a);
     return FALSE;
+}
+
+/* Closing drops the answers still waiting for their timer: their connection is gone. */
+static void drop_alias_answers(msim_purple *mp) {
+    for (GSList *l = mp->alias_answers; l != NULL; l = l->next) {
+        alias_answer *a = l->data;
+        purple_timeout_remove(a->timer);
+        free_alias_answer(a);
+    }
+    g_slist_free(mp->alias_answers);
+    mp->alias_answers = NULL;
 }
 
 static void prpl_set_public_alias(PurpleConnection *gc, const char *alias,
                                   PurpleSetPublicAliasSuccessCallback success_cb,
                                   PurpleSetPublicAliasFailureCallback failure_cb) {
     msim_purple *mp = mp_of(gc);
+    if (mp == NULL) {
+        if (failure_cb != NULL) {
+            failure_cb(purple_connection_get_account(gc), msim_result_str(MSIM_RESULT_NOT_CONNECTED));
+        }
+        return;
+    }
     msim_profile p = {0};
     p.display_name = alias != NULL ? alias : ""; /* NULL = back to the default: the server shows the username */
-    msim_result r = mp != NULL ? msim_session_set_profile(mp->session, &p) : MSIM_RESULT_NOT_CONNECTED;
+    msim_result r = msim_session_set_profile(mp->session, &p);
     alias_answer *a = g_new0(alias_answer, 1);
-    a->account = purple_connection_get_account(gc);
+    a->mp = mp;
     a->alias = g_strdup(p.display_name);
     a->error = r == MSIM_RESULT_OK ? NULL : g_strdup(msim_result_str((int)r));
     a->success_cb = success_cb;
@@ -747,7 +774,8 @@ static void prpl_set_public_alias(PurpleConnection *gc, const char *alias,
     if (send_result(r, "set_public_alias") > 0) {
         purple_debug_info(PRPL_ID, "public alias set: %s\n", a->alias);
     }
-    purple_timeout_add(0, answer_alias, a);
+    a->timer = purple_timeout_add(0, answer_alias, a);
+    mp->alias_answers = g_slist_prepend(mp->alias_answers, a);
 }
 
 static void prpl_set_idle(PurpleConnection *gc, int idle_seconds) {

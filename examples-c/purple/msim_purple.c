@@ -348,6 +348,21 @@ static void cb_buddy_status(void *ud, uint32_t uid, const char *username, msim_p
     apply_presence(mp, who, presence, headline);
 }
 
+/* A buddy's "now playing" (SPEC §9.3): BandName and SongName as the tune status; both empty = off. */
+static void show_tune(msim_purple *mp, const char *who, const msim_user_info *info) {
+    if (info->uid == mp->own_uid || purple_find_buddy(mp->account, who) == NULL) {
+        return;
+    }
+    const char *band = info->band != NULL && info->band[0] != '\0' ? info->band : NULL;
+    const char *song = info->song != NULL && info->song[0] != '\0' ? info->song : NULL;
+    if (band == NULL && song == NULL) {
+        purple_prpl_got_user_status_deactive(mp->account, who, ST_TUNE);
+    } else {
+        purple_prpl_got_user_status(mp->account, who, ST_TUNE, PURPLE_TUNE_ARTIST, band, PURPLE_TUNE_TITLE, song,
+                                    NULL);
+    }
+}
+
 static void cb_user_info(void *ud, const msim_user_info *info) {
     msim_purple *mp = ud;
     char buf[16];
@@ -368,6 +383,7 @@ static void cb_user_info(void *ud, const msim_user_info *info) {
         }
     }
     note_user(mp->infos, who, info->uid, info->display_name);
+    show_tune(mp, who, info);
 }
 
 static void cb_contact_list(void *ud, const msim_contact *contacts, size_t count) {
@@ -420,6 +436,7 @@ static void cb_lookup_result(void *ud, uint32_t request_id, msim_result r, const
             g_snprintf(num, sizeof num, "%lld", (long long)info->total_friends);
             purple_notify_user_info_add_pair_plaintext(ui, "Total friends", num);
         }
+        show_tune(mp, who, info);
     }
     purple_notify_userinfo(mp->gc, who, ui, NULL, NULL);
     purple_notify_user_info_destroy(ui);

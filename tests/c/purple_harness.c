@@ -535,11 +535,20 @@ int main(int argc, char **argv) {
                          strstr(st.userinfo_text, "The Song"));
     check(ok, "A's get_info of B shows the public alias as display name, and the tune's artist and title",
           "%s", st.userinfo_text ? st.userinfo_text : "nothing");
+    PurpleBuddy *b_at_a = purple_find_buddy(st.a, st.b_name);
+    PurpleStatus *tune = b_at_a ? purple_presence_get_status(purple_buddy_get_presence(b_at_a), "tune") : NULL;
+    const char *artist = tune ? purple_status_get_attr_string(tune, PURPLE_TUNE_ARTIST) : NULL;
+    const char *title = tune ? purple_status_get_attr_string(tune, PURPLE_TUNE_TITLE) : NULL;
+    check(tune && purple_status_is_active(tune) && artist && strcmp(artist, "The Band") == 0 && title &&
+              strcmp(title, "The Song") == 0,
+          "A shows B's tune status (artist, title) from B's profile", "active %d, %s - %s",
+          tune ? purple_status_is_active(tune) : -1, artist ? artist : "(none)", title ? title : "(none)");
     purple_account_set_status(st.b, "tune", FALSE, NULL);
     B_INFO_UNTIL(ok, !strstr(st.userinfo_text, "The Band") && !strstr(st.userinfo_text, "The Song") &&
                          strstr(st.userinfo_text, "Bobby Tables"));
     check(ok, "tune off on B: band and song cleared, the display name stays", "%s",
           st.userinfo_text ? st.userinfo_text : "nothing");
+    check(tune && !purple_status_is_active(tune), "A shows B's tune status off again", "still active");
 
     /* --- block / unblock (the server drops a blocked sender's IMs) */
     purple_privacy_deny_add(st.a, st.b_name, FALSE);

@@ -1,7 +1,8 @@
 //! The command line of `msim-server` (hand-parsed; the grammar is small):
 //!
 //! ```text
-//! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS] [--quiet]
+//! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
+//!               [--login-timeout SECS] [--max-connections N] [--quiet]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account list
 //! msim-server [--db PATH] account remove EMAIL
@@ -19,13 +20,16 @@ pub const DEFAULT_DB: &str = "msim-server.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
 
 pub const USAGE: &str = "usage:
-  msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS] [--quiet]
+  msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
+              [--login-timeout SECS] [--max-connections N] [--quiet]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
 
-defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180
-(0 disables keepalives / the dead-connection limit; a logged-in client may be silent). --demo seeds demo accounts and prints them.";
+defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
+--login-timeout 60, --max-connections 20000
+(0 disables keepalives / the dead-connection limit / the login limit / the connection cap;
+a logged-in client may be silent). --demo seeds demo accounts and prints them.";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +67,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             "--quiet" => config.log = false,
             "--ka-interval" => config.ka_interval = secs("--ka-interval", &value("--ka-interval")?)?,
             "--idle-timeout" => config.idle_timeout = secs("--idle-timeout", &value("--idle-timeout")?)?,
+            "--login-timeout" => config.login_timeout = secs("--login-timeout", &value("--login-timeout")?)?,
+            "--max-connections" => {
+                let v = value("--max-connections")?;
+                config.max_connections = v.parse().map_err(|_| format!("--max-connections: `{v}` is not a number"))?
+            }
             "--username" => username = Some(value("--username")?),
             "--display-name" => display_name = Some(value("--display-name")?),
             "-h" | "--help" => return Ok(Args { command: Command::Help, config }),

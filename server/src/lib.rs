@@ -50,6 +50,12 @@ pub struct Config {
     /// peer stops acknowledging TCP traffic for this long (see `liveness.rs`), so quiet clients
     /// such as Pidgin without mail checks stay signed on.
     pub idle_timeout: Duration,
+    /// A connection must complete its login within this long after connecting, however slowly
+    /// it trickles bytes; zero disables the limit.
+    pub login_timeout: Duration,
+    /// Connections served at once (each costs a thread); more are accepted and closed at once,
+    /// and logged. Zero = no limit. Bounds the server's memory against connection floods.
+    pub max_connections: usize,
     /// Test knob: delay before answering the contact-list request (0/1), to exercise clients'
     /// handling of a slow server (SPEC §24). Zero in normal use.
     pub contact_list_delay: Duration,
@@ -73,6 +79,9 @@ impl Default for Config {
             // Well inside the 180 s dead-connection limit clients apply (SPEC §24).
             ka_interval: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(180),
+            login_timeout: Duration::from_secs(60),
+            // 10 000 signed-on sessions are benchmarked (BENCHMARKS.md): about 0.9 GiB at this cap.
+            max_connections: 20_000,
             contact_list_delay: Duration::ZERO,
             session_stack_size: 256 * 1024,
             write_timeout: Duration::from_secs(10),
@@ -225,6 +234,14 @@ fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             break;
         }
         match stream {
+            Ok(stream)
+                if shared.config.max_connections != 0 && shared.conn_count() >= shared.config.max_connections =>
+            {
+                // Dropping the stream closes it; the client sees the server close (SPEC §16 has
+                // no "server full" code to send).
+                log_if(&shared, format_args!("connection refused: {} connections already", shared.conn_count()));
+                drop(stream);
+            }
             Ok(stream) => session::spawn(&shared, stream),
             Err(e) => {
                 log_if(&shared, format_args!("accept failed: {e}"));

@@ -13,13 +13,12 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// Switches a connection that just logged in from the read timeout to TCP-level liveness checks.
-/// A zero `idle_timeout` disables both. Off Linux (no `TCP_USER_TIMEOUT`) the read timeout stays.
+/// Switches a connection that just logged in from the read timeout (which may have been shortened
+/// to the login deadline) to TCP-level liveness checks. A zero `idle_timeout` disables both. Off
+/// Linux (no `TCP_USER_TIMEOUT`) the read timeout stays, at `idle_timeout`.
 pub fn after_login(stream: &TcpStream, idle_timeout: Duration) {
-    if idle_timeout.is_zero() || !set_dead_peer_timeout(stream, idle_timeout) {
-        return;
-    }
-    let _ = stream.set_read_timeout(None);
+    let by_tcp = idle_timeout.is_zero() || set_dead_peer_timeout(stream, idle_timeout);
+    let _ = stream.set_read_timeout(if by_tcp { None } else { Some(idle_timeout) });
 }
 
 #[cfg(target_os = "linux")]
@@ -87,11 +86,13 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_idle_timeout_changes_nothing() {
+    fn a_zero_idle_timeout_arms_nothing_and_lifts_the_login_deadline() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let _client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap(); // what was left of the login time
         after_login(&s, Duration::ZERO);
+        assert_eq!(s.read_timeout().unwrap(), None);
         assert_eq!(get(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 0);
         assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT), 0);
     }

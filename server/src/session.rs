@@ -9,7 +9,7 @@
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use msim::protocol::kinds::{ClientMessage, ServerMessage};
 use msim::protocol::{Framer, Message};
@@ -97,13 +97,28 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
     let mut framer = Framer::default();
     let mut msg = Message::default();
     let mut buf = [0u8; READ_CHUNK];
+    let login_by = (!shared.config.login_timeout.is_zero()).then(|| Instant::now() + shared.config.login_timeout);
     loop {
+        // Until login, the read also ends at the login deadline, so a client that trickles bytes
+        // cannot hold its thread (and its slot under max_connections) for long.
+        let before_login = conn.login().is_none();
+        if let (true, Some(deadline)) = (before_login, login_by) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return ("no login within the login timeout", false);
+            }
+            let idle = shared.config.idle_timeout;
+            let _ = conn.stream().set_read_timeout(Some(if idle.is_zero() { left } else { left.min(idle) }));
+        }
         let n = match conn.stream().read(&mut buf) {
             Ok(0) => return ("peer closed", false),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             // The read timeout, which only runs until login (liveness.rs).
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return ("idle timeout before login", false),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && login_by.is_some_and(|d| Instant::now() >= d) => {
+                return ("no login within the login timeout", false)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return ("idle timeout", false),
             // TCP_USER_TIMEOUT or keepalive gave up: the peer stopped acknowledging.
             Err(e) if e.kind() == ErrorKind::TimedOut => return ("dead connection (peer stopped responding)", false),
             Err(_) if conn.is_closed() => return ("closed by server", false),

@@ -70,6 +70,11 @@ impl Shared {
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(conn.id, conn);
     }
 
+    /// Connections with a running session thread.
+    pub fn conn_count(&self) -> usize {
+        *self.live_sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Forgets a connection whose session thread is ending.
     pub fn remove_conn(&self, id: u64) {
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);

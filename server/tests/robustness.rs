@@ -98,6 +98,64 @@ fn a_connection_that_does_not_log_in_is_closed_after_the_idle_timeout() {
     assert!(t0.elapsed() >= Duration::from_millis(300), "closed too early: {:?}", t0.elapsed());
 }
 
+/// A client that trickles bytes (each read resets an idle timer) still has to log in within
+/// the login timeout.
+#[test]
+fn a_connection_that_trickles_bytes_without_logging_in_is_closed_at_the_login_timeout() {
+    let s = server_with(|c| {
+        c.idle_timeout = Duration::from_secs(10);
+        c.login_timeout = Duration::from_millis(600);
+    });
+    let mut raw = std::net::TcpStream::connect(s.addr()).unwrap();
+    raw.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let t0 = Instant::now();
+    let mut closed = false;
+    let mut buf = [0u8; 4096];
+    while t0.elapsed() < Duration::from_secs(5) {
+        // One byte of an endless key, then whatever the server says (the challenge, at first).
+        let wrote = std::io::Write::write_all(&mut raw, b"x").is_ok();
+        let ended = match std::io::Read::read(&mut raw, &mut buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+        };
+        if !wrote || ended {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "still open after {:?}", t0.elapsed());
+    assert!(t0.elapsed() >= Duration::from_millis(500), "closed too early: {:?}", t0.elapsed());
+    // Logging in in time is unaffected.
+    s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    let mut a = Client::login(s.addr(), "a@example.com", "apw");
+    assert!(!a.closed_within(Duration::from_millis(1000)), "closed after a timely login");
+}
+
+/// Past `max_connections` a new connection is closed at once, and served again once one ends.
+#[test]
+fn connections_past_the_cap_are_closed_and_the_cap_frees_up() {
+    let s = server_with(|c| c.max_connections = 3);
+    s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    let held: Vec<Client> = (0..3).map(|_| Client::connect(s.addr())).collect();
+    // What a fourth connection gets: end of stream at once instead of the challenge.
+    let greeting = || {
+        let mut raw = std::net::TcpStream::connect(s.addr()).unwrap();
+        raw.set_read_timeout(Some(WAIT)).unwrap();
+        let mut buf = [0u8; 64];
+        std::io::Read::read(&mut raw, &mut buf).unwrap_or(0)
+    };
+    assert_eq!(greeting(), 0, "a connection past the cap was served");
+    drop(held);
+    let t0 = Instant::now();
+    // The held connections' threads end shortly after their sockets close.
+    while greeting() == 0 {
+        assert!(t0.elapsed() < WAIT, "the cap never freed up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Client::login(s.addr(), "a@example.com", "apw");
+}
+
 /// Pidgin's plugin sends nothing while its user is idle (no keepalives, mail check off by
 /// default): a logged-in session that is quiet but alive must stay signed on past the limit.
 #[test]

@@ -18,7 +18,7 @@
  * Check texts start with their scenario, S1..S16; docs/C_API_COVERAGE.md refers to them.
  * Every wait is bounded (HARNESS_WAIT_SECONDS, default 20).
  */
-#include "harness_more_common.h"
+#include "harness_common.h"
 
 static char why[4096];
 

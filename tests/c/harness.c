@@ -14,20 +14,13 @@
  */
 #include "harness_common.h"
 
-/* A session with the callbacks these scenarios check (harness_more.c registers the rest);
+/* A session with the callbacks these scenarios check (harness_more.c registers the others);
  * poll_mode 1: poll-fd dispatch, 0: IO thread. */
 static client *new_client(const char *name, int poll_mode) {
-    msim_callbacks cb;
-    memset(&cb, 0, sizeof cb);
-    cb.on_signed_on = on_signed_on;
-    cb.on_login_failed = on_login_failed;
-    cb.on_disconnected = on_disconnected;
-    cb.on_contact_list = on_contact_list;
-    cb.on_im_received = on_im_received;
-    cb.on_typing = on_typing;
-    cb.on_zap = on_zap;
-    cb.on_buddy_status = on_buddy_status;
-    cb.on_error = on_error;
+    const msim_callbacks cb = {.on_signed_on = on_signed_on, .on_login_failed = on_login_failed,
+                               .on_disconnected = on_disconnected, .on_contact_list = on_contact_list,
+                               .on_im_received = on_im_received, .on_typing = on_typing, .on_zap = on_zap,
+                               .on_buddy_status = on_buddy_status, .on_error = on_error};
     return new_client_with(name, poll_mode, &cb);
 }
 

@@ -342,6 +342,22 @@ static inline void on_buddy_notice(void *ud, uint32_t from, const char *username
     });
 }
 
+/* Every recorder but on_zap (harness.c checks zaps); on_trace only when asked. */
+static inline msim_callbacks all_callbacks(int with_trace) {
+    const msim_callbacks cb = {
+        .on_progress = on_progress, .on_signed_on = on_signed_on, .on_login_failed = on_login_failed,
+        .on_disconnected = on_disconnected, .on_username_required = on_username_required,
+        .on_username_result = on_username_result, .on_im_received = on_im_received, .on_im_sent = on_im_sent,
+        .on_im_failed = on_im_failed, .on_user_info = on_user_info, .on_lookup_result = on_lookup_result,
+        .on_contact_list = on_contact_list, .on_buddy_added = on_buddy_added, .on_buddy_removed = on_buddy_removed,
+        .on_buddy_blocked = on_buddy_blocked, .on_groups = on_groups, .on_import_result = on_import_result,
+        .on_mail_alert = on_mail_alert, .on_server_info = on_server_info, .on_error = on_error,
+        .on_unhandled = on_unhandled, .on_buddy_status = on_buddy_status, .on_typing = on_typing,
+        .on_group_saved = on_group_saved, .on_privacy = on_privacy, .on_web_challenge = on_web_challenge,
+        .on_buddy_notice = on_buddy_notice, .on_trace = with_trace ? on_trace : NULL};
+    return cb;
+}
+
 /* ---- reading what was recorded (with `lock` held, or in a WAIT condition) ---- */
 
 /* Presence of `uid` as `c` last heard it (OFFLINE when never heard), and its headline. */

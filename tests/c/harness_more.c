@@ -22,36 +22,7 @@
 
 /* A session with every callback (on_trace only when asked); mode as for new_client_with. */
 static client *new_client(const char *name, int mode, int with_trace) {
-    msim_callbacks cb;
-    memset(&cb, 0, sizeof cb);
-    cb.on_progress = on_progress;
-    cb.on_signed_on = on_signed_on;
-    cb.on_login_failed = on_login_failed;
-    cb.on_disconnected = on_disconnected;
-    cb.on_username_required = on_username_required;
-    cb.on_username_result = on_username_result;
-    cb.on_im_received = on_im_received;
-    cb.on_im_sent = on_im_sent;
-    cb.on_im_failed = on_im_failed;
-    cb.on_user_info = on_user_info;
-    cb.on_lookup_result = on_lookup_result;
-    cb.on_contact_list = on_contact_list;
-    cb.on_buddy_added = on_buddy_added;
-    cb.on_buddy_removed = on_buddy_removed;
-    cb.on_buddy_blocked = on_buddy_blocked;
-    cb.on_groups = on_groups;
-    cb.on_import_result = on_import_result;
-    cb.on_mail_alert = on_mail_alert;
-    cb.on_server_info = on_server_info;
-    cb.on_error = on_error;
-    cb.on_unhandled = on_unhandled;
-    cb.on_buddy_status = on_buddy_status;
-    cb.on_typing = on_typing;
-    cb.on_group_saved = on_group_saved;
-    cb.on_privacy = on_privacy;
-    cb.on_web_challenge = on_web_challenge;
-    cb.on_buddy_notice = on_buddy_notice;
-    if (with_trace) cb.on_trace = on_trace;
+    msim_callbacks cb = all_callbacks(with_trace);
     client *c = new_client_with(name, mode, &cb);
     if (!c->session) bail("cannot create a session");
     return c;

@@ -86,13 +86,28 @@ static void client_init(client *c, const char *name) {
     pthread_cond_init(&c->changed, NULL);
 }
 
+/* Counts a callback in `*field` (none for NULL) and one after the free if the session was freed. */
 static void bump(client *c, int *field) {
     pthread_mutex_lock(&c->lock);
     if (c->freed)
         c->after_free++;
-    (*field)++;
+    if (field)
+        (*field)++;
     pthread_cond_broadcast(&c->changed);
     pthread_mutex_unlock(&c->lock);
+}
+
+/* From here on, a callback of `c` is counted in after_free. */
+static void mark_freed(client *c) {
+    pthread_mutex_lock(&c->lock);
+    c->freed = 1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Marks `c` freed, then frees its session (also from inside one of its callbacks). */
+static void free_session(client *c) {
+    mark_freed(c);
+    msim_session_free(c->session);
 }
 
 /* Waits until *field >= n (thread-mode sessions), at most `secs`. */
@@ -115,37 +130,22 @@ static void inside_ops(msim_session *s);
 
 static void cb_signed_on(void *ud, uint32_t uid, const char *username) {
     client *c = (client *)ud;
-    (void)uid;
-    (void)username;
-    if (c->mode == MODE_INSIDE) {
-        pthread_mutex_lock(&c->lock);
-        int first = c->signed_on == 0;
-        pthread_mutex_unlock(&c->lock);
-        if (first) {
-            /* Every operation from inside a callback, then a disconnect from inside it too. */
-            inside_ops(c->session);
-            CHECK(msim_session_disconnect(c->session), MSIM_RESULT_OK);
-            CHECK(msim_session_disconnect(c->session), MSIM_RESULT_NOT_CONNECTED);
-        } else {
-            c->reconnected = 1;
-            bump(c, &c->signed_on);
-            /* Free the session from inside its own callback. */
-            pthread_mutex_lock(&c->lock);
-            c->freed = 1;
-            pthread_mutex_unlock(&c->lock);
-            msim_session_free(c->session);
-            return;
-        }
+    (void)uid, (void)username;
+    pthread_mutex_lock(&c->lock);
+    int first = c->signed_on == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (c->mode == MODE_INSIDE && first) {
+        /* Every operation from inside a callback, then a disconnect from inside it too. */
+        inside_ops(c->session);
+        CHECK(msim_session_disconnect(c->session), MSIM_RESULT_OK);
+        CHECK(msim_session_disconnect(c->session), MSIM_RESULT_NOT_CONNECTED);
     }
-    if (c->mode == MODE_FREE_ON_SIGNED_ON) {
-        bump(c, &c->signed_on);
-        pthread_mutex_lock(&c->lock);
-        c->freed = 1;
-        pthread_mutex_unlock(&c->lock);
-        msim_session_free(c->session);
-        return;
-    }
+    if (c->mode == MODE_INSIDE && !first)
+        c->reconnected = 1;
     bump(c, &c->signed_on);
+    /* Free the session from inside its own callback. */
+    if ((c->mode == MODE_INSIDE && !first) || c->mode == MODE_FREE_ON_SIGNED_ON)
+        free_session(c);
 }
 
 static void cb_login_failed(void *ud, msim_login_failure r, uint32_t code, const char *text) {
@@ -156,9 +156,7 @@ static void cb_login_failed(void *ud, msim_login_failure r, uint32_t code, const
 
 static void cb_disconnected(void *ud, msim_disconnect_reason r, uint32_t code, const char *text, bool re) {
     client *c = (client *)ud;
-    (void)code;
-    (void)re;
-    (void)text;
+    (void)code, (void)re, (void)text;
     if (c->mode == MODE_INSIDE && r == MSIM_DISCONNECT_REASON_REQUESTED && !c->freed) {
         CHECK(msim_session_get_state(c->session), MSIM_SESSION_STATE_IDLE);
         /* Connect again from inside on_disconnected. */
@@ -170,88 +168,55 @@ static void cb_disconnected(void *ud, msim_disconnect_reason r, uint32_t code, c
 
 static void cb_im(void *ud, uint32_t from, const char *user, const char *html, const char *plain, int64_t t, bool off) {
     client *c = (client *)ud;
-    (void)from;
-    (void)user;
-    (void)html;
-    (void)plain;
-    (void)t;
-    (void)off;
-    if (c->mode == MODE_FREE_ON_IM && !c->freed) {
-        bump(c, &c->ims_received);
-        pthread_mutex_lock(&c->lock);
-        c->freed = 1;
-        pthread_mutex_unlock(&c->lock);
-        msim_session_free(c->session);
+    (void)from, (void)user, (void)html, (void)t, (void)off;
+    int free_now = c->mode == MODE_FREE_ON_IM && !c->freed;
+    bump(c, &c->ims_received);
+    if (free_now) {
+        free_session(c);
         /* The borrowed strings stay valid until this callback returns. */
         CHECK_TRUE(strlen(plain) < 100000);
-        return;
     }
-    bump(c, &c->ims_received);
 }
 
+/* The other callbacks only count. */
+#define BUMP(ud, field) bump((client *)(ud), &((client *)(ud))->field)
+
 static void cb_im_failed(void *ud, uint64_t id, msim_result r, const char *text) {
-    client *c = (client *)ud;
-    (void)id;
-    (void)r;
-    (void)text;
-    bump(c, &c->im_failed);
+    (void)id, (void)r, (void)text;
+    BUMP(ud, im_failed);
 }
 
 static void cb_im_sent(void *ud, uint64_t id) {
-    client *c = (client *)ud;
     (void)id;
-    bump(c, &c->im_sent);
+    BUMP(ud, im_sent);
 }
 
 static void cb_lookup(void *ud, uint32_t rid, msim_result r, const msim_user_info *info) {
-    client *c = (client *)ud;
-    (void)rid;
-    (void)r;
-    (void)info;
-    bump(c, &c->lookups);
+    (void)rid, (void)r, (void)info;
+    BUMP(ud, lookups);
 }
 
 static void cb_error(void *ud, msim_result r, uint32_t code, const char *text) {
-    client *c = (client *)ud;
-    (void)r;
-    (void)code;
-    (void)text;
-    bump(c, &c->errors);
+    (void)r, (void)code, (void)text;
+    BUMP(ud, errors);
 }
 
 static void cb_progress(void *ud, uint32_t step, uint32_t total, const char *text) {
-    client *c = (client *)ud;
-    (void)step;
-    (void)total;
-    (void)text;
-    pthread_mutex_lock(&c->lock);
-    if (c->freed)
-        c->after_free++;
-    pthread_mutex_unlock(&c->lock);
+    (void)step, (void)total, (void)text;
+    bump((client *)ud, NULL);
 }
 
-static msim_callbacks callbacks(void) {
-    msim_callbacks cb;
-    memset(&cb, 0, sizeof cb);
-    cb.on_progress = cb_progress;
-    cb.on_signed_on = cb_signed_on;
-    cb.on_login_failed = cb_login_failed;
-    cb.on_disconnected = cb_disconnected;
-    cb.on_im_received = cb_im;
-    cb.on_im_failed = cb_im_failed;
-    cb.on_im_sent = cb_im_sent;
-    cb.on_lookup_result = cb_lookup;
-    cb.on_error = cb_error;
-    return cb;
-}
+static const msim_callbacks callbacks = {
+    .on_progress = cb_progress, .on_signed_on = cb_signed_on, .on_login_failed = cb_login_failed,
+    .on_disconnected = cb_disconnected, .on_im_received = cb_im, .on_im_failed = cb_im_failed,
+    .on_im_sent = cb_im_sent, .on_lookup_result = cb_lookup, .on_error = cb_error};
 
 static msim_session *new_session(client *c, msim_dispatch mode) {
-    msim_callbacks cb = callbacks();
     msim_session_options o;
     CHECK(msim_session_options_init(&o), MSIM_RESULT_OK);
     o.dispatch = (uint32_t)mode;
     o.disable_mail_check = true;
-    c->session = msim_session_new_ex(&cb, c, &o);
+    c->session = msim_session_new_ex(&callbacks, c, &o);
     CHECK_TRUE(c->session != NULL);
     return c->session;
 }
@@ -359,7 +324,7 @@ static void check_op(msim_session *s, const op *r, int i, const char *v, long wa
  * required slot (and for the session), or invalid UTF-8 in every string slot. */
 static void argument_checks(msim_session *s, int utf8_checks, outs *o) {
     for (const op *r = ops; r < ops + NOPS; r++) {
-        char what[32];
+        char what[48];
         int optional = 0;
         if (!utf8_checks && (r->flags & SESSION))
             check_op(NULL, r, -1, NULL, r->null_session, o, "NULL session");
@@ -662,19 +627,14 @@ static void threads(void) {
     /* Free while connected, with the dispatcher stopped first (free must not race with it). */
     dispatcher_stop = 1;
     pthread_join(disp, NULL);
-    pthread_mutex_lock(&tb.lock);
-    tb.freed = 1;
-    pthread_mutex_unlock(&tb.lock);
-    msim_session_free(tb.session);
+    free_session(&tb);
     /* Thread mode: free while the IO thread may be delivering callbacks. */
     CHECK(msim_session_send_im(ta.session, "mb", "in flight at free", NULL), MSIM_RESULT_OK);
     double t1 = now_s();
     msim_session_free(ta.session);
     /* Raised after free returns: a callback already running (this IM's on_im_sent, say) may
      * finish during the call; none may start after it (msim.h). */
-    pthread_mutex_lock(&ta.lock);
-    ta.freed = 1;
-    pthread_mutex_unlock(&ta.lock);
+    mark_freed(&ta);
     CHECK_TRUE(now_s() - t1 < 5.0);
     sleep_ms(200);
     CHECK(ta.after_free, 0);
@@ -769,9 +729,7 @@ static void free_early(void) {
          * the IO thread while free is called (a progress step, say) may still finish during the
          * call, so `freed` is raised when free has returned, not before. */
         msim_session_free(c.session);
-        pthread_mutex_lock(&c.lock);
-        c.freed = 1;
-        pthread_mutex_unlock(&c.lock);
+        mark_freed(&c);
         CHECK_TRUE(now_s() - t0 < 5.0);
         sleep_ms(50);
         CHECK(c.after_free, 0);
@@ -782,8 +740,7 @@ static void free_early(void) {
     new_session(&q, MSIM_DISPATCH_POLL);
     CHECK(msim_session_connect(q.session, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
     sleep_ms(300);
-    q.freed = 1;
-    msim_session_free(q.session);
+    free_session(&q);
     CHECK(q.after_free, 0);
     close(lfd);
 }

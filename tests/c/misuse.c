@@ -110,6 +110,20 @@ static void free_session(client *c) {
     msim_session_free(c->session);
 }
 
+/* Frees the thread-mode session of `c` while its IO thread may be delivering callbacks, and checks
+ * free returns within 5 s and, `settle_ms` later, that no callback ran after it. The contract
+ * (msim.h): no callback starts after free returns. One already running on the IO thread while free
+ * is called (a progress step, an IM's on_im_sent, say) may still finish during the call, so
+ * `freed` is raised when free has returned, not before. */
+static void free_while_busy(client *c, int settle_ms) {
+    double t0 = now_s();
+    msim_session_free(c->session);
+    mark_freed(c);
+    CHECK_TRUE(now_s() - t0 < 5.0);
+    sleep_ms(settle_ms);
+    CHECK(c->after_free, 0);
+}
+
 /* Waits until *field >= n (thread-mode sessions), at most `secs`. */
 static int wait_count(client *c, int *field, int n, double secs) {
     double deadline = now_s() + secs;
@@ -630,14 +644,7 @@ static void threads(void) {
     free_session(&tb);
     /* Thread mode: free while the IO thread may be delivering callbacks. */
     CHECK(msim_session_send_im(ta.session, "mb", "in flight at free", NULL), MSIM_RESULT_OK);
-    double t1 = now_s();
-    msim_session_free(ta.session);
-    /* Raised after free returns: a callback already running (this IM's on_im_sent, say) may
-     * finish during the call; none may start after it (msim.h). */
-    mark_freed(&ta);
-    CHECK_TRUE(now_s() - t1 < 5.0);
-    sleep_ms(200);
-    CHECK(ta.after_free, 0);
+    free_while_busy(&ta, 200);
     CHECK(tb.after_free, 0);
 }
 
@@ -724,15 +731,7 @@ static void free_early(void) {
         CHECK(msim_session_connect(c.session, host, silent_port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
         CHECK(msim_session_send_im(c.session, "mb", "never sent", NULL), MSIM_RESULT_OK);
         sleep_ms(i * 30);
-        double t0 = now_s();
-        /* The contract (msim.h): no callback starts after free returns. One already running on
-         * the IO thread while free is called (a progress step, say) may still finish during the
-         * call, so `freed` is raised when free has returned, not before. */
-        msim_session_free(c.session);
-        mark_freed(&c);
-        CHECK_TRUE(now_s() - t0 < 5.0);
-        sleep_ms(50);
-        CHECK(c.after_free, 0);
+        free_while_busy(&c, 50);
     }
     /* A poll-mode session freed with undispatched callbacks queued. */
     client q;

@@ -12,290 +12,16 @@
  * "Bail out!" and counts as one more). Every wait is bounded (HARNESS_WAIT_SECONDS, default 20,
  * generous for runs under valgrind). Driven by tests/c_harness.rs, which starts the server.
  */
-#define _POSIX_C_SOURCE 200809L
+#include "harness_common.h"
 
-#include "msim.h"
-
-#include <poll.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#define MAX_PEERS 8
-
-typedef struct {
-    uint32_t uid;
-    msim_presence presence;
-    char headline[128];
-} peer;
-
-/* Everything a session's callbacks saw. Guarded by `lock`: B's callbacks run on its IO thread. */
-typedef struct {
-    const char *name;
-    msim_session *session;
-    int poll_mode;
-    int signed_on, login_failed, disconnected;
-    msim_login_failure fail_reason;
-    uint32_t fail_code;
-    msim_disconnect_reason disc_reason;
-    int contact_lists;
-    uint32_t contacts[MAX_PEERS];
-    size_t ncontacts;
-    int ims;
-    uint32_t im_from;
-    char im_username[64], im_html[1024], im_plain[1024];
-    int64_t im_time;
-    bool im_offline;
-    int typings;
-    uint32_t typing_from;
-    bool typing;
-    int zaps;
-    uint32_t zap_from, zap;
-    char zap_name[32];
-    int statuses;
-    peer peers[MAX_PEERS];
-    size_t npeers;
-} client;
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int wait_seconds = 20;
-static int checks, failures;
-static client *clients[4];
-static size_t nclients;
-
-static void copy(char *dst, size_t len, const char *src) {
-    snprintf(dst, len, "%s", src ? src : "");
-}
-
-/* ---- callbacks ---- */
-
-static void on_signed_on(void *ud, uint32_t uid, const char *username) {
-    client *c = ud;
-    (void)uid;
-    (void)username;
-    pthread_mutex_lock(&lock);
-    c->signed_on = 1;
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_login_failed(void *ud, msim_login_failure reason, uint32_t code, const char *text) {
-    client *c = ud;
-    (void)text;
-    pthread_mutex_lock(&lock);
-    c->login_failed = 1;
-    c->fail_reason = reason;
-    c->fail_code = code;
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_disconnected(void *ud, msim_disconnect_reason reason, uint32_t code, const char *text, bool again) {
-    client *c = ud;
-    (void)code;
-    (void)text;
-    (void)again;
-    pthread_mutex_lock(&lock);
-    c->disconnected = 1;
-    c->disc_reason = reason;
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_contact_list(void *ud, const msim_contact *contacts, size_t count) {
-    client *c = ud;
-    pthread_mutex_lock(&lock);
-    c->contact_lists++;
-    c->ncontacts = 0;
-    for (size_t i = 0; i < count && c->ncontacts < MAX_PEERS; i++) c->contacts[c->ncontacts++] = contacts[i].uid;
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_im_received(void *ud, uint32_t from, const char *username, const char *html, const char *plain,
-                           int64_t t, bool offline) {
-    client *c = ud;
-    pthread_mutex_lock(&lock);
-    c->ims++;
-    c->im_from = from;
-    copy(c->im_username, sizeof c->im_username, username);
-    copy(c->im_html, sizeof c->im_html, html);
-    copy(c->im_plain, sizeof c->im_plain, plain);
-    c->im_time = t;
-    c->im_offline = offline;
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_typing(void *ud, uint32_t from, const char *username, bool typing) {
-    client *c = ud;
-    (void)username;
-    pthread_mutex_lock(&lock);
-    c->typings++;
-    c->typing_from = from;
-    c->typing = typing;
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_zap(void *ud, uint32_t from, const char *username, uint32_t zap, const char *zap_name) {
-    client *c = ud;
-    (void)username;
-    pthread_mutex_lock(&lock);
-    c->zaps++;
-    c->zap_from = from;
-    c->zap = zap;
-    copy(c->zap_name, sizeof c->zap_name, zap_name);
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_buddy_status(void *ud, uint32_t uid, const char *username, msim_presence presence,
-                            const char *headline) {
-    client *c = ud;
-    (void)username;
-    pthread_mutex_lock(&lock);
-    c->statuses++;
-    peer *p = NULL;
-    for (size_t i = 0; i < c->npeers; i++)
-        if (c->peers[i].uid == uid) p = &c->peers[i];
-    if (!p && c->npeers < MAX_PEERS) {
-        p = &c->peers[c->npeers++];
-        p->uid = uid;
-    }
-    if (p) {
-        p->presence = presence;
-        copy(p->headline, sizeof p->headline, headline);
-    }
-    pthread_mutex_unlock(&lock);
-}
-
-static void on_error(void *ud, msim_result result, uint32_t server_code, const char *text) {
-    client *c = ud;
-    /* Not a failure by itself (e.g. a sign-on warning); shown as a TAP comment for diagnosis. */
-    printf("# %s: on_error %s (%d), server code %u: %s\n", c->name, msim_result_str(result), (int)result,
-           server_code, text);
-}
-
-/* ---- helpers ---- */
-
-/* Presence of `uid` as `c` last heard it (OFFLINE when never heard). Call with `lock` held. */
-static msim_presence presence_of(client *c, uint32_t uid, const char **headline) {
-    for (size_t i = 0; i < c->npeers; i++) {
-        if (c->peers[i].uid == uid) {
-            if (headline) *headline = c->peers[i].headline;
-            return c->peers[i].presence;
-        }
-    }
-    if (headline) *headline = "";
-    return MSIM_PRESENCE_OFFLINE;
-}
-
-/* Runs queued callbacks of the poll-mode clients for up to `ms` milliseconds. */
-static void pump(int ms) {
-    struct pollfd fds[4];
-    client *owner[4];
-    nfds_t n = 0;
-    for (size_t i = 0; i < nclients; i++) {
-        if (clients[i]->poll_mode && clients[i]->session) {
-            fds[n].fd = msim_session_fd(clients[i]->session);
-            fds[n].events = POLLIN;
-            fds[n].revents = 0;
-            owner[n++] = clients[i];
-        }
-    }
-    if (n == 0) {
-        struct timespec ts = {0, (long)ms * 1000000L};
-        nanosleep(&ts, NULL);
-        return;
-    }
-    if (poll(fds, n, ms) > 0)
-        for (nfds_t i = 0; i < n; i++)
-            if (fds[i].revents & POLLIN) msim_session_dispatch(owner[i]->session);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sets `var` to 1 once `cond` (evaluated with `lock` held) is true, dispatching poll-mode
- * callbacks in between; to 0 when wait_seconds pass first. */
-#define WAIT(var, cond)                                                                            \
-    do {                                                                                           \
-        double deadline_ = now_s() + wait_seconds;                                                 \
-        for (;;) {                                                                                 \
-            pthread_mutex_lock(&lock);                                                             \
-            int done_ = (cond);                                                                    \
-            pthread_mutex_unlock(&lock);                                                           \
-            if (done_ || now_s() > deadline_) {                                                    \
-                (var) = done_;                                                                     \
-                break;                                                                             \
-            }                                                                                      \
-            pump(20);                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static int ok(int pass, const char *what, const char *why) {
-    checks++;
-    if (pass) {
-        printf("ok %d - %s\n", checks, what);
-    } else {
-        failures++;
-        printf("not ok %d - %s # %s\n", checks, what, why ? why : "");
-    }
-    fflush(stdout);
-    return pass;
-}
-
-static void bail(const char *why) {
-    printf("Bail out! %s\n1..%d\n", why, checks);
-    exit(failures + 1);
-}
-
+/* A session with the callbacks these scenarios check (harness_more.c registers the others);
+ * poll_mode 1: poll-fd dispatch, 0: IO thread. */
 static client *new_client(const char *name, int poll_mode) {
-    static client storage[4];
-    client *c = &storage[nclients];
-    memset(c, 0, sizeof *c);
-    c->name = name;
-    c->poll_mode = poll_mode;
-
-    msim_callbacks cb;
-    memset(&cb, 0, sizeof cb);
-    cb.on_signed_on = on_signed_on;
-    cb.on_login_failed = on_login_failed;
-    cb.on_disconnected = on_disconnected;
-    cb.on_contact_list = on_contact_list;
-    cb.on_im_received = on_im_received;
-    cb.on_typing = on_typing;
-    cb.on_zap = on_zap;
-    cb.on_buddy_status = on_buddy_status;
-    cb.on_error = on_error;
-    msim_session_options opts;
-    msim_session_options_init(&opts);
-    opts.dispatch = poll_mode ? MSIM_DISPATCH_POLL : MSIM_DISPATCH_THREAD;
-    opts.disable_mail_check = true;
-    c->session = msim_session_new_ex(&cb, c, &opts);
-    clients[nclients++] = c;
-    return c;
-}
-
-/* Reads an int field under the lock (B's callbacks write from its IO thread). */
-static int get(const int *field) {
-    pthread_mutex_lock(&lock);
-    int v = *field;
-    pthread_mutex_unlock(&lock);
-    return v;
-}
-
-static int has_contact(const client *c, uint32_t uid) {
-    for (size_t i = 0; i < c->ncontacts; i++)
-        if (c->contacts[i] == uid) return 1;
-    return 0;
-}
-
-static void connect_or_bail(client *c, const char *host, uint16_t port, const char *email, const char *password,
-                            const char *what) {
-    int r;
-    if (msim_session_connect(c->session, host, port, email, password) != MSIM_RESULT_OK) bail("connect failed");
-    WAIT(r, c->signed_on || c->login_failed);
-    if (!ok(r && c->signed_on, what, c->login_failed ? "login failed" : "timed out")) bail("cannot sign on");
+    const msim_callbacks cb = {.on_signed_on = on_signed_on, .on_login_failed = on_login_failed,
+                               .on_disconnected = on_disconnected, .on_contact_list = on_contact_list,
+                               .on_im_received = on_im_received, .on_typing = on_typing, .on_zap = on_zap,
+                               .on_buddy_status = on_buddy_status, .on_error = on_error};
+    return new_client_with(name, poll_mode, &cb);
 }
 
 int main(int argc, char **argv) {
@@ -307,8 +33,7 @@ int main(int argc, char **argv) {
     const char *host = argv[1];
     uint16_t port = (uint16_t)atoi(argv[2]);
     const char *c_email = argv[7], *c_password = argv[8], *c_username = argv[9];
-    if (getenv("HARNESS_WAIT_SECONDS")) wait_seconds = atoi(getenv("HARNESS_WAIT_SECONDS"));
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    harness_start();
     char why[2200];
     int r;
 
@@ -318,8 +43,8 @@ int main(int argc, char **argv) {
         bail("msim_session_new_ex failed");
     ok(msim_session_fd(a->session) >= 0 && msim_session_fd(b->session) == -1,
        "poll-fd mode has a dispatch fd, IO-thread mode has none (-1)", NULL);
-    connect_or_bail(a, host, port, argv[3], argv[4], "A signs on (poll-fd dispatch)");
-    connect_or_bail(b, host, port, argv[5], argv[6], "B signs on (IO-thread dispatch)");
+    sign_on(a, host, port, argv[3], argv[4], "A signs on (poll-fd dispatch)");
+    sign_on(b, host, port, argv[5], argv[6], "B signs on (IO-thread dispatch)");
     uint32_t uid_a = msim_session_get_uid(a->session), uid_b = msim_session_get_uid(b->session);
     char *name_a = NULL;
     ok(uid_a && uid_b && uid_a != uid_b && msim_session_get_state(a->session) == MSIM_SESSION_STATE_SIGNED_ON &&
@@ -328,7 +53,7 @@ int main(int argc, char **argv) {
     char to_a[16], to_b[16];
     snprintf(to_a, sizeof to_a, "%u", uid_a);
     snprintf(to_b, sizeof to_b, "%u", uid_b);
-    WAIT(r, has_contact(a, uid_b));
+    WAIT(r, contact(a, uid_b) != NULL);
     ok(r, "A's contact list (on_contact_list) has B", NULL);
     WAIT(r, presence_of(a, uid_b, NULL) == MSIM_PRESENCE_ONLINE);
     ok(r, "A sees B come online", NULL);
@@ -424,7 +149,7 @@ int main(int argc, char **argv) {
     while ((int64_t)time(NULL) < t1 + 2) pump(100); /* so that the delivery time differs from the date */
     client *c = new_client("C", 1);
     int64_t t_login = (int64_t)time(NULL);
-    connect_or_bail(c, host, port, c_email, c_password, "C signs on (poll-fd dispatch)");
+    sign_on(c, host, port, c_email, c_password, "C signs on (poll-fd dispatch)");
     WAIT(r, c->ims > 0);
     snprintf(why, sizeof why, "from %u, html: %s, plain: %s", c->im_from, c->im_html, c->im_plain);
     ok(r && c->im_from == uid_a && strstr(c->im_html, "<b>while you were out</b>") &&

@@ -18,7 +18,40 @@
  * Check texts start with their scenario, S1..S16; docs/C_API_COVERAGE.md refers to them.
  * Every wait is bounded (HARNESS_WAIT_SECONDS, default 20).
  */
-#include "harness_more_common.h"
+#include "harness_common.h"
+
+/* A session with every callback (on_trace only when asked); mode as for new_client_with. */
+static client *new_client(const char *name, int mode, int with_trace) {
+    msim_callbacks cb = all_callbacks(with_trace);
+    client *c = new_client_with(name, mode, &cb);
+    if (!c->session) bail("cannot create a session");
+    return c;
+}
+
+static const group_rec *group(const client *c, const char *name) {
+    for (size_t i = 0; i < c->ngroups; i++)
+        if (strcmp(c->groups[i].name, name) == 0) return &c->groups[i];
+    return NULL;
+}
+
+/* Looks `who` up and waits for the answer: the result is in c->lk*. Also a round trip: the server
+ * has handled everything `c` sent before. Returns the request id, 0 on failure. */
+static uint32_t lookup(client *c, const char *who) {
+    uint32_t req = 0;
+    int r = 0;
+    if (msim_session_lookup_user(c->session, who, &req) == MSIM_RESULT_OK) WAIT(r, c->lookups && c->lk_request == req);
+    return r ? req : 0;
+}
+
+/* Username check/set; waits for on_username_result with that request id. */
+static int username_op(client *c, int set, const char *name) {
+    uint32_t req = 0;
+    int r = 0;
+    msim_result res = set ? msim_session_set_username(c->session, name, &req)
+                          : msim_session_check_username(c->session, name, &req);
+    if (res == MSIM_RESULT_OK && req) WAIT(r, c->username_results && c->ur_request == req);
+    return r && strcmp(c->ur_name, name) == 0;
+}
 
 static char why[4096];
 
@@ -33,11 +66,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s HOST PORT FAKE_PORT\n", argv[0]);
         return 125;
     }
-    host = argv[1];
-    port = (uint16_t)atoi(argv[2]);
+    const char *host = argv[1];
+    uint16_t port = (uint16_t)atoi(argv[2]);
     uint16_t fake_port = (uint16_t)atoi(argv[3]);
-    if (getenv("HARNESS_WAIT_SECONDS")) wait_seconds = atoi(getenv("HARNESS_WAIT_SECONDS"));
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    harness_start();
     int r;
     uint32_t req = 0;
 
@@ -74,7 +106,7 @@ int main(int argc, char **argv) {
 
     /* ---- S2: A signs on: progress, server info, own user info, offline IMs ---- */
     client *a = new_client("A", 1, 1);
-    sign_on(a, port, "alice@example.com", "alicepw", "S2 A signs on (poll-fd dispatch, on_trace set)");
+    sign_on(a, host, port, "alice@example.com", "alicepw", "S2 A signs on (poll-fd dispatch, on_trace set)");
     uint32_t uid_a = msim_session_get_uid(a->session);
     snprintf(to_a, sizeof to_a, "%u", uid_a);
     pthread_mutex_lock(&lock);
@@ -174,7 +206,7 @@ int main(int argc, char **argv) {
        "S5 set_username on an account that has one: MSIM_RESULT_WRONG_STATE", NULL);
     sign_off(n);
     ok(msim_session_get_state(n->session) == MSIM_SESSION_STATE_IDLE, "S5 N signs off: state IDLE", NULL);
-    sign_on(n, port, "new@example.com", "newpw", "S5 N signs on again");
+    sign_on(n, host, port, "new@example.com", "newpw", "S5 N signs on again");
     ok(get(&n->username_required) == 1 && strcmp(n->signed_name, "free_name") == 0,
        "S5 the next login uses free_name: no second on_username_required", n->signed_name);
     req = lookup(a, "free_name");
@@ -230,7 +262,7 @@ int main(int argc, char **argv) {
     /* ---- S8: re-login shows contact info and the block; unblock; remove ---- */
     sign_off(a);
     ok(msim_session_get_state(a->session) == MSIM_SESSION_STATE_IDLE, "S8 A signs off: state IDLE", NULL);
-    sign_on(a, port, "alice@example.com", "alicepw", "S8 A signs on again on the same session");
+    sign_on(a, host, port, "alice@example.com", "alicepw", "S8 A signs on again on the same session");
     pthread_mutex_lock(&lock);
     const contact_rec *cd = contact(a, uid_d), *cb = contact(a, uid_b);
     snprintf(why, sizeof why, "dave: %s/%s/%d, bob: %s/%d", cd ? cd->group : "-", cd ? cd->nickname : "-",
@@ -261,7 +293,7 @@ int main(int argc, char **argv) {
     ok(r && a->added_uid == uid_b && strcmp(a->added_name, "bob") == 0 && strcmp(a->added_group, "IM Friends") == 0,
        "S8 on_buddy_added(bob's uid, bob, IM Friends)", a->added_group);
     sign_off(a);
-    sign_on(a, port, "alice@example.com", "alicepw", "S8 A signs on a third time");
+    sign_on(a, host, port, "alice@example.com", "alicepw", "S8 A signs on a third time");
     pthread_mutex_lock(&lock);
     cb = contact(a, uid_b);
     snprintf(why, sizeof why, "%zu contacts; dave %d; bob %s/%d", a->ncontacts, contact(a, uid_d) != NULL,
@@ -319,7 +351,7 @@ int main(int argc, char **argv) {
 
     /* ---- S11: on_unhandled, from the driver's scripted server ---- */
     client *f = new_client("F", 1, 0);
-    sign_on(f, fake_port, "fake@example.com", "fakepw", "S11 F signs on at the scripted server");
+    sign_on(f, host, fake_port, "fake@example.com", "fakepw", "S11 F signs on at the scripted server");
     WAIT(r, f->unhandled >= 2);
     ok(r && f->unhandled == 2 && strstr(f->unhandled_frames, "\\futurekind\\1\\greeting\\hello\\final\\\n") &&
            strstr(f->unhandled_frames, "\\persistr\\") && strstr(f->unhandled_frames, "\\rid\\999999\\"),
@@ -354,7 +386,7 @@ int main(int argc, char **argv) {
     WAIT(r, n->status_uid == uid_a && n->status_presence == MSIM_PRESENCE_ONLINE);
     ok(r, "S12 ShowOnlyToList off: N sees A online", NULL);
     sign_off(a);
-    sign_on(a, port, "alice@example.com", "alicepw", "S12 A signs on a fourth time");
+    sign_on(a, host, port, "alice@example.com", "alicepw", "S12 A signs on a fourth time");
     pthread_mutex_lock(&lock);
     snprintf(why, sizeof why, "%d calls, last %d/%u/%u", a->privacies, a->priv_show, a->priv_mode, a->priv_offline);
     ok(a->privacies == 4 && !a->priv_show && a->priv_mode == 1,

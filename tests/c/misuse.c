@@ -86,13 +86,42 @@ static void client_init(client *c, const char *name) {
     pthread_cond_init(&c->changed, NULL);
 }
 
+/* Counts a callback in `*field` (none for NULL) and one after the free if the session was freed. */
 static void bump(client *c, int *field) {
     pthread_mutex_lock(&c->lock);
     if (c->freed)
         c->after_free++;
-    (*field)++;
+    if (field)
+        (*field)++;
     pthread_cond_broadcast(&c->changed);
     pthread_mutex_unlock(&c->lock);
+}
+
+/* From here on, a callback of `c` is counted in after_free. */
+static void mark_freed(client *c) {
+    pthread_mutex_lock(&c->lock);
+    c->freed = 1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Marks `c` freed, then frees its session (also from inside one of its callbacks). */
+static void free_session(client *c) {
+    mark_freed(c);
+    msim_session_free(c->session);
+}
+
+/* Frees the thread-mode session of `c` while its IO thread may be delivering callbacks, and checks
+ * free returns within 5 s and, `settle_ms` later, that no callback ran after it. The contract
+ * (msim.h): no callback starts after free returns. One already running on the IO thread while free
+ * is called (a progress step, an IM's on_im_sent, say) may still finish during the call, so
+ * `freed` is raised when free has returned, not before. */
+static void free_while_busy(client *c, int settle_ms) {
+    double t0 = now_s();
+    msim_session_free(c->session);
+    mark_freed(c);
+    CHECK_TRUE(now_s() - t0 < 5.0);
+    sleep_ms(settle_ms);
+    CHECK(c->after_free, 0);
 }
 
 /* Waits until *field >= n (thread-mode sessions), at most `secs`. */
@@ -115,37 +144,22 @@ static void inside_ops(msim_session *s);
 
 static void cb_signed_on(void *ud, uint32_t uid, const char *username) {
     client *c = (client *)ud;
-    (void)uid;
-    (void)username;
-    if (c->mode == MODE_INSIDE) {
-        pthread_mutex_lock(&c->lock);
-        int first = c->signed_on == 0;
-        pthread_mutex_unlock(&c->lock);
-        if (first) {
-            /* Every operation from inside a callback, then a disconnect from inside it too. */
-            inside_ops(c->session);
-            CHECK(msim_session_disconnect(c->session), MSIM_RESULT_OK);
-            CHECK(msim_session_disconnect(c->session), MSIM_RESULT_NOT_CONNECTED);
-        } else {
-            c->reconnected = 1;
-            bump(c, &c->signed_on);
-            /* Free the session from inside its own callback. */
-            pthread_mutex_lock(&c->lock);
-            c->freed = 1;
-            pthread_mutex_unlock(&c->lock);
-            msim_session_free(c->session);
-            return;
-        }
+    (void)uid, (void)username;
+    pthread_mutex_lock(&c->lock);
+    int first = c->signed_on == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (c->mode == MODE_INSIDE && first) {
+        /* Every operation from inside a callback, then a disconnect from inside it too. */
+        inside_ops(c->session);
+        CHECK(msim_session_disconnect(c->session), MSIM_RESULT_OK);
+        CHECK(msim_session_disconnect(c->session), MSIM_RESULT_NOT_CONNECTED);
     }
-    if (c->mode == MODE_FREE_ON_SIGNED_ON) {
-        bump(c, &c->signed_on);
-        pthread_mutex_lock(&c->lock);
-        c->freed = 1;
-        pthread_mutex_unlock(&c->lock);
-        msim_session_free(c->session);
-        return;
-    }
+    if (c->mode == MODE_INSIDE && !first)
+        c->reconnected = 1;
     bump(c, &c->signed_on);
+    /* Free the session from inside its own callback. */
+    if ((c->mode == MODE_INSIDE && !first) || c->mode == MODE_FREE_ON_SIGNED_ON)
+        free_session(c);
 }
 
 static void cb_login_failed(void *ud, msim_login_failure r, uint32_t code, const char *text) {
@@ -156,9 +170,7 @@ static void cb_login_failed(void *ud, msim_login_failure r, uint32_t code, const
 
 static void cb_disconnected(void *ud, msim_disconnect_reason r, uint32_t code, const char *text, bool re) {
     client *c = (client *)ud;
-    (void)code;
-    (void)re;
-    (void)text;
+    (void)code, (void)re, (void)text;
     if (c->mode == MODE_INSIDE && r == MSIM_DISCONNECT_REASON_REQUESTED && !c->freed) {
         CHECK(msim_session_get_state(c->session), MSIM_SESSION_STATE_IDLE);
         /* Connect again from inside on_disconnected. */
@@ -170,149 +182,200 @@ static void cb_disconnected(void *ud, msim_disconnect_reason r, uint32_t code, c
 
 static void cb_im(void *ud, uint32_t from, const char *user, const char *html, const char *plain, int64_t t, bool off) {
     client *c = (client *)ud;
-    (void)from;
-    (void)user;
-    (void)html;
-    (void)plain;
-    (void)t;
-    (void)off;
-    if (c->mode == MODE_FREE_ON_IM && !c->freed) {
-        bump(c, &c->ims_received);
-        pthread_mutex_lock(&c->lock);
-        c->freed = 1;
-        pthread_mutex_unlock(&c->lock);
-        msim_session_free(c->session);
+    (void)from, (void)user, (void)html, (void)t, (void)off;
+    int free_now = c->mode == MODE_FREE_ON_IM && !c->freed;
+    bump(c, &c->ims_received);
+    if (free_now) {
+        free_session(c);
         /* The borrowed strings stay valid until this callback returns. */
         CHECK_TRUE(strlen(plain) < 100000);
-        return;
     }
-    bump(c, &c->ims_received);
 }
 
+/* The other callbacks only count. */
+#define BUMP(ud, field) bump((client *)(ud), &((client *)(ud))->field)
+
 static void cb_im_failed(void *ud, uint64_t id, msim_result r, const char *text) {
-    client *c = (client *)ud;
-    (void)id;
-    (void)r;
-    (void)text;
-    bump(c, &c->im_failed);
+    (void)id, (void)r, (void)text;
+    BUMP(ud, im_failed);
 }
 
 static void cb_im_sent(void *ud, uint64_t id) {
-    client *c = (client *)ud;
     (void)id;
-    bump(c, &c->im_sent);
+    BUMP(ud, im_sent);
 }
 
 static void cb_lookup(void *ud, uint32_t rid, msim_result r, const msim_user_info *info) {
-    client *c = (client *)ud;
-    (void)rid;
-    (void)r;
-    (void)info;
-    bump(c, &c->lookups);
+    (void)rid, (void)r, (void)info;
+    BUMP(ud, lookups);
 }
 
 static void cb_error(void *ud, msim_result r, uint32_t code, const char *text) {
-    client *c = (client *)ud;
-    (void)r;
-    (void)code;
-    (void)text;
-    bump(c, &c->errors);
+    (void)r, (void)code, (void)text;
+    BUMP(ud, errors);
 }
 
 static void cb_progress(void *ud, uint32_t step, uint32_t total, const char *text) {
-    client *c = (client *)ud;
-    (void)step;
-    (void)total;
-    (void)text;
-    pthread_mutex_lock(&c->lock);
-    if (c->freed)
-        c->after_free++;
-    pthread_mutex_unlock(&c->lock);
+    (void)step, (void)total, (void)text;
+    bump((client *)ud, NULL);
 }
 
-static msim_callbacks callbacks(void) {
-    msim_callbacks cb;
-    memset(&cb, 0, sizeof cb);
-    cb.on_progress = cb_progress;
-    cb.on_signed_on = cb_signed_on;
-    cb.on_login_failed = cb_login_failed;
-    cb.on_disconnected = cb_disconnected;
-    cb.on_im_received = cb_im;
-    cb.on_im_failed = cb_im_failed;
-    cb.on_im_sent = cb_im_sent;
-    cb.on_lookup_result = cb_lookup;
-    cb.on_error = cb_error;
-    return cb;
-}
+static const msim_callbacks callbacks = {
+    .on_progress = cb_progress, .on_signed_on = cb_signed_on, .on_login_failed = cb_login_failed,
+    .on_disconnected = cb_disconnected, .on_im_received = cb_im, .on_im_failed = cb_im_failed,
+    .on_im_sent = cb_im_sent, .on_lookup_result = cb_lookup, .on_error = cb_error};
 
 static msim_session *new_session(client *c, msim_dispatch mode) {
-    msim_callbacks cb = callbacks();
     msim_session_options o;
     CHECK(msim_session_options_init(&o), MSIM_RESULT_OK);
     o.dispatch = (uint32_t)mode;
     o.disable_mail_check = true;
-    c->session = msim_session_new_ex(&cb, c, &o);
+    c->session = msim_session_new_ex(&callbacks, c, &o);
     CHECK_TRUE(c->session != NULL);
     return c->session;
+}
+
+/* ---- the operations: one row each, for the argument checks (1, 2) and the state checks (3) ---- */
+
+/* Where an operation writes: its output parameters point here. */
+typedef struct {
+    char *str;
+    uint32_t rid;
+    uint64_t mid;
+} outs;
+
+/* An operation called with the string slots `a` (its other arguments are fixed). An output slot
+ * passes its `outs` member, or NULL when the slot is NULL. */
+typedef long (*op_call)(msim_session *s, const char *const *a, outs *o);
+
+typedef struct {
+    const char *name;
+    /* One letter a slot: 's' a required string (NULL → NULL_PARAMETER), 'o' an optional string,
+     * 'h' connect's host (NULL is the default server: only its UTF-8 is checked), 'P' a required
+     * output or profile pointer (NULL → NULL_PARAMETER), 'p' an optional output pointer. */
+    const char *slots;
+    const char *args[4]; /* valid arguments: what the state checks send */
+    long null_session;   /* the result for a NULL session */
+    long idle_optional;  /* the result on an idle session with every optional slot NULL */
+    int flags;
+    op_call call;
+} op;
+
+enum { FREE_FN = 0, SESSION = 1, SIGNED_ON = 2 | SESSION /* also a state check (signed_on_ops) */ };
+
+#define NONCE "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define OUT "out"
+#define A(...) {__VA_ARGS__}
+#define NP MSIM_RESULT_NULL_PARAMETER
+#define NC MSIM_RESULT_NOT_CONNECTED
+#define STR(i) (a[i] ? &o->str : NULL)
+#define RID(i) (a[i] ? &o->rid : NULL)
+#define MID(i) (a[i] ? &o->mid : NULL)
+
+static const msim_profile song_profile = {.song = "Misuse Song"};
+
+/* name, slots, valid arguments, NULL-session result, idle result without the optional ones, flags, call */
+#define OPERATIONS(X)                                                                                         \
+    X(login_response, "sssP", A(NONCE, "e@x", "pw", OUT), 0, 0, FREE_FN,                                      \
+      msim_login_response(a[0], a[1], a[2], STR(3)))                                                          \
+    X(login_verify, "ssss", A(NONCE, "e@x", "pw", "AAAA"), 0, 0, FREE_FN, msim_login_verify(a[0], a[1], a[2], a[3])) \
+    X(connect, "hss", A("localhost", "a@x", "pw"), NP, 0, SESSION, msim_session_connect(s, a[0], port, a[1], a[2])) \
+    X(disconnect, "", A(NULL), NP, 0, SESSION, msim_session_disconnect(s))                                    \
+    X(send_im, "ssp", A("1", "x", OUT), NP, NC, SESSION, msim_session_send_im(s, a[0], a[1], MID(2)))         \
+    X(send_typing, "s", A("mb"), NP, 0, SIGNED_ON, msim_session_send_typing(s, a[0], true))                   \
+    X(send_zap, "s", A("mb"), NP, 0, SIGNED_ON, msim_session_send_zap(s, a[0], 4))                            \
+    X(set_status, "o", A("x"), NP, MSIM_RESULT_OK, SESSION, msim_session_set_status(s, MSIM_STATUS_AWAY, a[0])) \
+    X(add_buddy, "so", A("1", "g"), NP, NC, SESSION, msim_session_add_buddy(s, a[0], a[1]))                   \
+    X(remove_buddy, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_remove_buddy(s, a[0]))                   \
+    X(block, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_block(s, a[0]))                                 \
+    X(unblock, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_unblock(s, a[0]))                             \
+    X(set_contact_info, "soo", A("mb", "Friends", "bee"), NP, NC, SIGNED_ON,                                  \
+      msim_session_set_contact_info(s, a[0], a[1], a[2]))                                                     \
+    X(lookup_user, "sp", A("1", OUT), NP, NC, SESSION, msim_session_lookup_user(s, a[0], RID(1)))             \
+    X(check_username, "sp", A("abc", OUT), NP, NC, SESSION, msim_session_check_username(s, a[0], RID(1)))     \
+    X(set_username, "sp", A("abc", OUT), NP, NC, SESSION, msim_session_set_username(s, a[0], RID(1)))         \
+    X(request_groups, "p", A(OUT), NP, NC, SIGNED_ON, msim_session_request_groups(s, RID(0)))                 \
+    X(import_friends, "p", A(OUT), NP, NC, SESSION, msim_session_import_friends(s, RID(0)))                   \
+    X(check_mail, "", A(NULL), NP, 0, SIGNED_ON, msim_session_check_mail(s))                                  \
+    X(set_privacy, "", A(NULL), NP, 0, SIGNED_ON, msim_session_set_privacy(s, false, false))                  \
+    X(permit, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_permit(s, a[0]))                               \
+    X(unpermit, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_unpermit(s, a[0]))                           \
+    X(save_group, "sp", A("Misuse", OUT), NP, NC, SIGNED_ON, msim_session_save_group(s, a[0], 0, 0, RID(1)))  \
+    X(request_web_challenge, "", A(NULL), NP, 0, SIGNED_ON, msim_session_request_web_challenge(s))            \
+    X(send_window_opened, "s", A("mb"), NP, 0, SIGNED_ON, msim_session_send_window_opened(s, a[0]))           \
+    X(send_client_version, "so", A("mb", NULL), NP, NC, SIGNED_ON, msim_session_send_client_version(s, a[0], a[1])) \
+    X(set_profile, "P", A(OUT), NP, 0, SIGNED_ON, msim_session_set_profile(s, a[0] ? &song_profile : NULL))   \
+    X(get_username, "P", A(OUT), NP, 0, SESSION, msim_session_get_username(s, STR(0)))                        \
+    X(get_uid, "", A(NULL), 0, 0, SESSION, msim_session_get_uid(s))                                           \
+    X(get_state, "", A(NULL), MSIM_SESSION_STATE_IDLE, 0, SESSION, msim_session_get_state(s))                 \
+    X(fd, "", A(NULL), -1, 0, SESSION, msim_session_fd(s))                                                    \
+    X(dispatch, "", A(NULL), 0, 0, SESSION, msim_session_dispatch(s))
+
+#define DEFINE_CALL(name, slots, args, null_session, idle_optional, flags, call)                              \
+    static long call_##name(msim_session *s, const char *const *a, outs *o) {                                 \
+        (void)s, (void)a, (void)o;                                                                            \
+        return (long)(call);                                                                                  \
+    }
+#define ROW(name, slots, args, null_session, idle_optional, flags, call)                                      \
+    {#name, slots, args, (long)(null_session), (long)(idle_optional), flags, call_##name},
+OPERATIONS(DEFINE_CALL)
+static const op ops[] = {OPERATIONS(ROW)};
+#define NOPS (sizeof ops / sizeof ops[0])
+
+/* Calls `r` with its valid arguments but slot `i` set to `v` (i < 0: as they are), checks the
+ * result is `want` and names the check "name(what)". */
+static void check_op(msim_session *s, const op *r, int i, const char *v, long want, outs *o, const char *what) {
+    const char *a[4];
+    memcpy(a, r->args, sizeof a);
+    if (i >= 0)
+        a[i] = v;
+    char name[96];
+    snprintf(name, sizeof name, "%s(%s)", r->name, what);
+    check(__LINE__, name, r->call(s, a, o), want);
+}
+
+/* The argument checks on the idle session `s` (free functions get none): NULL for every
+ * required slot (and for the session), or invalid UTF-8 in every string slot. */
+static void argument_checks(msim_session *s, int utf8_checks, outs *o) {
+    for (const op *r = ops; r < ops + NOPS; r++) {
+        char what[48];
+        int optional = 0;
+        if (!utf8_checks && (r->flags & SESSION))
+            check_op(NULL, r, -1, NULL, r->null_session, o, "NULL session");
+        for (int i = 0; r->slots[i]; i++) {
+            char k = r->slots[i];
+            optional |= k == 'o' || k == 'p';
+            snprintf(what, sizeof what, "argument %d %s", i + 1, utf8_checks ? "invalid UTF-8" : "NULL");
+            if (!utf8_checks && (k == 's' || k == 'P'))
+                check_op(s, r, i, NULL, MSIM_RESULT_NULL_PARAMETER, o, what);
+            if (utf8_checks && (k == 's' || k == 'o' || k == 'h'))
+                check_op(s, r, i, bad_utf8, MSIM_RESULT_INVALID_UTF8, o, what);
+        }
+        if (!utf8_checks && optional) {
+            /* Optional pointers (documented "may be NULL"): the state decides. */
+            const char *a[4];
+            memcpy(a, r->args, sizeof a);
+            for (int i = 0; r->slots[i]; i++)
+                if (r->slots[i] == 'o' || r->slots[i] == 'p')
+                    a[i] = NULL;
+            char name[96];
+            snprintf(name, sizeof name, "%s(optional arguments NULL)", r->name);
+            check(__LINE__, name, r->call(s, a, o), r->idle_optional);
+        }
+    }
 }
 
 /* ---- 1. NULL for every pointer argument ---- */
 
 static void nulls(void) {
-    char *out = NULL;
-    uint32_t rid = 0;
-    uint64_t mid = 0;
     msim_profile profile = {0};
-    const char *nonce =
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    outs o = {NULL, 0, 0};
 
-    /* Free functions. */
-    CHECK(msim_login_response(NULL, "e@x", "pw", &out), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_login_response(nonce, NULL, "pw", &out), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_login_response(nonce, "e@x", NULL, &out), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_login_response(nonce, "e@x", "pw", NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK_TRUE(out == NULL); /* output parameters are written only on success */
-    CHECK(msim_login_verify(NULL, "e@x", "pw", "AAAA"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_login_verify(nonce, NULL, "pw", "AAAA"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_login_verify(nonce, "e@x", NULL, "AAAA"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_login_verify(nonce, "e@x", "pw", NULL), MSIM_RESULT_NULL_PARAMETER);
     CHECK_TRUE(msim_result_str(-1) != NULL && msim_result_str(123456) != NULL);
     CHECK_TRUE(msim_version() != NULL);
     CHECK(msim_session_options_init(NULL), MSIM_RESULT_NULL_PARAMETER);
     msim_string_free(NULL);
     msim_session_free(NULL);
-
-    /* Every session function with a NULL session. */
-    CHECK(msim_session_connect(NULL, host, port, "a@x", "pw"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_disconnect(NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_im(NULL, "1", "x", &mid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_typing(NULL, "1", true), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_zap(NULL, "1", 1), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_status(NULL, MSIM_STATUS_AWAY, "x"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_add_buddy(NULL, "1", "g"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_remove_buddy(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_block(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_unblock(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_contact_info(NULL, "1", "g", "n"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_lookup_user(NULL, "1", &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_check_username(NULL, "abc", &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_username(NULL, "abc", &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_request_groups(NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_import_friends(NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_check_mail(NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_privacy(NULL, true, false), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_permit(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_unpermit(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_save_group(NULL, "g", 1, 1, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_request_web_challenge(NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_window_opened(NULL, "1"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_client_version(NULL, "1", "x"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_profile(NULL, &profile), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_get_username(NULL, &out), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_get_uid(NULL), 0);
-    CHECK(msim_session_get_state(NULL), MSIM_SESSION_STATE_IDLE);
-    CHECK(msim_session_fd(NULL), -1);
-    CHECK(msim_session_dispatch(NULL), 0);
 
     /* NULL callbacks / options / userdata are allowed. */
     msim_session *s = msim_session_new(NULL, NULL);
@@ -321,28 +384,12 @@ static void nulls(void) {
     s = msim_session_new_ex(NULL, NULL, NULL);
     CHECK_TRUE(s != NULL);
 
-    /* Every required pointer argument NULL on a valid session (argument checks come first). */
-    CHECK(msim_session_connect(s, host, port, NULL, "pw"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_connect(s, host, port, "a@x", NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_im(s, NULL, "x", &mid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_im(s, "1", NULL, &mid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_typing(s, NULL, true), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_zap(s, NULL, 1), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_add_buddy(s, NULL, "g"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_remove_buddy(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_block(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_unblock(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_contact_info(s, NULL, "g", "n"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_lookup_user(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_check_username(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_username(s, NULL, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_get_username(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_permit(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_unpermit(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_save_group(s, NULL, 1, 1, &rid), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_window_opened(s, NULL), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_send_client_version(s, NULL, "x"), MSIM_RESULT_NULL_PARAMETER);
-    CHECK(msim_session_set_profile(s, NULL), MSIM_RESULT_NULL_PARAMETER);
+    /* Every operation with a NULL session, every required pointer argument NULL on a valid session
+     * (argument checks come first), and every optional one NULL. */
+    argument_checks(s, 0, &o);
+    CHECK_TRUE(o.str == NULL); /* output parameters are written only on success */
+    CHECK_TRUE(o.mid == 0 && o.rid == 0);
+
     /* A profile size that is no whole number of members; a newer header's member set. */
     CHECK(msim_session_set_profile_sized(s, &profile, 0), MSIM_RESULT_INVALID_ARGUMENT);
     CHECK(msim_session_set_profile_sized(s, &profile, sizeof profile - 1), MSIM_RESULT_INVALID_ARGUMENT);
@@ -355,62 +402,16 @@ static void nulls(void) {
         newer.future = NULL;
         CHECK(msim_session_set_profile_sized(s, &newer.known, sizeof newer), MSIM_RESULT_NOT_CONNECTED);
     }
-    /* Optional pointers (documented "may be NULL"): the state decides. */
-    CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, NULL), MSIM_RESULT_OK);
-    CHECK(msim_session_add_buddy(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_set_contact_info(s, "1", NULL, NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_send_im(s, "1", "x", NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_lookup_user(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_request_groups(s, NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_import_friends(s, NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_save_group(s, "g", 0, 0, NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK(msim_session_send_client_version(s, "1", NULL), MSIM_RESULT_NOT_CONNECTED);
-    CHECK_TRUE(mid == 0 && rid == 0);
     msim_session_free(s);
 }
 
 /* ---- 2. invalid UTF-8 in every string argument ---- */
 
 static void utf8(void) {
-    char *out = NULL;
-    uint32_t rid = 0;
-    const char *nonce =
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    CHECK(msim_login_response(bad_utf8, "e@x", "pw", &out), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_login_response(nonce, bad_utf8, "pw", &out), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_login_response(nonce, "e@x", bad_utf8, &out), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_login_verify(bad_utf8, "e@x", "pw", "AAAA"), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_login_verify(nonce, bad_utf8, "pw", "AAAA"), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_login_verify(nonce, "e@x", bad_utf8, "AAAA"), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_login_verify(nonce, "e@x", "pw", bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK_TRUE(out == NULL);
-
+    outs o = {NULL, 0, 0};
     msim_session *s = msim_session_new(NULL, NULL);
-    CHECK(msim_session_connect(s, bad_utf8, port, "a@x", "pw"), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_connect(s, host, port, bad_utf8, "pw"), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_connect(s, host, port, "a@x", bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_im(s, bad_utf8, "x", NULL), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_im(s, "1", bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_typing(s, bad_utf8, true), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_zap(s, bad_utf8, 1), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_set_status(s, MSIM_STATUS_AWAY, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_add_buddy(s, bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_add_buddy(s, "1", bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_remove_buddy(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_block(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_unblock(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_set_contact_info(s, bad_utf8, NULL, NULL), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_set_contact_info(s, "1", bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_set_contact_info(s, "1", NULL, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_lookup_user(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_check_username(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_set_username(s, bad_utf8, &rid), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_permit(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_unpermit(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_save_group(s, bad_utf8, 1, 1, &rid), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_window_opened(s, bad_utf8), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_client_version(s, bad_utf8, NULL), MSIM_RESULT_INVALID_UTF8);
-    CHECK(msim_session_send_client_version(s, "1", bad_utf8), MSIM_RESULT_INVALID_UTF8);
+    argument_checks(s, 1, &o);
+    CHECK_TRUE(o.str == NULL && o.mid == 0 && o.rid == 0);
     {
         /* Each member of msim_profile. */
         msim_profile p = {0};
@@ -430,25 +431,13 @@ static void utf8(void) {
 
 /* Operations that need a signed-on session, with the given expected result. */
 static void signed_on_ops(msim_session *s, msim_result want, int line) {
-    uint32_t rid;
-    check(line, "send_typing", msim_session_send_typing(s, "mb", true), want);
-    check(line, "send_zap", msim_session_send_zap(s, "mb", 4), want);
-    check(line, "remove_buddy", msim_session_remove_buddy(s, "424242"), want);
-    check(line, "block", msim_session_block(s, "424242"), want);
-    check(line, "unblock", msim_session_unblock(s, "424242"), want);
-    check(line, "set_contact_info", msim_session_set_contact_info(s, "mb", "Friends", "bee"), want);
-    check(line, "request_groups", msim_session_request_groups(s, &rid), want);
-    check(line, "check_mail", msim_session_check_mail(s), want);
-    check(line, "set_privacy", msim_session_set_privacy(s, false, false), want);
-    check(line, "permit", msim_session_permit(s, "424242"), want);
-    check(line, "unpermit", msim_session_unpermit(s, "424242"), want);
-    check(line, "save_group", msim_session_save_group(s, "Misuse", 0, 0, &rid), want);
-    check(line, "request_web_challenge", msim_session_request_web_challenge(s), want);
-    check(line, "send_window_opened", msim_session_send_window_opened(s, "mb"), want);
-    check(line, "send_client_version", msim_session_send_client_version(s, "mb", NULL), want);
-    msim_profile profile = {0};
-    profile.song = "Misuse Song";
-    check(line, "set_profile", msim_session_set_profile(s, &profile), want);
+    for (const op *r = ops; r < ops + NOPS; r++) {
+        if ((r->flags & SIGNED_ON) == SIGNED_ON) {
+            outs o = {NULL, 0, 0};
+            check(line, r->name, r->call(s, r->args, &o), want);
+            msim_string_free(o.str);
+        }
+    }
 }
 
 /* A listening socket that accepts TCP connections (backlog) but never speaks: a session
@@ -652,22 +641,10 @@ static void threads(void) {
     /* Free while connected, with the dispatcher stopped first (free must not race with it). */
     dispatcher_stop = 1;
     pthread_join(disp, NULL);
-    pthread_mutex_lock(&tb.lock);
-    tb.freed = 1;
-    pthread_mutex_unlock(&tb.lock);
-    msim_session_free(tb.session);
+    free_session(&tb);
     /* Thread mode: free while the IO thread may be delivering callbacks. */
     CHECK(msim_session_send_im(ta.session, "mb", "in flight at free", NULL), MSIM_RESULT_OK);
-    double t1 = now_s();
-    msim_session_free(ta.session);
-    /* Raised after free returns: a callback already running (this IM's on_im_sent, say) may
-     * finish during the call; none may start after it (msim.h). */
-    pthread_mutex_lock(&ta.lock);
-    ta.freed = 1;
-    pthread_mutex_unlock(&ta.lock);
-    CHECK_TRUE(now_s() - t1 < 5.0);
-    sleep_ms(200);
-    CHECK(ta.after_free, 0);
+    free_while_busy(&ta, 200);
     CHECK(tb.after_free, 0);
 }
 
@@ -754,17 +731,7 @@ static void free_early(void) {
         CHECK(msim_session_connect(c.session, host, silent_port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
         CHECK(msim_session_send_im(c.session, "mb", "never sent", NULL), MSIM_RESULT_OK);
         sleep_ms(i * 30);
-        double t0 = now_s();
-        /* The contract (msim.h): no callback starts after free returns. One already running on
-         * the IO thread while free is called (a progress step, say) may still finish during the
-         * call, so `freed` is raised when free has returned, not before. */
-        msim_session_free(c.session);
-        pthread_mutex_lock(&c.lock);
-        c.freed = 1;
-        pthread_mutex_unlock(&c.lock);
-        CHECK_TRUE(now_s() - t0 < 5.0);
-        sleep_ms(50);
-        CHECK(c.after_free, 0);
+        free_while_busy(&c, 50);
     }
     /* A poll-mode session freed with undispatched callbacks queued. */
     client q;
@@ -772,8 +739,7 @@ static void free_early(void) {
     new_session(&q, MSIM_DISPATCH_POLL);
     CHECK(msim_session_connect(q.session, host, port, "ma@example.com", "mapw"), MSIM_RESULT_OK);
     sleep_ms(300);
-    q.freed = 1;
-    msim_session_free(q.session);
+    free_session(&q);
     CHECK(q.after_free, 0);
     close(lfd);
 }

@@ -105,6 +105,20 @@ impl H {
         self.sent()
     }
 
+    /// Completes reconnect attempt `attempt` up to lc=2 (sesskey 43, username "jeff").
+    fn log_in_again(&mut self, attempt: u64) {
+        let t = self.t;
+        self.m.connected(attempt, t);
+        self.feed(ServerMessage::Challenge { nonce: [1u8; 64] });
+        self.feed(ServerMessage::LoginOk {
+            sesskey: 43,
+            proof: String::new(),
+            userid: UID,
+            profileid: UID,
+            uniquenick: "jeff".into(),
+        });
+    }
+
     fn persist_req(sent: &[ClientMessage], dsn: u32, lid: u32) -> crate::protocol::persist::PersistRequest {
         sent.iter()
             .find_map(|c| match c {
@@ -369,15 +383,7 @@ fn reconnect_queues_ims_and_sends_them_after_sign_on() {
     assert_eq!(h.io(), vec![IoAction::Connect { attempt: 2 }]);
     h.m.connected(1, h.t);
     assert_eq!(h.m.phase(), Phase::Connecting, "a stale attempt's socket is ignored");
-    h.m.connected(2, h.t);
-    h.feed(ServerMessage::Challenge { nonce: [1u8; 64] });
-    h.feed(ServerMessage::LoginOk {
-        sesskey: 43,
-        proof: String::new(),
-        userid: UID,
-        profileid: UID,
-        uniquenick: "jeff".into(),
-    });
+    h.log_in_again(2);
     let sent = h.sent();
     h.feed(reply(257, &H::persist_req(&sent, 0, 1), DictBuilder::new().int("ContactID", 6221).str("UserName", "tom")));
     let ev = h.events();

@@ -242,15 +242,7 @@ fn a_new_headline_is_the_status_text_sent_again_at_the_next_sign_on() {
     h.m.connection_lost(None, h.t);
     h.advance(Duration::from_secs(2));
     let attempt = h.attempt();
-    h.m.connected(attempt, h.t);
-    h.feed(ServerMessage::Challenge { nonce: [1u8; 64] });
-    h.feed(ServerMessage::LoginOk {
-        sesskey: 43,
-        proof: String::new(),
-        userid: UID,
-        profileid: UID,
-        uniquenick: "jeff".into(),
-    });
+    h.log_in_again(attempt);
     let statuses: Vec<_> = h
         .sent()
         .into_iter()

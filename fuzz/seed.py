@@ -120,6 +120,129 @@ def login_vectors(shared):
             out.append(cols)
     return out
 
+# The body of a hand-written persist request: (cmd, dsn, lid, body) for every dsn/lid of SPEC §7.5,
+# including the unused ones and a wrong cmd for a known item (the server answers those with errors).
+PERSIST_SEEDS = [
+    (1, 0, 1, b""),
+    (1, 0, 2, b"ContactID=OTHERUID"),
+    (1, 0, 2, b"ContactID=4294967295"),
+    (515, 0, 8, b"ContactID=THIRDUID"),
+    (514, 0, 9, b"ContactID=OTHERUID\x1cGroupName=IM Friends\x1cPosition=1\x1cVisibility=1\x1cNickName=o\x1cNameSelect=0"),
+    (514, 0, 9, b"ContactID=THIRDUID\x1cVisibility=2"),
+    (514, 0, 9, b"ContactID=MYUID\x1cGroupName=Me"),
+    (1, 1, 4, b""),
+    (514, 1, 10, b"Sound=True"),
+    (1, 1, 17, b"UserID=OTHERUID"),
+    (1, 1, 17, b"UserID=0"),
+    (1, 2, 6, b""),
+    (2, 2, 16, b"GroupName=IM Friends\x1cPosition=1\x1cGroupFlag=131073"),
+    (2, 2, 16, b"GroupName=New Group\x1cPosition=9\x1cGroupFlag=0"),
+    (1, 4, 3, b"UserID=THIRDUID"),
+    (1, 4, 3, b"UserID=12345"),
+    (1, 4, 5, b"UserID=MYUID"),
+    (1, 5, 7, b"UserName=witness"),
+    (1, 5, 7, b"UserName=MYUID"),
+    (1, 5, 7, b"Email=third@example.com"),
+    (1, 5, 7, b"UserName=nobody_here"),
+    (1, 7, 18, b""),
+    (2, 9, 14, b"UserName=fuzzer"),
+    (2, 9, 14, b"UserName=witness"),
+    (2, 9, 14, b"UserName=12345"),
+    (2, 14, 21, b"GroupName=MySpace Friends"),
+    (2, 14, 21, b""),
+    (1, 16, 25, b""),
+    (1, 17, 26, b""),
+    (1, 21, 28, b"UserID=OTHERUID"),
+    (1, 101, 20, b""),
+    (2, 1, 4, b""),
+]
+
+# Everything else the server handles, with the placeholders.
+SESSION_SEEDS = [
+    b"\\bm\\1\\sesskey\\SESSKEY\\t\\OTHERUID\\cv\\697\\msg\\<p><f f='Times' h='16'>hi</f></p>",
+    b"\\bm\\1\\sesskey\\SESSKEY\\t\\THIRDUID\\msg\\stored for later",
+    b"\\bm\\1\\sesskey\\SESSKEY\\t\\MYUID\\msg\\to myself",
+    b"\\bm\\1\\sesskey\\SESSKEY\\t\\999999\\msg\\nobody",
+    b"\\bm\\121\\sesskey\\SESSKEY\\t\\OTHERUID\\cv\\697\\msg\\%typing%",
+    b"\\bm\\121\\sesskey\\SESSKEY\\t\\OTHERUID\\msg\\%stoptyping%",
+    b"\\bm\\121\\sesskey\\SESSKEY\\t\\OTHERUID\\msg\\!!!ZAP_SEND!!!=RTE_BTN_ZAPS_1",
+    b"\\bm\\122\\sesskey\\SESSKEY\\t\\OTHERUID\\cv\\697\\msg\\cmdtype=1&reqid=1&contenttype=1&",
+    b"\\bm\\200\\sesskey\\SESSKEY\\t\\OTHERUID\\msg\\<invite/>",
+    b"\\bm\\100\\sesskey\\SESSKEY\\t\\OTHERUID\\msg\\|s|1|ss|spoof",
+    b"\\status\\1\\sesskey\\SESSKEY\\statstring\\hello there\\locstring\\",
+    b"\\status\\0\\sesskey\\SESSKEY\\statstring\\\\locstring\\",
+    b"\\status\\5\\sesskey\\SESSKEY\\statstring\\away/1x/2y\\locstring\\here",
+    b"\\addbuddy\\\\sesskey\\SESSKEY\\newprofileid\\OTHERUID\\reason\\",
+    b"\\addbuddy\\\\sesskey\\SESSKEY\\newprofileid\\THIRDUID\\reason\\hi",
+    b"\\addbuddy\\\\sesskey\\SESSKEY\\newprofileid\\MYUID\\reason\\",
+    b"\\addbuddy\\\\sesskey\\SESSKEY\\newprofileid\\424242\\reason\\",
+    b"\\delbuddy\\\\sesskey\\SESSKEY\\delprofileid\\THIRDUID",
+    b"\\delbuddy\\\\sesskey\\SESSKEY\\delprofileid\\OTHERUID",
+    b"\\setinfo\\\\sesskey\\SESSKEY\\info\\Headline=new headline\x1cDisplayName=Fuzzy\x1cBandName=b\x1cSongName=s",
+    b"\\setinfo\\\\sesskey\\SESSKEY\\info\\UserName=fuzzer\x1cImageURL=http://x/y.png\x1cAvatarURL=\x1cBogus=1",
+    b"\\webchlg\\\\sesskey\\SESSKEY\\n\\0",
+    b"\\logout\\\\sesskey\\SESSKEY",
+    b"\\persist\\1\\sesskey\\1\\cmd\\1\\dsn\\1\\uid\\MYUID\\lid\\4\\rid\\1\\body\\",
+    b"\\persist\\1\\sesskey\\SESSKEY\\cmd\\1\\dsn\\1\\uid\\OTHERUID\\lid\\4\\rid\\1\\body\\",
+    b"\\persist\\1\\sesskey\\SESSKEY\\cmd\\1\\dsn\\1\\lid\\4\\rid\\1\\body\\",
+    b"\\ka\\\\final\\\r\n\\unknownkind\\1\\sesskey\\SESSKEY",
+    b"hello there",
+    b"\\bm\\1\\sesskey\\SESSKEY\\t\\notanumber\\msg\\x",
+]
+for _ops in [b"a+|OTHERUID", b"a-|OTHERUID", b"b+|OTHERUID", b"b-|OTHERUID", b"b+|THIRDUID|a-|THIRDUID",
+             b"b+|*", b"a+|*", b"a-|*", b"b-|*", b"w1|c1", b"w0|c0", b"w0|c0|a-|*|b-|*",
+             b"b-|OTHERUID|a+|OTHERUID", b"b+|MYUID", b"a+|4294967295|b+|0", b"w1|c1|b+|*|a+|OTHERUID"]:
+    SESSION_SEEDS.append(b"\\blocklist\\\\sesskey\\SESSKEY\\idlist\\" + _ops)
+
+
+def persist_seed(cmd, dsn, lid, body, uid=b"MYUID"):
+    head = b"\\persist\\1\\sesskey\\SESSKEY\\cmd\\%d\\dsn\\%d\\uid\\%s\\lid\\%d\\rid\\%d\\body\\"
+    return head % (cmd, dsn, uid, lid, 100 + lid) + body.replace(b"\\", b"/2")
+
+
+def server_session_seeds(msgs):
+    """Client messages for server_session: the capture's client side with its session keys and
+    uids replaced by the placeholders, each message alone, plus every logged-in session in one,
+    and the hand-written messages above, alone and some chained."""
+    out = []
+    own, others = set(), []
+    for d, w in msgs:
+        if d != "C>S":
+            continue
+        for f in frames(w):
+            fl = dict(fields(f))
+            if b"persist" in fl and b"uid" in fl:
+                own.add(fl[b"uid"])
+            for k in (b"t", b"newprofileid", b"delprofileid"):
+                if k in fl and fl[k] not in others:
+                    others.append(fl[k])
+    placeholders = [b"OTHERUID", b"THIRDUID"]
+    session = []
+    for d, w in msgs:
+        if d != "C>S":
+            continue
+        for f in frames(w):
+            toks = f.split(b"\\")
+            for i in range(1, len(toks)):
+                if toks[i - 1] == b"sesskey":
+                    toks[i] = b"SESSKEY"
+            f = b"\\".join(toks)
+            for u in own:
+                f = f.replace(u, b"MYUID")
+            for i, u in enumerate(others):
+                f = f.replace(u, placeholders[i % 2])
+            out.append(f)
+            if not f.startswith(b"\\login2\\"):
+                session.append(f)
+    if session:
+        out.append(FINAL.join(session[:40]))
+    hand = [persist_seed(*p) for p in PERSIST_SEEDS] + SESSION_SEEDS
+    hand.append(persist_seed(1, 1, 4, b"", uid=b"OTHERUID"))
+    out += hand
+    out.append(FINAL.join(hand[:8]))
+    out.append(FINAL.join(hand[-20:]))
+    return out
+
 
 def main():
     shared = (
@@ -202,6 +325,11 @@ def main():
     for _, w in msgs:
         if _ == "S>C":
             add("client_machine", bytes([64, 1]) + w)
+
+    # server_session: client messages for a logged-in session of the fuzzed server. The target
+    # replaces SESSKEY, MYUID, OTHERUID and THIRDUID with the live session key and uids.
+    for f in server_session_seeds(msgs):
+        add("server_session", f)
 
     summary = ", ".join(f"{t} +{n}" for t, n in sorted(added.items()))
     print(f"seed.py: corpora in {corpus}: {summary}")

@@ -56,8 +56,8 @@ pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
         .name(format!("msim-conn-{}", conn.id))
         .stack_size(shared.config.session_stack_size)
         .spawn(move || {
-            run(&thread_shared, &thread_conn);
-            thread_shared.remove_conn(thread_conn.id);
+            let mut end = SessionEnd { shared: &thread_shared, conn: &thread_conn, reason: "session thread panicked" };
+            end.reason = run(&thread_shared, &thread_conn);
         });
     if let Err(e) = spawned {
         log_if(shared, format_args!("conn {} from {peer}: cannot start a thread: {e}", conn.id));
@@ -66,7 +66,32 @@ pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
     }
 }
 
-fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) {
+/// The end of a session, run when its thread ends, also by unwinding from a panic: without it a
+/// panic in a handler would leave the account online (watchers never see it go offline, a new
+/// login "replaces" a dead session) and the connection open and counted forever.
+struct SessionEnd<'a> {
+    shared: &'a Arc<Shared>,
+    conn: &'a Arc<Conn>,
+    reason: &'static str,
+}
+
+impl Drop for SessionEnd<'_> {
+    fn drop(&mut self) {
+        let (shared, conn) = (self.shared, self.conn);
+        // Already closed on a normal end; after a panic this ends the peer's wait.
+        conn.close();
+        if let Some(login) = conn.login() {
+            if shared.unregister(login.uid, conn.id) {
+                router::on_logout(shared, login.uid);
+            }
+        }
+        log_if(shared, format_args!("conn {} from {}: closed ({})", conn.id, conn.peer, self.reason));
+        shared.remove_conn(conn.id);
+    }
+}
+
+/// Runs a session until its connection ends and returns why; [`SessionEnd`] does the cleanup.
+fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
     log_if(shared, format_args!("conn {} from {}: connected", conn.id, conn.peer));
     let nonce: [u8; 64] = {
         let mut n = [0u8; 64];
@@ -83,12 +108,7 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) {
     } else {
         conn.close();
     }
-    if let Some(login) = conn.login() {
-        if shared.unregister(login.uid, conn.id) {
-            router::on_logout(shared, login.uid);
-        }
-    }
-    log_if(shared, format_args!("conn {} from {}: closed ({reason})", conn.id, conn.peer));
+    reason
 }
 
 /// Reads until the connection ends; returns why, and whether this thread ended it after a final
@@ -215,4 +235,46 @@ fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], msg: &Messag
         _ => {}
     }
     handlers::dispatch(shared, conn, me.uid, decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::SessionEnd;
+    use crate::conn::{Conn, LoginInfo};
+    use crate::db::Db;
+    use crate::state::Shared;
+    use crate::Config;
+
+    #[test]
+    fn a_panicking_session_thread_still_goes_offline_and_closes() {
+        let shared = Arc::new(Shared::new(Config { log: false, ..Config::default() }, Db::open(":memory:").unwrap()));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+        shared.add_conn(conn.clone());
+        assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0 }));
+        shared.register(7, conn.clone());
+        assert_eq!(shared.online_count(), 1);
+
+        let (s, c) = (shared.clone(), conn.clone());
+        let joined = std::thread::spawn(move || {
+            let _end = SessionEnd { shared: &s, conn: &c, reason: "session thread panicked" };
+            panic!("injected panic in a handler");
+        })
+        .join();
+        assert!(joined.is_err());
+
+        assert_eq!(shared.online_count(), 0, "the panicked session is still online");
+        assert!(shared.all_conns().is_empty(), "the panicked connection is still tracked");
+        assert!(shared.wait_sessions_done(Duration::from_secs(1)), "the session count was not released");
+        assert!(conn.is_closed());
+        client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(client.read(&mut [0u8; 64]).unwrap(), 0, "the peer was not told the connection ended");
+    }
 }

@@ -238,6 +238,18 @@ def server_session_seeds(msgs):
         out.append(FINAL.join(session[:40]))
     hand = [persist_seed(*p) for p in PERSIST_SEEDS] + SESSION_SEEDS
     hand.append(persist_seed(1, 1, 4, b"", uid=b"OTHERUID"))
+    # FRESH: a connection that has not logged in; RESPONSE is the right login response.
+    login = b"\\login2\\196610\\username\\fuzz@example.com\\response\\%s\\clientver\\697\\reconn\\0\\status\\100\\id\\1"
+    hand += [
+        b"FRESH" + login % b"RESPONSE",
+        b"FRESH" + login % b"RESPONSE" + FINAL + b"\\status\\1\\sesskey\\1\\statstring\\x\\locstring\\",
+        b"FRESH" + login % b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        b"FRESH" + (login % b"RESPONSE").replace(b"fuzz@", b"nobody@"),
+        b"FRESH" + (login % b"RESPONSE").replace(b"fuzz@", b"FUZZ@"),
+        b"FRESH" + b"\\persist\\1\\sesskey\\0\\cmd\\1\\dsn\\1\\lid\\4\\rid\\1\\body\\",
+        b"FRESH" + b"\\logout\\\\sesskey\\0",
+        b"FRESH" + b"garbage",
+    ]
     out += hand
     out.append(FINAL.join(hand[:8]))
     out.append(FINAL.join(hand[-20:]))

@@ -10,7 +10,9 @@
 //! Per input: the placeholders `SESSKEY`, `MYUID`, `OTHERUID` and `THIRDUID` are replaced with the
 //! live values (so seeds get past the session-key check to the handlers), the bytes are written
 //! followed by `\final\` (no partial frame is left behind), then a well-formed persist 7/18 with a
-//! fresh rid. Invariants:
+//! fresh rid. An input that starts with `FRESH` goes instead to a new connection that has not
+//! logged in (pre-login refusals, `login2` checks; `RESPONSE` becomes the right login response, so
+//! a fuzzed `login2` can also succeed and replace the kept session). Invariants:
 //! - no thread of the server panics (the panic hook aborts the process, so a panic on a connection
 //!   thread, which would otherwise end only that thread, is a crash for libFuzzer);
 //! - everything the server sends on either connection is a well-formed message that decodes as a
@@ -72,15 +74,20 @@ struct Client {
 }
 
 impl Client {
-    /// Connects, answers the challenge and waits for `lc=2`.
-    fn login(addr: SocketAddr, email: &str, password: &str) -> Client {
+    /// Connects and reads the challenge; returns the client and the nonce.
+    fn connect(addr: SocketAddr) -> (Client, [u8; 64]) {
         let stream = TcpStream::connect_timeout(&addr, SYNC_WAIT).expect("connect to the fuzzed server");
         let _ = stream.set_nodelay(true);
         let mut c = Client { stream, framer: Framer::default(), eof: false, fatal_seen: false, sesskey: 0, uid: 0 };
-        let nonce = match c.wait(|m| matches!(m, ServerMessage::Challenge { .. }), SYNC_WAIT) {
-            Wait::Found(ServerMessage::Challenge { nonce }) => nonce,
+        match c.wait(|m| matches!(m, ServerMessage::Challenge { .. }), SYNC_WAIT) {
+            Wait::Found(ServerMessage::Challenge { nonce }) => (c, nonce),
             _ => panic!("no login challenge from the server within {SYNC_WAIT:?}"),
-        };
+        }
+    }
+
+    /// Connects, answers the challenge and waits for `lc=2`.
+    fn login(addr: SocketAddr, email: &str, password: &str) -> Client {
+        let (mut c, nonce) = Client::connect(addr);
         let login = ClientMessage::Login2(Login2 {
             algorithm: msim::protocol::login::LOGIN2_ALGORITHM,
             username: email.into(),
@@ -155,15 +162,8 @@ impl Client {
 
     /// Sends a well-formed persist request and waits for its reply (matched by rid).
     fn sync(&mut self, dsn: u32, lid: u32, rid: u32) -> Wait {
-        let req = PersistRequest {
-            sesskey: self.sesskey,
-            cmd: Cmd(1),
-            dsn,
-            lid,
-            uid: Some(self.uid),
-            rid,
-            body: Vec::new(),
-        };
+        let req =
+            PersistRequest { sesskey: self.sesskey, cmd: Cmd(1), dsn, lid, uid: Some(self.uid), rid, body: Vec::new() };
         self.send(&ClientMessage::Persist(req));
         self.wait(|m| matches!(m, ServerMessage::Persist(p) if p.rid == rid && p.dsn == dsn && p.lid == lid), SYNC_WAIT)
     }
@@ -222,11 +222,58 @@ fn substitute(data: &[u8], subs: &[(&[u8], String)]) -> Vec<u8> {
     out
 }
 
+/// The end of an input on `c`: the sync was answered, or the connection was closed for a reason.
+fn check_outcome(outcome: Wait, c: &Client, data: &[u8]) {
+    match outcome {
+        Wait::Found(_) => {}
+        Wait::Closed => {
+            let logout = memchr::memmem::find(data, b"logout").is_some();
+            assert!(c.fatal_seen || logout, "the server closed the connection without a fatal error or a logout");
+        }
+        Wait::TimedOut => panic!("the server neither answered the sync request nor closed within {SYNC_WAIT:?}"),
+    }
+}
+
+/// An input that starts with `FRESH`: the rest goes to a new connection that has not logged in, with
+/// `RESPONSE` replaced by the right login response for `fuzz@example.com` and this connection's
+/// nonce (so a fuzzed `login2` can succeed and replace the kept session). The sync is a 7/18 with
+/// session key 0, which the server refuses with a non-fatal error 2 (not logged in, or wrong key).
+fn fresh_connection(h: &Harness, st: &mut State, data: &[u8]) {
+    let (mut c, nonce) = Client::connect(h.server.addr());
+    let subs: [(&[u8], String); 4] = [
+        (b"RESPONSE", msim::protocol::login::compute_response_b64(&nonce, FUZZ.0, FUZZ.1)),
+        (b"OTHERUID", h.uids[1].to_string()),
+        (b"THIRDUID", h.uids[2].to_string()),
+        (b"MYUID", h.uids[0].to_string()),
+    ];
+    let mut wire = substitute(data, &subs);
+    wire.extend_from_slice(FINAL);
+    c.write(&wire);
+    st.rid = st.rid.wrapping_add(1).max(1_000_000);
+    let rid = st.rid;
+    let sync = PersistRequest { sesskey: 0, cmd: Cmd(1), dsn: 7, lid: 18, uid: None, rid, body: Vec::new() };
+    c.send(&ClientMessage::Persist(sync));
+    let outcome = c.wait(
+        |m| match m {
+            ServerMessage::Persist(p) => p.rid == rid,
+            ServerMessage::Error { code: 2, fatal: false, .. } => true,
+            _ => false,
+        },
+        SYNC_WAIT,
+    );
+    check_outcome(outcome, &c, data);
+}
+
 fuzz_target!(|data: &[u8]| {
     let h = harness();
     let mut st = h.state.lock().unwrap_or_else(|p| p.into_inner());
     let st = &mut *st;
-    if st.fuzz.as_ref().map_or(true, |c| c.eof) {
+    if let Some(rest) = data.strip_prefix(b"FRESH") {
+        fresh_connection(h, st, rest);
+        check_witness(st);
+        return;
+    }
+    if st.fuzz.as_ref().is_none_or(|c| c.eof) {
         st.fuzz = Some(Client::login(h.server.addr(), FUZZ.0, FUZZ.1));
     }
     let c = st.fuzz.as_mut().unwrap();
@@ -242,21 +289,18 @@ fuzz_target!(|data: &[u8]| {
 
     st.rid = st.rid.wrapping_add(1).max(1_000_000);
     let rid = st.rid;
-    match c.sync(7, 18, rid) {
-        Wait::Found(_) => {}
-        Wait::Closed => {
-            let logout = memchr::memmem::find(data, b"logout").is_some();
-            assert!(c.fatal_seen || logout, "the server closed the connection without a fatal error or a logout");
-        }
-        Wait::TimedOut => panic!("the server neither answered the sync request nor closed within {SYNC_WAIT:?}"),
-    }
+    let outcome = c.sync(7, 18, rid);
+    check_outcome(outcome, c, data);
+    check_witness(st);
+});
 
-    // Everyone else is still served. The witness may have been sent bms and presence by the fuzzed
-    // session; `wait` checks and drops them.
-    let rid = rid ^ 0x4000_0000;
+/// Everyone else is still served. The witness may have been sent bms and presence by the fuzzed
+/// session; `wait` checks and drops them.
+fn check_witness(st: &mut State) {
+    let rid = st.rid ^ 0x4000_0000;
     match st.witness.sync(1, 4, rid) {
         Wait::Found(_) => {}
         Wait::Closed => panic!("the server closed the witness's connection"),
         Wait::TimedOut => panic!("the witness's request was not answered within {SYNC_WAIT:?}"),
     }
-});
+}

@@ -68,7 +68,8 @@ pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
 
 /// The end of a session, run when its thread ends, also by unwinding from a panic: without it a
 /// panic in a handler would leave the account online (watchers never see it go offline, a new
-/// login "replaces" a dead session) and the connection open and counted forever.
+/// login "replaces" a dead session) and the connection open and counted forever (also against
+/// `max_connections`).
 struct SessionEnd<'a> {
     shared: &'a Arc<Shared>,
     conn: &'a Arc<Conn>,

@@ -108,6 +108,12 @@ pub enum Error {
     NoSuchAccount,
     #[error("the contact list is full")]
     ContactListFull,
+    #[error("too many groups (at most {})", rules::MAX_GROUPS)]
+    TooManyGroups,
+    #[error("a group name or nickname is longer than {} bytes", rules::MAX_NAME_TEXT)]
+    NameTooLong,
+    #[error("the allow or block list is full (at most {} entries)", rules::MAX_LIST_ENTRIES)]
+    ListFull,
 }
 
 /// A running server; see the crate docs. Stops on [`Server::stop`] or drop.
@@ -168,6 +174,11 @@ impl Server {
             true => Ok(()),
             false => Err(Error::ContactListFull),
         }
+    }
+
+    /// The server's storage, for tools and tests that inspect what a session left behind.
+    pub fn db(&self) -> &db::Db {
+        &self.shared.db
     }
 
     /// The demo accounts seeded at start (`Config::demo`), with their uids.

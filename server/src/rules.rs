@@ -22,6 +22,14 @@ pub const MAX_OFFLINE_TEXT: usize = 256 * 1024;
 /// name). Real profiles were short; this keeps one client from bloating everyone's contact lists.
 pub const MAX_PROFILE_TEXT: usize = 1024;
 
+/// Groups per account, and the longest group name or contact nickname in bytes. The protocol has
+/// no limits; without them one client could store a frame-sized name per request, forever.
+pub const MAX_GROUPS: usize = 100;
+pub const MAX_NAME_TEXT: usize = 256;
+
+/// Entries per allow or block list (SPEC §18.4 `a+`/`b+`), as many as contacts.
+pub const MAX_LIST_ENTRIES: usize = MAX_CONTACTS;
+
 /// Why a username is refused. The numbers are the `Code` of the 9/14 reply (SPEC §6.7: 0 = accepted;
 /// neither source documents non-zero codes, these are msim-server's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -159,6 +159,35 @@ fn contact_info_and_group_write() {
     assert_eq!(flags, ["131073", "196612", "196610"]);
 }
 
+/// The storage limits of rules.rs: a group name over MAX_NAME_TEXT bytes, a group past
+/// MAX_GROUPS and a nickname over the limit get persist error replies (1024 bit); a `b+` for a
+/// uid that is no account is not stored.
+#[test]
+fn group_and_name_limits_are_refused_with_error_replies() {
+    let s = server();
+    let a = s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    let b = s.add_account("b@example.com", "bpw", Some("bb"), None).unwrap();
+    let mut c = Client::login(s.addr(), "a@example.com", "apw");
+    let long = "g".repeat(msim_server::rules::MAX_NAME_TEXT + 1);
+    let r = c.persist(2, 2, 16, DictBuilder::new().str("GroupName", &long));
+    assert_eq!(r.cmd.0 & 1024, 1024, "a too-long group name was stored");
+    let existing = records(&c.persist(1, 2, 6, DictBuilder::new()).body, "GroupID").len();
+    for i in existing..msim_server::rules::MAX_GROUPS {
+        let r = c.persist(2, 2, 16, DictBuilder::new().str("GroupName", &format!("group {i}")));
+        assert_eq!(r.cmd.0, 258, "group {i} within the limit was refused");
+    }
+    let r = c.persist(2, 2, 16, DictBuilder::new().str("GroupName", "one too many"));
+    assert_eq!(r.cmd.0 & 1024, 1024, "a group past the limit was stored");
+    let r = c.persist(2, 2, 16, DictBuilder::new().str("GroupName", "group 5").int("Position", 9));
+    assert_eq!(r.cmd.0, 258, "updating an existing group at the limit is fine");
+    let r = c.persist(2, 0, 9, DictBuilder::new().int("ContactID", b.into()).str("NickName", &long));
+    assert_eq!(r.cmd.0 & 1024, 1024, "a too-long nickname was stored");
+    assert!(s.db().contact(a, b).unwrap().is_none(), "a refused write left a contact row behind");
+    c.send(&ClientMessage::BlockList { sesskey: c.sesskey, ops: vec![BlockOp::Block(Target::Uid(999_999))] });
+    let _ = c.persist(1, 1, 4, DictBuilder::new()); // the blocklist has been handled after this reply
+    assert!(s.db().blocked_uids(a).unwrap().is_empty(), "an entry for no account was stored");
+}
+
 #[test]
 fn import_friends_adds_everyone_who_lists_you() {
     let s = server();

@@ -1,7 +1,7 @@
 //! Contact lists, groups and the allow/block lists: the `impl Db` methods over the `contacts`,
 //! `groups` and `privacy_lists` tables (schema in `mod.rs`).
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{contact_from_row, Contact, ContactWrite, Db, Group, ListKind, ALL, DEFAULT_GROUP, PLAIN_GROUP_FLAG};
 use crate::rules;
@@ -86,6 +86,9 @@ impl Db {
 
     /// Applies a contact-info write (0/9), creating the row when needed. False when the list is full.
     pub fn write_contact(&self, owner: u32, contact: u32, w: &ContactWrite) -> Result<bool, Error> {
+        if w.nickname.as_ref().is_some_and(|n| n.len() > rules::MAX_NAME_TEXT) {
+            return Err(Error::NameTooLong);
+        }
         if self.contact(owner, contact)?.is_none() {
             let visibility = w.visibility.unwrap_or(1);
             // A block write creates a block marker: a row with visibility 2 (SPEC §18.3).
@@ -133,8 +136,21 @@ impl Db {
     }
 
     /// Adds `target` (or [`ALL`]) to the owner's allow or block list.
+    /// [`Error::ListFull`] when the list already has [`rules::MAX_LIST_ENTRIES`] entries.
     pub fn list_add(&self, owner: u32, kind: ListKind, target: u32) -> Result<(), Error> {
-        self.lock().execute(
+        let c = self.lock();
+        let count: usize = c.query_row(
+            "SELECT COUNT(*) FROM privacy_lists WHERE owner = ?1 AND kind = ?2",
+            params![owner, kind.tag()],
+            |r| r.get(0),
+        )?;
+        if count >= rules::MAX_LIST_ENTRIES {
+            let present = c
+                .prepare_cached("SELECT 1 FROM privacy_lists WHERE owner = ?1 AND kind = ?2 AND target = ?3")?
+                .exists(params![owner, kind.tag(), target])?;
+            return if present { Ok(()) } else { Err(Error::ListFull) };
+        }
+        c.execute(
             "INSERT OR IGNORE INTO privacy_lists (owner, kind, target) VALUES (?1, ?2, ?3)",
             params![owner, kind.tag(), target],
         )?;
@@ -224,7 +240,9 @@ impl Db {
 
     /// Creates or updates a group by name (2/16).
     pub fn write_group(&self, owner: u32, name: &str, position: u32, flag: u32) -> Result<(), Error> {
-        self.lock().execute(
+        let c = self.lock();
+        check_new_group(&c, owner, name)?;
+        c.execute(
             "INSERT INTO groups (owner, name, position, flag) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (owner, name) DO UPDATE SET position = excluded.position, flag = excluded.flag",
             params![owner, name, position, flag],
@@ -249,14 +267,31 @@ impl Db {
 }
 
 /// Makes sure a group named by a contact exists in the owner's group list.
-fn ensure_group(tx: &rusqlite::Transaction<'_>, owner: u32, name: &str) -> rusqlite::Result<()> {
+/// Creates group `name` unless it exists, within the group limits (rules.rs).
+fn ensure_group(tx: &rusqlite::Transaction<'_>, owner: u32, name: &str) -> Result<(), Error> {
     if name.is_empty() {
         return Ok(());
     }
+    check_new_group(tx, owner, name)?;
     tx.execute(
         "INSERT OR IGNORE INTO groups (owner, name, position, flag)
          VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM groups WHERE owner = ?1), ?3)",
         params![owner, name, PLAIN_GROUP_FLAG],
     )?;
+    Ok(())
+}
+
+/// Refuses a name over [`rules::MAX_NAME_TEXT`], and a group that does not exist yet when the
+/// owner already has [`rules::MAX_GROUPS`].
+fn check_new_group(c: &Connection, owner: u32, name: &str) -> Result<(), Error> {
+    if name.len() > rules::MAX_NAME_TEXT {
+        return Err(Error::NameTooLong);
+    }
+    let exists =
+        c.prepare_cached("SELECT 1 FROM groups WHERE owner = ?1 AND name = ?2")?.exists(params![owner, name])?;
+    let count: usize = c.query_row("SELECT COUNT(*) FROM groups WHERE owner = ?1", [owner], |r| r.get(0))?;
+    if !exists && count >= rules::MAX_GROUPS {
+        return Err(Error::TooManyGroups);
+    }
     Ok(())
 }

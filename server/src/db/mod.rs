@@ -507,6 +507,17 @@ mod tests {
     }
 
     #[test]
+    fn allow_and_block_lists_stop_at_their_limit() {
+        let (db, u) = db_with(1);
+        for target in 0..rules::MAX_LIST_ENTRIES as u32 {
+            db.list_add(u[0], ListKind::Block, 10_000 + target).unwrap();
+        }
+        assert!(matches!(db.list_add(u[0], ListKind::Block, 99), Err(Error::ListFull)));
+        db.list_add(u[0], ListKind::Block, 10_000).unwrap(); // already there: fine
+        db.list_add(u[0], ListKind::Allow, 99).unwrap(); // the other list has its own limit
+    }
+
+    #[test]
     fn offline_messages_are_kept_until_confirmed() {
         let (db, u) = db_with(2);
         assert!(db.store_offline(u[0], u[1], 1, "one", Some(697), 10).unwrap());

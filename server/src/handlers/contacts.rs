@@ -58,6 +58,22 @@ pub fn block_list(shared: &Shared, _conn: &Conn, uid: u32, ops: &[BlockOp]) {
     }
 }
 
+/// One `a+`/`b+` entry. Entries for uids that are no account are not stored (they could only fill
+/// the list), and a full list refuses just this entry: the other tokens still apply.
+fn list_add(shared: &Shared, uid: u32, kind: ListKind, target: u32) -> Result<(), Error> {
+    if !shared.db.account_exists(target)? {
+        log_if(shared, format_args!("uid {uid}: blocklist entry for unknown uid {target} ignored"));
+        return Ok(());
+    }
+    match shared.db.list_add(uid, kind, target) {
+        Err(Error::ListFull) => {
+            log_if(shared, format_args!("uid {uid}: blocklist entry {target} refused: {}", Error::ListFull));
+            Ok(())
+        }
+        r => r,
+    }
+}
+
 fn try_block_list(shared: &Shared, uid: u32, ops: &[BlockOp]) -> Result<(), Error> {
     let db = &shared.db;
     let before = db.account(uid)?.ok_or(Error::NoSuchAccount)?;
@@ -67,11 +83,11 @@ fn try_block_list(shared: &Shared, uid: u32, ops: &[BlockOp]) -> Result<(), Erro
     let mut privacy = None;
     for op in ops {
         match *op {
-            BlockOp::Allow(Target::Uid(x)) => db.list_add(uid, ListKind::Allow, x)?,
+            BlockOp::Allow(Target::Uid(x)) => list_add(shared, uid, ListKind::Allow, x)?,
             BlockOp::Allow(Target::All) => db.clear_block_all(uid)?,
             BlockOp::Unallow(Target::Uid(x)) => db.list_remove(uid, ListKind::Allow, x)?,
             BlockOp::Unallow(Target::All) => db.list_remove(uid, ListKind::Allow, ALL)?,
-            BlockOp::Block(Target::Uid(x)) => db.list_add(uid, ListKind::Block, x)?,
+            BlockOp::Block(Target::Uid(x)) => list_add(shared, uid, ListKind::Block, x)?,
             BlockOp::Block(Target::All) => db.list_add(uid, ListKind::Block, ALL)?,
             BlockOp::Unblock(Target::Uid(x)) => db.list_remove(uid, ListKind::Block, x)?,
             BlockOp::Unblock(Target::All) => db.list_remove(uid, ListKind::Block, ALL)?,

@@ -23,17 +23,20 @@ fi
 echo "==> cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace 2>&1 | tee "$log"
+# Every test binary runs even when one fails (--no-fail-fast), so one CI run reports every
+# failure; the exit status is decided at the end.
+status=0
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=1
 
 echo "==> GMainContext dispatch (cargo feature glib)"
 if pkg-config --exists glib-2.0 2>/dev/null; then
-    cargo test --features glib --test client_glib 2>&1 | tee -a "$log"
+    cargo test --features glib --test client_glib 2>&1 | tee -a "$log" || status=1
 else
     echo "SKIPPED: the glib feature test needs libglib2.0-dev (apt-get install -y libglib2.0-dev)" | tee -a "$log"
 fi
 
 echo "==> fuzzing, a bounded run of every target (fuzz/README.md says how to run for hours)"
-fuzz/run.sh "${MSIM_FUZZ_SECONDS:-20}" 2>&1 | tee -a "$log"
+fuzz/run.sh "${MSIM_FUZZ_SECONDS:-20}" 2>&1 | tee -a "$log" || status=1
 
 # One closing line for the whole run, summed over every test binary.
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
@@ -42,3 +45,7 @@ passed=$((passed + fuzz_passed))
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 echo
 echo "summary: ${passed} passed, ${failed} failed"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+    echo "test.sh: FAILED (a step above failed; search this log for 'FAILED', 'panicked' or 'error')" >&2
+    exit 1
+fi

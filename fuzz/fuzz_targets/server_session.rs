@@ -56,6 +56,14 @@ struct State {
     rid: u32,
 }
 
+impl State {
+    /// The rid of the next sync request (kept apart from the rids seeds may use).
+    fn next_rid(&mut self) -> u32 {
+        self.rid = self.rid.wrapping_add(1).max(1_000_000);
+        self.rid
+    }
+}
+
 /// What ended a wait for a message.
 enum Wait {
     Found(ServerMessage),
@@ -222,6 +230,20 @@ fn substitute(data: &[u8], subs: &[(&[u8], String)]) -> Vec<u8> {
     out
 }
 
+/// Writes one input to `c`: `first` (the session key, or the login response on a fresh connection)
+/// and the uids put in for their placeholders, then `\final\` so no partial frame is left.
+fn write_input(h: &Harness, c: &mut Client, first: (&'static [u8], String), data: &[u8]) {
+    let subs: [(&[u8], String); 4] = [
+        first,
+        (b"OTHERUID", h.uids[1].to_string()),
+        (b"THIRDUID", h.uids[2].to_string()),
+        (b"MYUID", h.uids[0].to_string()),
+    ];
+    let mut wire = substitute(data, &subs);
+    wire.extend_from_slice(FINAL);
+    c.write(&wire);
+}
+
 /// The end of an input on `c`: the sync was answered, or the connection was closed for a reason.
 fn check_outcome(outcome: Wait, c: &Client, data: &[u8]) {
     match outcome {
@@ -240,17 +262,9 @@ fn check_outcome(outcome: Wait, c: &Client, data: &[u8]) {
 /// session key 0, which the server refuses with a non-fatal error 2 (not logged in, or wrong key).
 fn fresh_connection(h: &Harness, st: &mut State, data: &[u8]) {
     let (mut c, nonce) = Client::connect(h.server.addr());
-    let subs: [(&[u8], String); 4] = [
-        (b"RESPONSE", msim::protocol::login::compute_response_b64(&nonce, FUZZ.0, FUZZ.1)),
-        (b"OTHERUID", h.uids[1].to_string()),
-        (b"THIRDUID", h.uids[2].to_string()),
-        (b"MYUID", h.uids[0].to_string()),
-    ];
-    let mut wire = substitute(data, &subs);
-    wire.extend_from_slice(FINAL);
-    c.write(&wire);
-    st.rid = st.rid.wrapping_add(1).max(1_000_000);
-    let rid = st.rid;
+    let response = msim::protocol::login::compute_response_b64(&nonce, FUZZ.0, FUZZ.1);
+    write_input(h, &mut c, (b"RESPONSE", response), data);
+    let rid = st.next_rid();
     let sync = PersistRequest { sesskey: 0, cmd: Cmd(1), dsn: 7, lid: 18, uid: None, rid, body: Vec::new() };
     c.send(&ClientMessage::Persist(sync));
     let outcome = c.wait(
@@ -276,19 +290,10 @@ fuzz_target!(|data: &[u8]| {
     if st.fuzz.as_ref().is_none_or(|c| c.eof) {
         st.fuzz = Some(Client::login(h.server.addr(), FUZZ.0, FUZZ.1));
     }
+    let rid = st.next_rid();
     let c = st.fuzz.as_mut().unwrap();
-    let subs: [(&[u8], String); 4] = [
-        (b"SESSKEY", c.sesskey.to_string()),
-        (b"OTHERUID", h.uids[1].to_string()),
-        (b"THIRDUID", h.uids[2].to_string()),
-        (b"MYUID", h.uids[0].to_string()),
-    ];
-    let mut wire = substitute(data, &subs);
-    wire.extend_from_slice(FINAL);
-    c.write(&wire);
-
-    st.rid = st.rid.wrapping_add(1).max(1_000_000);
-    let rid = st.rid;
+    let sesskey = c.sesskey.to_string();
+    write_input(h, c, (b"SESSKEY", sesskey), data);
     let outcome = c.sync(7, 18, rid);
     check_outcome(outcome, c, data);
     check_witness(st);

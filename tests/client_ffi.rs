@@ -9,7 +9,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::client::server;
+use common::client::{c_options, server};
 use msim::ffi::callbacks::msim_callbacks;
 use msim::ffi::groups::msim_session_save_group;
 use msim::ffi::msim_result;
@@ -194,10 +194,7 @@ fn free_from_inside_a_callback(mode: msim_dispatch) {
         ..Default::default()
     };
     unsafe {
-        let mut o: msim_session_options = std::mem::zeroed();
-        msim_session_options_init(&mut o);
-        o.dispatch = mode as u32;
-        o.disable_mail_check = true;
+        let o = c_options(mode);
         let sess = msim_session_new_ex(&cb, &*probe as *const Probe as *mut c_void, &o);
         probe.session.store(sess, Ordering::SeqCst);
         let fd = msim_session_fd(sess);
@@ -263,9 +260,7 @@ fn a_shorter_callbacks_struct_from_an_older_header_is_read_only_up_to_its_size()
         ..Default::default()
     };
     unsafe {
-        let mut o: msim_session_options = std::mem::zeroed();
-        msim_session_options_init(&mut o);
-        o.disable_mail_check = true;
+        let o = c_options(msim_dispatch::Thread);
         let older = std::mem::offset_of!(msim_callbacks, on_signed_on);
         let sess = msim_session_new_sized(&cb, older, ptr::null_mut(), &o, std::mem::size_of::<msim_session_options>());
         assert!(!sess.is_null());

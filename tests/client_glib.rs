@@ -10,11 +10,11 @@ use std::sync::Mutex;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use common::client::server;
+use common::client::{c_options, server};
 use msim::ffi::callbacks::msim_callbacks;
 use msim::ffi::result::msim_result;
 use msim::ffi::session::*;
-use msim::ffi::types::{msim_dispatch, msim_session_options};
+use msim::ffi::types::msim_dispatch;
 
 #[derive(Default)]
 struct Seen {
@@ -64,10 +64,7 @@ fn callbacks_run_on_the_glib_context_thread() {
     let seen_b = Box::new(Mutex::new(Seen::default()));
     let cb = msim_callbacks { on_signed_on: Some(on_signed_on), on_im_received: Some(on_im), ..Default::default() };
     unsafe {
-        let mut o: msim_session_options = std::mem::zeroed();
-        assert_eq!(msim_session_options_init(&mut o), msim_result::Ok);
-        o.dispatch = msim_dispatch::Glib as u32;
-        o.disable_mail_check = true;
+        let mut o = c_options(msim_dispatch::Glib);
         o.glib_context = glib::translate::ToGlibPtr::<*mut glib::ffi::GMainContext>::to_glib_none(&ctx).0.cast();
         let a = msim_session_new_ex(&cb, &*seen_a as *const _ as *mut c_void, &o);
         let b = msim_session_new_ex(&cb, &*seen_b as *const _ as *mut c_void, &o);

@@ -10,11 +10,12 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::client::c_options;
 use common::hostile::{HostileServer, EMAIL, PASSWORD};
 use msim::ffi::callbacks::msim_callbacks;
 use msim::ffi::msim_result;
 use msim::ffi::session::*;
-use msim::ffi::types::{msim_disconnect_reason, msim_dispatch, msim_login_failure, msim_session_options};
+use msim::ffi::types::{msim_disconnect_reason, msim_dispatch, msim_login_failure};
 
 #[derive(Default)]
 struct Counts {
@@ -73,10 +74,7 @@ fn run(srv: &HostileServer, mode: msim_dispatch, dead_ms: u32) -> Box<Counts> {
         ..Default::default()
     };
     unsafe {
-        let mut o: msim_session_options = std::mem::zeroed();
-        msim_session_options_init(&mut o);
-        o.dispatch = mode as u32;
-        o.disable_mail_check = true;
+        let mut o = c_options(mode);
         o.dead_connection_timeout_ms = dead_ms;
         let s = msim_session_new_ex(&cb, &*counts as *const Counts as *mut c_void, &o);
         assert!(!s.is_null());

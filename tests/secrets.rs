@@ -12,12 +12,13 @@ use std::os::raw::{c_char, c_void};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::client::c_options;
 use common::hostile::{config, HostileServer, Probe, EMAIL, PASSWORD};
 use msim::client::{trace::REDACTED, Config, Credentials, Event};
 use msim::ffi::callbacks::msim_callbacks;
 use msim::ffi::msim_result;
 use msim::ffi::session::*;
-use msim::ffi::types::{msim_direction, msim_session_options};
+use msim::ffi::types::{msim_direction, msim_dispatch};
 use zeroize::Zeroizing;
 
 /// A hostile-fixture server that remembers the base64 `response` the client sent.
@@ -80,9 +81,7 @@ fn the_c_trace_callback_redacts_the_response() {
     let frames: Box<Mutex<Vec<String>>> = Box::default();
     let cb = msim_callbacks { on_trace: Some(on_trace), ..Default::default() };
     unsafe {
-        let mut o: msim_session_options = std::mem::zeroed();
-        msim_session_options_init(&mut o);
-        o.disable_mail_check = true;
+        let o = c_options(msim_dispatch::Thread);
         let s = msim_session_new_ex(&cb, &*frames as *const _ as *mut c_void, &o);
         let host = CString::new(srv.addr().ip().to_string()).unwrap();
         let (email, pw) = (CString::new(EMAIL).unwrap(), CString::new(PASSWORD).unwrap());
@@ -238,9 +237,7 @@ fn no_plaintext_copy_after_login(via: Via, email: &str, prefix: &str) {
             let signed_on: Box<std::sync::atomic::AtomicBool> = Box::default();
             let cb = msim_callbacks { on_signed_on: Some(flag_signed_on), ..Default::default() };
             unsafe {
-                let mut o: msim_session_options = std::mem::zeroed();
-                msim_session_options_init(&mut o);
-                o.disable_mail_check = true;
+                let mut o = c_options(msim_dispatch::Thread);
                 o.skip_username = true;
                 let s = msim_session_new_ex(&cb, &*signed_on as *const _ as *mut c_void, &o);
                 let host = CString::new(addr.ip().to_string()).unwrap();

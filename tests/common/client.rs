@@ -6,7 +6,20 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use msim::client::{Config, Credentials, Event, Session};
+use msim::ffi::session::msim_session_options_init;
+use msim::ffi::types::{msim_dispatch, msim_session_options};
 use msim_server::Server;
+
+/// C API session options as the C-API tests use them: `msim_session_options_init`'s defaults,
+/// `dispatch`, and no mail checks (their traffic is not what those tests look at).
+pub fn c_options(dispatch: msim_dispatch) -> msim_session_options {
+    // SAFETY: all-zero is a valid msim_session_options, and init gets a valid pointer.
+    let mut o: msim_session_options = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { msim_session_options_init(&mut o) }, msim::ffi::msim_result::Ok);
+    o.dispatch = dispatch as u32;
+    o.disable_mail_check = true;
+    o
+}
 
 /// Long enough for a loaded CI machine, short enough to fail fast.
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -68,13 +68,15 @@ fn default_options() -> msim_session_options {
 }
 
 /// The host's `size` bytes of a `T` on top of `init`: a shorter struct (older header) leaves
-/// `init`'s tail; bytes past our `T` (newer header) are returned for the caller to judge.
-pub(crate) unsafe fn read_prefix<T: Copy>(p: *const T, size: usize, init: T) -> (T, &'static [u8]) {
+/// `init`'s tail. Also says whether the bytes past our `T` (members of a newer header that this
+/// library does not know) are all zero, i.e. ask for nothing.
+pub(crate) unsafe fn read_prefix<T: Copy>(p: *const T, size: usize, init: T) -> (T, bool) {
     let mut out = init;
     let ours = std::mem::size_of::<T>();
     std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&mut out as *mut T).cast::<u8>(), size.min(ours));
-    let extra = if size > ours { std::slice::from_raw_parts(p.cast::<u8>().add(ours), size - ours) } else { &[] };
-    (out, extra)
+    let unknown_zero =
+        size <= ours || std::slice::from_raw_parts(p.cast::<u8>().add(ours), size - ours).iter().all(|b| *b == 0);
+    (out, unknown_zero)
 }
 
 /// NULL = no callbacks. The size must be whole function pointers; a newer header's extra
@@ -97,8 +99,8 @@ unsafe fn read_options(p: *const msim_session_options, size: usize) -> Option<ms
     if size == 0 {
         return None;
     }
-    let (o, extra) = read_prefix(p, size, default_options());
-    extra.iter().all(|b| *b == 0).then_some(o)
+    let (o, unknown_zero) = read_prefix(p, size, default_options());
+    unknown_zero.then_some(o)
 }
 
 /// Fills the first `options_size` bytes of `options` with the defaults (thread dispatch, all

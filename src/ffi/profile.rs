@@ -72,8 +72,8 @@ pub unsafe extern "C" fn msim_session_set_profile_sized(
         if profile_size == 0 || profile_size % std::mem::size_of::<*const c_char>() != 0 {
             return Err(msim_result::InvalidArgument);
         }
-        let (p, extra) = read_prefix(profile, profile_size, NO_CHANGE);
-        if extra.iter().any(|b| *b != 0) {
+        let (p, unknown_zero) = read_prefix(profile, profile_size, NO_CHANGE);
+        if !unknown_zero {
             return Err(msim_result::InvalidArgument);
         }
         let text = |m: *const c_char| opt_str_arg(m).map(|v| v.map(str::to_owned));

@@ -35,6 +35,19 @@ fn recording_server() -> (HostileServer, Arc<Mutex<Option<String>>>) {
     (srv, response)
 }
 
+/// The response the server recorded. Its script stores it after the handshake, which can be after
+/// the client has already signed on and disconnected when the machine is loaded: wait for it.
+fn recorded(response: &Mutex<Option<String>>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(r) = response.lock().unwrap().clone() {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "the server never recorded a login2");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn assert_clean(frames: &[String], response_b64: &str) {
     assert!(response_b64.len() > 40, "{response_b64}");
     let login = frames.iter().find(|t| t.contains("\\login2\\")).expect("the login2 frame was traced");
@@ -52,7 +65,7 @@ fn traces_redact_the_response_and_never_show_the_password() {
     p.wait("sign-on", |e| matches!(e, Event::SignedOn { .. }));
     p.session.disconnect().unwrap();
     p.wait_end();
-    let response = response.lock().unwrap().clone().expect("login2 seen");
+    let response = recorded(&response);
     let frames: Vec<String> = p
         .seen
         .iter()
@@ -96,14 +109,20 @@ fn the_c_trace_callback_redacts_the_response() {
         }
         msim_session_free(s);
     }
-    let response = response.lock().unwrap().clone().expect("login2 seen");
+    let response = recorded(&response);
     assert_clean(&frames.lock().unwrap(), &response);
 }
 
 /// Readable, writable, private mappings of this process: heap, malloc arenas, thread stacks.
+///
+/// Sorted and merged: other threads map and grow memory (a malloc arena extends its writable
+/// part) while the kernel produces `/proc/self/maps`, and a map read across such a change can list
+/// one range twice, old and grown — whose bytes were then scanned, and a password in them counted,
+/// twice (seen in CI as "[1, 1, 1] -> [2, 1, 1]" with both matches at one address).
 fn writable_regions() -> Vec<(u64, u64)> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    maps.lines()
+    let mut regions: Vec<(u64, u64)> = maps
+        .lines()
         .filter_map(|l| {
             let mut it = l.split_whitespace();
             let range = it.next()?;
@@ -120,7 +139,16 @@ fn writable_regions() -> Vec<(u64, u64)> {
             let (a, b) = range.split_once('-')?;
             Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
         })
-        .collect()
+        .collect();
+    regions.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(regions.len());
+    for (start, end) in regions {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
 }
 
 /// How many times each needle occurs in this process's writable memory (excluding the scan

@@ -274,7 +274,9 @@ typedef struct {
   uint32_t request_timeout_ms;
   // Sign on with an empty list after this long without the contact list; 0 = 10 000.
   uint32_t contact_list_timeout_ms;
-  // No data for this long = dead connection; 0 = 180 000.
+  // The server's TCP stack acknowledged nothing (neither our data nor keepalive probes) for
+  // this long = dead connection; 0 = 180 000. A server that is merely silent is never
+  // dropped: revival servers send nothing for hours. See `disable_dead_connection_check`.
   uint32_t dead_connection_timeout_ms;
   // Mail check period; 0 = 60 000. See `disable_mail_check`.
   uint32_t mail_check_interval_ms;
@@ -291,9 +293,20 @@ typedef struct {
   // Accounts without a username sign on without one instead of stopping at
   // `on_username_required` (which is also what happens when that callback is NULL).
   bool skip_username;
-  // Cap of the callback queue in POLL/GLIB mode; 0 = 4096. When it is full the session stops
-  // reading from the network until the host dispatches.
+  // Cap of the callback queue in POLL/GLIB mode, in events; 0 = 4096. When it (or
+  // `max_queued_event_bytes`) is full the session stops reading from the network until the
+  // host dispatches.
   uint32_t max_queued_events;
+  // Never check whether the connection is dead (no TCP keepalive probes, no user timeout):
+  // the session then ends only when the server closes it or the OS gives up on it.
+  bool disable_dead_connection_check;
+  // Cap in bytes of what waits to be sent (queued operations, IMs waiting for a connection);
+  // 0 = 2 MiB. Past it operations return `MSIM_RESULT_QUEUE_FULL` at once: a server that
+  // stops reading never blocks the caller and never grows memory.
+  uint32_t max_send_queue_bytes;
+  // Cap in bytes of the callback queue in POLL/GLIB mode (the strings the queued events
+  // carry); 0 = 4 MiB. One event larger than the cap is still queued, alone.
+  uint32_t max_queued_event_bytes;
 } msim_session_options;
 
 // User info given to `on_user_info` / `on_lookup_result`. Strings are NULL when unknown and

@@ -19,6 +19,7 @@ use super::machine::{Deferred, Machine, Phase};
 use super::names::{is_numeric, Who};
 use super::reconnect::QueuedIm;
 use super::requests::Purpose;
+use super::transmit::PendingIm;
 
 /// Cap on operations waiting for one name's lookup; a host that fires thousands of IMs at an
 /// unresolved name gets `QueueFull` rather than unbounded memory. Same size as the outbox.
@@ -153,11 +154,12 @@ impl Machine {
         let bm_msg = |kind: u32, msg: String| ClientMessage::Bm(BmToServer { kind, sesskey, target: uid, cv, msg });
         let result = match op {
             Deferred::Im { id, markup } => {
-                // Every IM id gets exactly one ImSent or ImFailed, whether it went out at once,
-                // after a lookup or after a reconnect: a host can rely on it without knowing which.
-                match self.send(bm_msg(bm::IM, markup)) {
-                    Ok(()) => self.emit(Event::ImSent { id }),
-                    Err(e) => self.emit(Event::ImFailed { id, error: e }),
+                // Every IM id gets exactly one ImSent (once its bytes reach the socket) or
+                // ImFailed, whether it went out at once, after a lookup or after a reconnect: a
+                // host can rely on it without knowing which.
+                let pending = PendingIm { id, who: uid.to_string(), markup: markup.clone() };
+                if let Err(e) = self.send_tagged(bm_msg(bm::IM, markup), Some(pending)) {
+                    self.emit(Event::ImFailed { id, error: e });
                 }
                 Ok(())
             }
@@ -247,6 +249,7 @@ impl Machine {
         if self.phase == Phase::Idle {
             return Err(Error::NotConnected);
         }
+        self.check_room()?;
         let markup = markup::html_to_markup(html);
         let id = self.next_message_id();
         if self.phase != Phase::SignedOn {

@@ -31,8 +31,13 @@ pub struct Config {
     /// Sign on with an empty list and a warning when the contact list has not arrived after this
     /// long (SPEC §24: 10 s).
     pub contact_list_timeout: Duration,
-    /// No data from the server for this long → the connection is dead (SPEC §24: 180 s).
-    pub dead_connection_timeout: Duration,
+    /// The server's TCP stack stopped acknowledging (our data or keepalive probes) for this long
+    /// → the connection is dead (SPEC §24: 180 s). Silence alone never counts: revival servers
+    /// send nothing for hours. `None` switches detection off (the OS's own limits remain).
+    pub dead_connection_timeout: Option<Duration>,
+    /// Cap in bytes of what waits to be written or for a connection; past it operations fail
+    /// with `QueueFull` at once (see `transmit.rs`).
+    pub max_send_queue: usize,
     /// Mail/inbox check period (SPEC §13, Pidgin: 60 s); `None` disables mail checks.
     pub mail_check_interval: Option<Duration>,
     /// Automatic reconnect after a lost connection.
@@ -59,7 +64,8 @@ impl Default for Config {
             login_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
             contact_list_timeout: Duration::from_secs(10),
-            dead_connection_timeout: Duration::from_secs(180),
+            dead_connection_timeout: Some(Duration::from_secs(180)),
+            max_send_queue: super::transmit::DEFAULT_MAX_SEND_QUEUE,
             mail_check_interval: Some(Duration::from_secs(60)),
             reconnect: ReconnectPolicy::default(),
             initial_status: OwnStatus::Available,

@@ -3,52 +3,30 @@
 //! `TcpStream::connect_timeout` blocks for up to the connect timeout per address (30 s by
 //! default), and a session closed meanwhile could only leave its IO thread behind — still running
 //! code of a library the host may be about to unload. Here the connect is non-blocking and waits
-//! in `poll` on the socket and on an eventfd that [`Cancel::cancel`] signals, so it ends at once.
-//! Name resolution (`getaddrinfo`) cannot be cancelled this way; it is checked before and after.
+//! in `poll` on the socket and on an eventfd that `close` raises, so it ends at once. The stream
+//! stays non-blocking: the IO thread polls it. Name resolution (`getaddrinfo`) cannot be
+//! cancelled this way; it is checked before and after.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-/// A one-shot cancellation signal a connect waits on (an eventfd).
-pub(crate) struct Cancel {
-    fd: OwnedFd,
-}
-
-impl Cancel {
-    pub(crate) fn new() -> io::Result<Cancel> {
-        // SAFETY: eventfd returns a new descriptor or -1.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        Ok(Cancel { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
-    }
-
-    /// Makes the connect waiting on this (now or later) return `ErrorKind::Interrupted`.
-    pub(crate) fn cancel(&self) {
-        let one: u64 = 1;
-        // SAFETY: writing 8 bytes from a u64 to our eventfd. A full counter is impossible here.
-        unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-    }
-
-    fn is_cancelled(&self) -> bool {
-        poll_one(self.fd.as_raw_fd(), libc::POLLIN, 0).unwrap_or(false)
-    }
-}
+/// What cancels a connect: raising it makes the connect waiting on it (now or later) return
+/// `ErrorKind::Interrupted`.
+pub(crate) use super::signal::Signal as Cancel;
 
 fn cancelled() -> io::Error {
     io::Error::new(io::ErrorKind::Interrupted, "connect cancelled")
 }
 
-/// Resolves `host` and tries each address in turn, each for at most `timeout`.
+/// Resolves `host` and tries each address in turn, each for at most `timeout`. The stream is
+/// non-blocking.
 pub(crate) fn connect(host: &str, port: u16, timeout: Duration, cancel: &Cancel) -> io::Result<TcpStream> {
     let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
     let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} did not resolve"));
     for addr in addrs {
-        if cancel.is_cancelled() {
+        if cancel.is_raised() {
             return Err(cancelled());
         }
         match connect_one(&addr, timeout, cancel) {
@@ -79,7 +57,6 @@ fn connect_one(addr: &SocketAddr, timeout: Duration, cancel: &Cancel) -> io::Res
         }
         wait_connected(fd, timeout, cancel)?;
     }
-    stream.set_nonblocking(false)?;
     Ok(stream)
 }
 
@@ -93,7 +70,7 @@ fn wait_connected(fd: RawFd, timeout: Duration, cancel: &Cancel) -> io::Result<(
         }
         let mut fds = [
             libc::pollfd { fd, events: libc::POLLOUT, revents: 0 },
-            libc::pollfd { fd: cancel.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: cancel.fd(), events: libc::POLLIN, revents: 0 },
         ];
         let ms = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
         // SAFETY: two valid pollfd entries.
@@ -120,15 +97,6 @@ fn wait_connected(fd: RawFd, timeout: Duration, cancel: &Cancel) -> io::Result<(
             }
             return if err == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(err)) };
         }
-    }
-}
-
-fn poll_one(fd: RawFd, events: libc::c_short, ms: libc::c_int) -> io::Result<bool> {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
-    // SAFETY: one valid pollfd.
-    match unsafe { libc::poll(&mut p, 1, ms) } {
-        n if n < 0 => Err(io::Error::last_os_error()),
-        n => Ok(n > 0),
     }
 }
 
@@ -170,7 +138,7 @@ mod tests {
     use std::net::TcpListener;
 
     #[test]
-    fn connects_to_a_listener_and_the_stream_is_blocking() {
+    fn connects_to_a_listener_and_the_stream_is_non_blocking() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let cancel = Cancel::new().unwrap();
@@ -178,7 +146,17 @@ mod tests {
         let (mut peer, _) = l.accept().unwrap();
         peer.write_all(b"hi").unwrap();
         let mut buf = [0u8; 2];
-        s.read_exact(&mut buf).unwrap(); // would fail with WouldBlock on a non-blocking socket
+        // The IO thread polls and never blocks in read or write (SPEC §24 "nothing blocks").
+        let mut got = 0;
+        while got < 2 {
+            match s.read(&mut buf[got..]) {
+                Ok(n) => got += n,
+                Err(e) => {
+                    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
         assert_eq!(&buf, b"hi");
     }
 
@@ -194,7 +172,7 @@ mod tests {
     fn a_cancelled_connect_does_not_start() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let cancel = Cancel::new().unwrap();
-        cancel.cancel();
+        cancel.raise();
         let e = connect("127.0.0.1", l.local_addr().unwrap().port(), Duration::from_secs(5), &cancel).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::Interrupted);
     }

@@ -342,3 +342,45 @@ pub enum Event {
         text: String,
     },
 }
+
+impl Event {
+    /// About how many bytes the event holds (its strings, plus a fixed part), for queues bounded
+    /// in bytes (the C API's poll/GLib event queue). An estimate, never below the real heap use
+    /// of the strings it counts.
+    pub fn approx_bytes(&self) -> usize {
+        const FIXED: usize = 96;
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let extra = match self {
+            Event::Progress { text, .. }
+            | Event::LoginFailed { text, .. }
+            | Event::Disconnected { text, .. }
+            | Event::Unhandled { text }
+            | Event::Trace { text, .. } => text.len(),
+            Event::ImReceived { username, html, plain, .. } => opt(username) + html.len() + plain.len(),
+            Event::BuddyStatus { username, headline, .. } => opt(username) + headline.len(),
+            Event::BuddyNotice { username, text, .. } => opt(username) + text.len(),
+            Event::UsernameResult { name, text, .. } => name.len() + text.len(),
+            Event::ContactList(list) => list
+                .iter()
+                .map(|c| FIXED + opt(&c.username) + c.group.len() + opt(&c.nickname) + opt(&c.headline))
+                .sum(),
+            Event::Groups(list) => list.iter().map(|g| FIXED + g.name.len()).sum(),
+            Event::WebChallenge(list) => list.iter().map(|w| FIXED + w.data.len()).sum(),
+            Event::ServerInfo(pairs) => pairs.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+            Event::UserInfo(info) => info.approx_bytes(),
+            Event::LookupResult { result: Ok(Some(info)), .. } => info.approx_bytes(),
+            _ => 0,
+        };
+        FIXED + extra
+    }
+}
+
+impl UserInfo {
+    fn approx_bytes(&self) -> usize {
+        [&self.username, &self.display_name, &self.image_url, &self.headline, &self.band, &self.song]
+            .iter()
+            .chain([&self.gender, &self.location].iter())
+            .map(|s| s.as_ref().map_or(0, String::len))
+            .sum()
+    }
+}

@@ -26,9 +26,10 @@ use super::error::{Error, Result};
 use super::events::{progress, Event, MessageId, OwnStatus, RequestId};
 use super::lifecycle::Cause;
 use super::names::Names;
-use super::reconnect::Outbox;
+use super::reconnect::{Outbox, QueuedIm};
 use super::requests::{Purpose, Requests};
 use super::trace;
+use super::transmit::{PendingIm, Transmit, TxQueue};
 
 /// Frames above this size leave a big buffer behind in the framer; it is replaced once empty so
 /// a session's idle memory stays small (scale target: ≤ 64 KiB per session).
@@ -159,12 +160,12 @@ pub struct Machine {
     pub(crate) next_msg_id: MessageId,
     /// `reqid` of the next bm 122 (SPEC §4.7).
     pub(crate) next_media_reqid: u64,
-    pub(crate) transmits: VecDeque<Vec<u8>>,
+    /// Encoded messages for the socket, bounded in bytes with the outbox (see `transmit.rs`).
+    pub(crate) tx: TxQueue,
     pub(crate) events: VecDeque<Event>,
     pub(crate) io: VecDeque<IoAction>,
     /// Login timeout or contact-list timeout, depending on the phase.
     pub(crate) phase_deadline: Option<Instant>,
-    pub(crate) last_rx: Instant,
     pub(crate) next_mail_check: Option<Instant>,
     pub(crate) mail_seen: u32,
     /// This connect() has signed on at least once: connection losses may reconnect.
@@ -187,7 +188,7 @@ fn system_wall_clock() -> u64 {
 }
 
 impl Machine {
-    pub fn new(cfg: Config, now: Instant) -> Machine {
+    pub fn new(cfg: Config, _now: Instant) -> Machine {
         Machine {
             framer: Framer::new(cfg.max_frame),
             rx_msg: Message::default(),
@@ -208,11 +209,10 @@ impl Machine {
             outbox: Outbox::default(),
             next_msg_id: 1,
             next_media_reqid: 1,
-            transmits: VecDeque::new(),
+            tx: TxQueue::default(),
             events: VecDeque::new(),
             io: VecDeque::new(),
             phase_deadline: None,
-            last_rx: now,
             next_mail_check: None,
             mail_seen: 0,
             signed_on_once: false,
@@ -248,9 +248,83 @@ impl Machine {
 
     // ---- outputs ----
 
-    /// Next bytes to write, in order.
+    /// Next message for the socket, in order. The IO layer reports it back with
+    /// [`Machine::transmitted`] once written or [`Machine::untransmitted`] if it never will be;
+    /// until then its bytes count against [`Config::max_send_queue`].
+    pub fn take_transmit(&mut self) -> Option<Transmit> {
+        self.tx.take()
+    }
+
+    /// `cost` bytes taken with [`Machine::take_transmit`] reached the socket; `im` (the taken
+    /// transmit's tag) is reported as sent.
+    pub fn transmitted(&mut self, cost: usize, im: Option<PendingIm>) {
+        self.tx.release(cost);
+        if let Some(im) = im {
+            self.emit(Event::ImSent { id: im.id });
+        }
+    }
+
+    /// Transmits taken that will never be written, as (cost, IM) pairs: their connection ended.
+    /// IMs among them go back to the front of the outbox, in order, when a reconnect follows;
+    /// otherwise each is reported failed. Nothing is dropped silently.
+    pub fn untransmitted(&mut self, lost: impl IntoIterator<Item = (usize, Option<PendingIm>)>) {
+        let mut ims = Vec::new();
+        for (cost, im) in lost {
+            self.tx.release(cost);
+            ims.extend(im);
+        }
+        let requeue = matches!(self.phase, Phase::WaitingToReconnect | Phase::Connecting) && self.signed_on_once;
+        if requeue {
+            for im in ims.into_iter().rev() {
+                self.outbox.push_front(QueuedIm { id: im.id, who: im.who, markup: im.markup });
+            }
+        } else {
+            for im in ims {
+                let error = Error::Network("the connection ended before the IM was written".into());
+                self.emit(Event::ImFailed { id: im.id, error });
+            }
+        }
+    }
+
+    /// Takes every queued transmit at once (the connection they were meant for is gone); report
+    /// them with [`Machine::untransmitted`].
+    pub fn drain_transmits(&mut self) -> Vec<(usize, Option<PendingIm>)> {
+        let mut out = Vec::new();
+        while let Some(t) = self.tx.take() {
+            out.push((t.cost(), t.im));
+        }
+        out
+    }
+
+    pub fn has_transmits(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
+    /// Events to deliver or socket actions to carry out.
+    pub fn has_events_or_actions(&self) -> bool {
+        !self.events.is_empty() || !self.io.is_empty()
+    }
+
+    /// Next bytes to write, counted as written at once (for callers that write synchronously,
+    /// such as tests and fuzzers).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.transmits.pop_front()
+        let t = self.tx.take()?;
+        self.transmitted(t.cost(), t.im);
+        Some(t.bytes)
+    }
+
+    /// Bytes waiting for the socket or for a connection (the send queue's fill, see
+    /// [`Config::max_send_queue`]).
+    pub fn queued_bytes(&self) -> usize {
+        self.tx.bytes() + self.outbox.bytes()
+    }
+
+    /// Whether the send queue has room for another operation.
+    pub(crate) fn check_room(&self) -> Result<()> {
+        if self.queued_bytes() >= self.cfg.max_send_queue {
+            return Err(Error::QueueFull);
+        }
+        Ok(())
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -267,19 +341,15 @@ impl Machine {
     }
 
     pub fn has_output(&self) -> bool {
-        !self.transmits.is_empty() || !self.events.is_empty() || !self.io.is_empty()
+        !self.tx.is_empty() || !self.events.is_empty() || !self.io.is_empty()
     }
 
-    /// The earliest instant at which [`Machine::tick`] has something to do.
+    /// The earliest instant at which [`Machine::tick`] has something to do. (Whether the
+    /// connection is alive is the IO layer's to watch, through TCP: SPEC §24 "silence from the
+    /// server alone never closes a session".)
     pub fn next_deadline(&self) -> Option<Instant> {
-        let mut d = [self.phase_deadline, self.requests.next_deadline(), self.reconnect_at, None, None];
-        if self.phase.has_connection() {
-            d[3] = Some(self.last_rx + self.cfg.dead_connection_timeout);
-        }
-        if self.phase == Phase::SignedOn {
-            d[4] = self.next_mail_check;
-        }
-        d.into_iter().flatten().min()
+        let mail = if self.phase == Phase::SignedOn { self.next_mail_check } else { None };
+        [self.phase_deadline, self.requests.next_deadline(), self.reconnect_at, mail].into_iter().flatten().min()
     }
 
     pub(crate) fn emit(&mut self, e: Event) {
@@ -294,11 +364,27 @@ impl Machine {
 
     /// Encodes and queues a message (with its trace).
     pub(crate) fn send(&mut self, msg: ClientMessage) -> Result<()> {
+        self.send_tagged(msg, None)
+    }
+
+    /// Encodes and queues a message; `im` is reported when it is written. Refused with
+    /// `QueueFull` while the send queue is at its cap, and with `InvalidArgument` when it would
+    /// exceed the frame cap (a server closes the connection on such a frame, SPEC §24).
+    pub(crate) fn send_tagged(&mut self, msg: ClientMessage, im: Option<PendingIm>) -> Result<()> {
+        self.check_room()?;
         let m = msg.encode().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let bytes = m.encode();
+        if bytes.len() > self.cfg.max_frame {
+            return Err(Error::InvalidArgument(format!(
+                "the message would be {} bytes, over the {}-byte frame cap",
+                bytes.len(),
+                self.cfg.max_frame
+            )));
+        }
         if self.cfg.trace {
             self.emit(Event::Trace { dir: super::events::Direction::Out, text: trace::redact(&m) });
         }
-        self.transmits.push_back(m.encode());
+        self.tx.push(Transmit { bytes, im });
         Ok(())
     }
 
@@ -367,9 +453,13 @@ impl Machine {
         if self.phase != Phase::Connecting || attempt != self.attempt {
             return;
         }
+        // Anything the IO layer did not take before the old connection closed belongs to it.
+        let stale = self.drain_transmits();
+        if !stale.is_empty() {
+            self.untransmitted(stale);
+        }
         self.phase = Phase::AwaitingChallenge;
         self.reset_framing();
-        self.last_rx = now;
         self.phase_deadline = Some(now + self.cfg.login_timeout);
         self.emit(Event::Progress {
             step: progress::CHALLENGE,
@@ -401,7 +491,6 @@ impl Machine {
         if !self.phase.has_connection() {
             return;
         }
-        self.last_rx = now;
         self.framer.push(data);
         loop {
             let frame = match self.framer.next_frame() {
@@ -452,7 +541,6 @@ impl Machine {
         if !self.phase.has_connection() {
             return;
         }
-        self.last_rx = now;
         if self.cfg.trace {
             self.emit(Event::Trace { dir: super::events::Direction::In, text: trace::redact(msg) });
         }
@@ -479,7 +567,7 @@ impl Machine {
         }
     }
 
-    /// Timers: login and contact-list waits, dead connection, request timeouts, mail, reconnect.
+    /// Timers: login and contact-list waits, request timeouts, mail, reconnect.
     pub fn tick(&mut self, now: Instant) {
         if let Some(d) = self.phase_deadline.filter(|d| *d <= now) {
             let _ = d;
@@ -496,10 +584,6 @@ impl Machine {
                 }
                 _ => self.phase_deadline = None,
             }
-        }
-        if self.phase.has_connection() && now >= self.last_rx + self.cfg.dead_connection_timeout {
-            let secs = self.cfg.dead_connection_timeout.as_secs();
-            return self.end_connection(Cause::Timeout, 0, format!("no data from the server for {secs} s"), now);
         }
         for (rid, purpose) in self.requests.expire(now) {
             let text = format!("no reply to the {}", purpose.describe());

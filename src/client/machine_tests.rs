@@ -387,13 +387,11 @@ fn reconnect_queues_ims_and_sends_them_after_sign_on() {
     let sent = h.sent();
     h.feed(reply(257, &H::persist_req(&sent, 0, 1), DictBuilder::new().int("ContactID", 6221).str("UserName", "tom")));
     let ev = h.events();
-    assert!(
-        matches!(&ev[..], [Event::ContactList(_), Event::SignedOn { .. }, Event::ImSent { id: i }] if *i == id),
-        "{ev:?}"
-    );
+    assert!(matches!(&ev[..], [Event::ContactList(_), Event::SignedOn { .. }]), "{ev:?}");
     assert!(
         matches!(&h.sent()[..], [ClientMessage::Bm(b)] if b.target == 6221 && b.msg == "queued" && b.sesskey == 43)
     );
+    assert_eq!(h.events(), vec![Event::ImSent { id }]);
 }
 
 #[test]
@@ -435,15 +433,56 @@ fn disconnect_sends_logout_and_reports_exactly_one_disconnect() {
 }
 
 #[test]
-fn dead_connection_times_out_and_keepalives_count_as_data() {
+fn silence_never_ends_a_signed_on_session() {
+    // SPEC §24: revival servers send no `\ka\`; whether the peer is alive is TCP's to tell
+    // (the IO layer's keepalive), never the machine's clock.
     let mut h = H::new(cfg());
     h.signed_on(&[]);
-    h.advance(Duration::from_secs(170));
-    h.feed(ServerMessage::KeepAlive);
-    h.advance(Duration::from_secs(170));
-    assert!(h.events().is_empty());
-    h.advance(Duration::from_secs(10));
-    assert!(matches!(&h.events()[..], [Event::Disconnected { reason: DisconnectReason::Timeout, .. }]));
+    for _ in 0..10 {
+        h.advance(Duration::from_secs(3600));
+    }
+    assert_eq!(h.m.phase(), Phase::SignedOn);
+    assert!(!h.events().iter().any(|e| matches!(e, Event::Disconnected { .. } | Event::Error { .. })));
+}
+
+#[test]
+fn an_im_is_sent_when_written_and_requeued_or_failed_when_its_connection_ends_first() {
+    let mut h = H::new(Config { reconnect: ReconnectPolicy { enabled: true, ..Default::default() }, ..cfg() });
+    h.signed_on(&[]);
+    let a = h.m.send_im("777", "one", h.t).unwrap();
+    let b = h.m.send_im("777", "two", h.t).unwrap();
+    assert!(h.events().is_empty(), "nothing is reported before the bytes are written");
+    let ta = h.m.take_transmit().unwrap();
+    let tb = h.m.take_transmit().unwrap();
+    assert!(h.m.queued_bytes() > 0, "taken but unwritten bytes still count");
+    h.m.transmitted(ta.cost(), ta.im);
+    assert_eq!(h.events(), vec![Event::ImSent { id: a }]);
+    // The connection drops with `two` unwritten: a reconnect follows, so it waits in the outbox.
+    h.m.connection_lost(None, h.t);
+    h.m.untransmitted([(tb.cost(), tb.im)]);
+    assert!(!h.events().iter().any(|e| matches!(e, Event::ImFailed { .. } | Event::ImSent { .. })));
+    assert_eq!(h.m.queued_bytes(), h.m.outbox.bytes());
+    h.m.disconnect(h.t).unwrap();
+    let failed: Vec<_> = h.events().into_iter().filter(|e| matches!(e, Event::ImFailed { .. })).collect();
+    assert!(matches!(&failed[..], [Event::ImFailed { id, .. }] if *id == b), "{failed:?}");
+    assert_eq!(h.m.queued_bytes(), 0);
+}
+
+#[test]
+fn a_full_send_queue_refuses_at_once_and_frees_as_bytes_are_written() {
+    let mut h = H::new(Config { max_send_queue: 4096, ..cfg() });
+    h.signed_on(&[]);
+    let line = "x".repeat(1000);
+    let mut ok = 0;
+    while h.m.send_im("777", &line, h.t).is_ok() {
+        ok += 1;
+        assert!(ok < 100, "never full");
+    }
+    assert!((3..=5).contains(&ok), "{ok} IMs fit in 4 KiB");
+    assert_eq!(h.m.send_im("777", "y", h.t), Err(Error::QueueFull));
+    assert_eq!(h.m.set_status(OwnStatus::Away, "brb"), Err(Error::QueueFull));
+    while h.m.poll_transmit().is_some() {}
+    assert!(h.m.send_im("777", "y", h.t).is_ok());
 }
 
 #[test]
@@ -513,11 +552,12 @@ fn names_resolve_through_a_lookup_or_fail_the_im() {
     assert_eq!(s.len(), 1, "one lookup for both: {s:?}");
     let ClientMessage::Persist(req) = &s[0] else { panic!() };
     h.feed(reply(257, req, DictBuilder::new().int("UserID", 6221).str("UserName", "tom")));
-    assert_eq!(h.events(), vec![Event::ImSent { id: a }, Event::ImSent { id: b }]);
+    assert!(h.events().is_empty(), "ImSent waits until the bytes are written");
     assert_eq!(h.sent().len(), 2);
+    assert_eq!(h.events(), vec![Event::ImSent { id: a }, Event::ImSent { id: b }]);
     let three = h.m.send_im("TOM", "three", h.t).unwrap();
-    assert_eq!(h.events(), vec![Event::ImSent { id: three }], "cached: sent at once, reported once");
-    assert!(matches!(&h.sent()[..], [ClientMessage::Bm(b)] if b.target == 6221));
+    assert!(matches!(&h.sent()[..], [ClientMessage::Bm(b)] if b.target == 6221), "cached: sent at once");
+    assert_eq!(h.events(), vec![Event::ImSent { id: three }], "reported once");
     let c = h.m.send_im("ghost", "boo", h.t).unwrap();
     let s = h.sent();
     let ClientMessage::Persist(req) = &s[0] else { panic!() };

@@ -34,13 +34,17 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod incoming;
+mod io;
 pub mod lifecycle;
+mod liveness;
 pub mod machine;
 pub mod names;
 pub mod reconnect;
 pub mod requests;
 pub mod session;
+mod signal;
 pub mod trace;
+pub mod transmit;
 
 pub use commands::ProfileUpdate;
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};

@@ -57,10 +57,18 @@ pub struct QueuedIm {
     pub markup: String,
 }
 
-/// FIFO of IMs waiting for sign-on; bounded by [`MAX_OUTBOX`].
+impl QueuedIm {
+    fn bytes(&self) -> usize {
+        self.who.len() + self.markup.len()
+    }
+}
+
+/// FIFO of IMs waiting for sign-on; bounded by [`MAX_OUTBOX`] here and, with the transmit queue,
+/// in bytes by the machine (`Config::max_send_queue`).
 #[derive(Debug, Default)]
 pub struct Outbox {
     queue: VecDeque<QueuedIm>,
+    bytes: usize,
 }
 
 impl Outbox {
@@ -69,17 +77,25 @@ impl Outbox {
         if self.queue.len() >= MAX_OUTBOX {
             return false;
         }
+        self.bytes += im.bytes();
         self.queue.push_back(im);
         true
     }
 
     /// Puts an IM back at the front (it was taken for sending but the connection went away).
     pub fn push_front(&mut self, im: QueuedIm) {
+        self.bytes += im.bytes();
         self.queue.push_front(im);
     }
 
     pub fn take_all(&mut self) -> VecDeque<QueuedIm> {
+        self.bytes = 0;
         std::mem::take(&mut self.queue)
+    }
+
+    /// Bytes of text held (targets and markup).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn len(&self) -> usize {

@@ -1,26 +1,26 @@
-//! The blocking-IO session: one TCP socket, one IO thread, a writer lock, and the
+//! The blocking-IO session: one TCP socket, one IO thread, and the
 //! [`Machine`](super::machine::Machine) behind a mutex.
 //!
 //! Threads and locks:
-//! - The **IO thread** (one per session, small stack) connects, reads with a timeout no longer
-//!   than the machine's next deadline (capped at [`MAX_WAIT`]), feeds the machine, ticks its
-//!   timers, writes what it queued, and delivers events to the handler. It exits when the session
-//!   is idle (not connected, no reconnect scheduled).
-//! - **Host threads** call operations: lock the machine, run the command, unlock, then write.
-//! - Writes go through one writer mutex that pops the machine's transmit queue in order, so two
-//!   messages never interleave and the wire order is the machine's order. Lock order: the writer
-//!   lock may take the machine lock briefly; nobody takes the writer lock while holding the
-//!   machine lock.
+//! - The **IO thread** (one per session, small stack; `io.rs`) connects, then waits in `poll` on
+//!   the socket and on a wake-up eventfd, with a timeout no longer than the machine's next
+//!   deadline. It alone reads and writes the socket (non-blocking), feeds the machine, ticks its
+//!   timers and delivers events to the handler. It exits when the session is idle (not connected,
+//!   no reconnect scheduled).
+//! - **Host threads** call operations: lock the machine, run the command (which only queues, in a
+//!   queue bounded in bytes), unlock, raise the wake-up. No host thread ever waits for the
+//!   network: a server that stops reading fills the queue and operations fail with `QueueFull`
+//!   at once (SPEC §24).
 //! - The handler runs on the IO thread with no lock held, behind a [`Gate`]: the host may call
 //!   any operation, including [`Session::close`], from inside it.
 //!
-//! Memory per session: the machine's small tables, a framer that is shrunk after big frames, a
-//! 4 KiB read buffer on the IO thread's stack, and that stack ([`Config::io_stack_size`]). One
-//! file descriptor per session: the IO thread and the writer share the socket (an `Arc`, not a
-//! `dup`), so a process with the usual hard limit of 20 000 descriptors can hold 10 000 sessions.
+//! Memory per session: the machine's small tables, a framer that is shrunk after big frames, the
+//! send queue (≤ [`Config::max_send_queue`] bytes), a 4 KiB read buffer on the IO thread's stack,
+//! and that stack ([`Config::io_stack_size`]). Two file descriptors per session: the socket and
+//! the wake-up eventfd.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
+use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -33,17 +33,10 @@ use super::connect::{self, Cancel};
 use super::error::{Error, Result};
 use super::events::{Event, MessageId, OwnStatus, RequestId};
 use super::gate::Gate;
-use super::machine::{Credentials, IoAction, Machine, Phase};
+use super::machine::{Credentials, Machine, Phase};
+use super::signal::Signal;
 use crate::protocol::zap::Zap;
 
-/// Longest the IO thread sleeps before re-checking timers. Operations can add deadlines while it
-/// sleeps (a new request's timeout), so this bounds how late a timer can fire. One wake-up per
-/// second per idle session is cheap even for 10 000 sessions.
-pub const MAX_WAIT: Duration = Duration::from_secs(1);
-/// Bytes read per `read` call; on the IO thread's stack.
-const READ_CHUNK: usize = 4096;
-/// A write that cannot complete in this long means a dead peer; the connection is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `close` waits for the IO thread to exit before leaving it to finish on its own. Only
 /// a name lookup can take that long (a connect is cancelled, see `connect.rs`); the thread makes
 /// no callback after `close`.
@@ -52,35 +45,35 @@ const JOIN_WAIT: Duration = Duration::from_secs(2);
 /// Receives every event, on the session's IO thread.
 pub type Handler = Box<dyn Fn(Event) + Send + Sync + 'static>;
 
-struct Core {
-    machine: Machine,
-    host: String,
-    port: u16,
+pub(super) struct Core {
+    pub(super) machine: Machine,
+    pub(super) host: String,
+    pub(super) port: u16,
     /// An IO thread is running and will see new work. Changed only under this lock.
-    io_running: bool,
+    pub(super) io_running: bool,
 }
 
-struct Inner {
-    core: Mutex<Core>,
-    writer: Mutex<Option<Arc<TcpStream>>>,
+pub(super) struct Inner {
+    pub(super) core: Mutex<Core>,
     handler: Handler,
     gate: Gate,
     /// Set by `close`: the IO thread stops at its next check.
-    closing: AtomicBool,
-    /// Wakes the IO thread while it has no socket (waiting to reconnect).
-    wake: Condvar,
-    wake_lock: Mutex<()>,
+    pub(super) closing: AtomicBool,
+    /// Raised when there is new work for the IO thread (queued output, close, disconnect).
+    pub(super) wake: Signal,
     io_thread: Mutex<Option<(JoinHandle<()>, ThreadId)>>,
     /// Set when the IO thread has returned.
-    io_done: Mutex<bool>,
-    io_done_cv: Condvar,
+    pub(super) io_done: Mutex<bool>,
+    pub(super) io_done_cv: Condvar,
     stack_size: usize,
     connect_timeout: Duration,
+    /// See [`Config::dead_connection_timeout`].
+    pub(super) dead_connection_timeout: Option<Duration>,
     /// Cancels the connect the IO thread is in, if any.
     connecting: Mutex<Option<Arc<Cancel>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -92,27 +85,36 @@ pub struct Session {
 
 impl Session {
     /// A new idle session. `handler` receives every event, in order, on the IO thread.
+    ///
+    /// # Panics
+    /// When the process is out of file descriptors (see [`Session::try_new`]).
     pub fn new(config: Config, handler: impl Fn(Event) + Send + Sync + 'static) -> Session {
+        Session::try_new(config, handler).expect("msim: cannot create the session's wake-up eventfd")
+    }
+
+    /// [`Session::new`], failing instead of panicking when the process is out of file
+    /// descriptors (the wake-up eventfd).
+    pub fn try_new(config: Config, handler: impl Fn(Event) + Send + Sync + 'static) -> io::Result<Session> {
         let stack_size = config.io_stack_size;
         let connect_timeout = config.connect_timeout;
+        let dead_connection_timeout = config.dead_connection_timeout;
         let machine = Machine::new(config, Instant::now());
-        Session {
+        Ok(Session {
             inner: Arc::new(Inner {
                 core: Mutex::new(Core { machine, host: String::new(), port: 0, io_running: false }),
-                writer: Mutex::new(None),
                 handler: Box::new(handler),
                 gate: Gate::new(),
                 closing: AtomicBool::new(false),
-                wake: Condvar::new(),
-                wake_lock: Mutex::new(()),
+                wake: Signal::new()?,
                 io_thread: Mutex::new(None),
                 io_done: Mutex::new(true),
                 io_done_cv: Condvar::new(),
                 stack_size,
                 connect_timeout,
+                dead_connection_timeout,
                 connecting: Mutex::new(None),
             }),
-        }
+        })
     }
 
     /// Connects to `host:port` and logs in; progress and the outcome arrive as events. Returns at
@@ -136,7 +138,7 @@ impl Session {
         if spawn {
             self.spawn_io()?;
         } else {
-            self.inner.notify();
+            self.inner.wake.raise();
         }
         Ok(())
     }
@@ -154,7 +156,7 @@ impl Session {
         let spawned = thread::Builder::new()
             .name("msim-io".into())
             .stack_size(self.inner.stack_size)
-            .spawn(move || io_main(inner));
+            .spawn(move || super::io::io_main(inner));
         match spawned {
             Ok(h) => {
                 let id = h.thread().id();
@@ -172,13 +174,13 @@ impl Session {
         }
     }
 
-    /// Runs a machine command, then writes what it queued.
+    /// Runs a machine command (which only queues), then wakes the IO thread to write it.
     fn command<T>(&self, f: impl FnOnce(&mut Machine, Instant) -> T) -> T {
         let r = {
             let mut core = lock(&self.inner.core);
             f(&mut core.machine, Instant::now())
         };
-        self.inner.flush();
+        self.inner.wake.raise();
         r
     }
 
@@ -191,6 +193,11 @@ impl Session {
     /// check that no thread outlives its connection.
     pub fn io_thread_running(&self) -> bool {
         !*lock(&self.inner.io_done)
+    }
+
+    /// Bytes waiting to be written or for a connection (bounded by [`Config::max_send_queue`]).
+    pub fn queued_bytes(&self) -> usize {
+        lock(&self.inner.core).machine.queued_bytes()
     }
 
     /// Received bytes held by the framer that are not yet a complete frame (bounded by
@@ -346,41 +353,21 @@ impl Drop for Session {
 }
 
 impl Inner {
-    /// Writes everything the machine queued, in order.
-    fn flush(&self) {
-        let mut w = lock(&self.writer);
-        loop {
-            let Some(data) = lock(&self.core).machine.poll_transmit() else { break };
-            if let Some(s) = w.as_ref() {
-                if (&**s).write_all(&data).is_err() {
-                    // The reader sees the shutdown and reports the loss through the machine.
-                    let _ = s.shutdown(Shutdown::Both);
-                    *w = None;
-                }
-            }
-        }
-    }
-
-    /// Wakes the IO thread: unblocks its read (socket shutdown), its connect (cancel) or its
-    /// reconnect wait.
+    /// Wakes the IO thread: to see a close or disconnect, and to cancel a connect in progress
+    /// that the session no longer wants.
     fn kick(&self) {
         let phase = lock(&self.core).machine.phase();
-        if !phase.has_connection() {
-            if let Some(s) = lock(&self.writer).take() {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        }
         if phase != Phase::Connecting {
             if let Some(c) = lock(&self.connecting).as_ref() {
-                c.cancel();
+                c.raise();
             }
         }
-        self.notify();
+        self.wake.raise();
     }
 
     /// Connects for `attempt` unless the session moved on (closed, disconnected) before the
     /// cancel could reach this connect; `kick` cancels it after.
-    fn connect(&self, host: &str, port: u16) -> io::Result<TcpStream> {
+    pub(super) fn connect(&self, host: &str, port: u16) -> io::Result<TcpStream> {
         let cancel = Arc::new(Cancel::new()?);
         {
             let core = lock(&self.core);
@@ -394,12 +381,7 @@ impl Inner {
         result
     }
 
-    fn notify(&self) {
-        let _g = lock(&self.wake_lock);
-        self.wake.notify_all();
-    }
-
-    fn deliver(&self) {
+    pub(super) fn deliver(&self) {
         loop {
             let Some(ev) = lock(&self.core).machine.poll_event() else { break };
             if self.closing.load(Ordering::SeqCst) {
@@ -411,129 +393,6 @@ impl Inner {
             });
         }
     }
-}
-
-/// Marks the IO thread gone, also when it unwinds.
-struct IoExit(Arc<Inner>);
-
-impl Drop for IoExit {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            lock(&self.0.core).io_running = false;
-        }
-        *lock(&self.0.io_done) = true;
-        self.0.io_done_cv.notify_all();
-    }
-}
-
-fn io_main(inner: Arc<Inner>) {
-    let exit = IoExit(inner.clone());
-    let mut sock: Option<Arc<TcpStream>> = None;
-    // The read timeout currently set on `sock`.
-    let mut read_timeout: Option<Duration> = None;
-    let mut buf = [0u8; READ_CHUNK];
-    loop {
-        if inner.closing.load(Ordering::SeqCst) {
-            // Quit as is; the peer sees the close.
-            if let Some(s) = sock.take() {
-                inner.flush();
-                let _ = s.shutdown(Shutdown::Both);
-            }
-            *lock(&inner.writer) = None;
-            let mut core = lock(&inner.core);
-            core.io_running = false;
-            break;
-        }
-        let action = lock(&inner.core).machine.poll_io();
-        match action {
-            Some(IoAction::Connect { attempt }) => {
-                let (host, port) = {
-                    let c = lock(&inner.core);
-                    (c.host.clone(), c.port)
-                };
-                inner.deliver(); // progress before a connect that may take a while
-                let result = inner.connect(&host, port);
-                let mut core = lock(&inner.core);
-                match result {
-                    Ok(s) => {
-                        let _ = s.set_nodelay(true);
-                        let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
-                        // A disconnect (and maybe a new connect) may have come while we were
-                        // connecting: then this socket belongs to nobody.
-                        core.machine.connected(attempt, Instant::now());
-                        if core.machine.phase().has_connection() {
-                            let s = Arc::new(s);
-                            *lock(&inner.writer) = Some(s.clone());
-                            sock = Some(s);
-                            read_timeout = None;
-                        } else {
-                            let _ = s.shutdown(Shutdown::Both);
-                        }
-                    }
-                    Err(e) => core.machine.connect_failed(attempt, &e.to_string(), Instant::now()),
-                }
-                continue;
-            }
-            Some(IoAction::Close) => {
-                inner.flush(); // the logout goes out before the close
-                if let Some(s) = sock.take() {
-                    let _ = s.shutdown(Shutdown::Both);
-                }
-                *lock(&inner.writer) = None;
-                continue;
-            }
-            None => {}
-        }
-        inner.flush();
-        inner.deliver();
-        let wait = {
-            let mut core = lock(&inner.core);
-            if core.machine.phase() == Phase::Idle && !core.machine.has_output() {
-                core.io_running = false;
-                break;
-            }
-            if core.machine.has_output() {
-                continue;
-            }
-            let now = Instant::now();
-            core.machine
-                .next_deadline()
-                .map_or(MAX_WAIT, |d| d.saturating_duration_since(now))
-                .clamp(Duration::from_millis(1), MAX_WAIT)
-        };
-        match &sock {
-            Some(s) => {
-                // The timeout only has to end the read by the next deadline; re-setting it costs a
-                // syscall, so that is done only when it must shrink (or has become far too short).
-                if read_timeout.map_or(true, |t| wait < t || wait > 2 * t) {
-                    let _ = s.set_read_timeout(Some(wait));
-                    read_timeout = Some(wait);
-                }
-                let r = (&**s).read(&mut buf);
-                let mut core = lock(&inner.core);
-                let now = Instant::now();
-                match r {
-                    // A reset is how a server that closes with our data unread looks.
-                    Ok(0) => core.machine.connection_lost(None, now),
-                    Err(e) if e.kind() == io::ErrorKind::ConnectionReset => core.machine.connection_lost(None, now),
-                    Ok(n) => core.machine.receive(&buf[..n], now),
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                        ) => {}
-                    Err(e) => core.machine.connection_lost(Some(&e.to_string()), now),
-                }
-                core.machine.tick(now);
-            }
-            None => {
-                let g = lock(&inner.wake_lock);
-                let _ = inner.wake.wait_timeout(g, wait);
-                lock(&inner.core).machine.tick(Instant::now());
-            }
-        }
-    }
-    drop(exit);
 }
 
 #[cfg(test)]

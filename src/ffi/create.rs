@@ -21,14 +21,14 @@ use crate::client::{Config, ReconnectPolicy, Session};
 
 use super::boundary::{guard_or, guard_result};
 use super::callbacks::{msim_callbacks, UserData};
-use super::dispatch::{EventQueue, DEFAULT_MAX_QUEUED_EVENTS};
+use super::dispatch::{EventQueue, DEFAULT_MAX_QUEUED_EVENTS, DEFAULT_MAX_QUEUED_EVENT_BYTES};
 use super::result::msim_result;
 use super::session::{msim_session, Shared};
 use super::types::{self, msim_dispatch, msim_session_options};
 
 /// `sizeof(msim_session_options)` of every header version so far (on LP64), oldest first.
 #[cfg(test)]
-const PUBLISHED_OPTIONS_SIZES: [usize; 1] = [64];
+const PUBLISHED_OPTIONS_SIZES: [usize; 2] = [64, 80];
 
 fn ms(v: u32, default_ms: u64) -> Duration {
     Duration::from_millis(if v == 0 { default_ms } else { u64::from(v) })
@@ -42,7 +42,8 @@ fn config_from(o: &msim_session_options, cb: &msim_callbacks) -> Config {
         connect_timeout: ms(o.connect_timeout_ms, 30_000),
         request_timeout: ms(o.request_timeout_ms, 60_000),
         contact_list_timeout: ms(o.contact_list_timeout_ms, 10_000),
-        dead_connection_timeout: ms(o.dead_connection_timeout_ms, 180_000),
+        dead_connection_timeout: (!o.disable_dead_connection_check).then(|| ms(o.dead_connection_timeout_ms, 180_000)),
+        max_send_queue: if o.max_send_queue_bytes == 0 { d.max_send_queue } else { o.max_send_queue_bytes as usize },
         mail_check_interval: (!o.disable_mail_check).then(|| ms(o.mail_check_interval_ms, 60_000)),
         reconnect: ReconnectPolicy {
             enabled: o.auto_reconnect,
@@ -163,7 +164,11 @@ pub unsafe extern "C" fn msim_session_new_sized(
                 }
                 let cap =
                     if o.max_queued_events == 0 { DEFAULT_MAX_QUEUED_EVENTS } else { o.max_queued_events as usize };
-                match EventQueue::new(cap) {
+                let bytes = match o.max_queued_event_bytes {
+                    0 => DEFAULT_MAX_QUEUED_EVENT_BYTES,
+                    n => n as usize,
+                };
+                match EventQueue::new(cap, bytes) {
                     Ok(q) => Some(q),
                     Err(_) => return std::ptr::null_mut(),
                 }
@@ -171,7 +176,9 @@ pub unsafe extern "C" fn msim_session_new_sized(
         };
         let shared = Arc::new(Shared { callbacks: cb, userdata: UserData(userdata), queue });
         let s2 = shared.clone();
-        let session = Session::new(config_from(&o, &cb), move |ev| s2.deliver(ev));
+        let Ok(session) = Session::try_new(config_from(&o, &cb), move |ev| s2.deliver(ev)) else {
+            return std::ptr::null_mut();
+        };
         #[cfg(feature = "glib")]
         let source =
             (mode == msim_dispatch::Glib).then(|| super::dispatch::glib_source::attach(&shared, o.glib_context));
@@ -235,7 +242,7 @@ mod tests {
         // The last member's end must be at or past each published size, and the struct may only
         // have grown: a member added into an old size's tail padding would read a host's garbage.
         let size = std::mem::size_of::<msim_session_options>();
-        let last_end = std::mem::offset_of!(msim_session_options, max_queued_events) + 4;
+        let last_end = std::mem::offset_of!(msim_session_options, max_queued_event_bytes) + 4;
         for published in PUBLISHED_OPTIONS_SIZES {
             assert!(size >= published, "msim_session_options shrank below a published size {published}");
         }

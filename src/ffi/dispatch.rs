@@ -2,8 +2,9 @@
 //! readable while the queue is non-empty (eventfd on Linux, a pipe elsewhere), and — with the
 //! `glib` feature — a GSource on a GMainContext that dispatches when the fd is readable.
 //!
-//! Backpressure: when the queue holds its cap, the session's IO thread waits in `push` (it stops
-//! reading the socket) until the host dispatches or the queue is closed.
+//! Backpressure: when the queue holds its cap — in events, or in bytes of the strings they carry —
+//! the session's IO thread waits in `push` (it stops reading the socket) until the host
+//! dispatches or the queue is closed. Memory is thus bounded even for 200 KiB IMs.
 
 use std::collections::VecDeque;
 use std::os::raw::c_int;
@@ -12,10 +13,13 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use crate::client::gate::Gate;
 use crate::client::Event;
 
-/// Default queue cap. A sign-on produces a handful of events plus one per contact-info reply
-/// (≤ MaxContacts=1000, SPEC §8); 4096 absorbs that and a burst of messages while the host's
-/// loop is busy, at about 100 bytes per queued event.
+/// Default queue cap in events. A sign-on produces a handful of events plus one per contact-info
+/// reply (≤ MaxContacts=1000, SPEC §8); 4096 absorbs that and a burst of messages while the
+/// host's loop is busy.
 pub(crate) const DEFAULT_MAX_QUEUED_EVENTS: usize = 4096;
+/// Default queue cap in bytes ([`Event::approx_bytes`]): 4096 typical events, or about 16 IMs
+/// of the largest size a frame allows (256 KiB, carried as HTML and as plain text).
+pub(crate) const DEFAULT_MAX_QUEUED_EVENT_BYTES: usize = 4 * 1024 * 1024;
 /// Events run per `msim_session_dispatch` call, so one busy session cannot starve a host loop.
 pub(crate) const DISPATCH_BATCH: usize = 256;
 
@@ -89,7 +93,9 @@ impl Drop for Signal {
 }
 
 struct State {
-    events: VecDeque<Event>,
+    events: VecDeque<(Event, usize)>,
+    /// Sum of the queued events' sizes.
+    bytes: usize,
     closed: bool,
 }
 
@@ -98,6 +104,7 @@ pub(crate) struct EventQueue {
     state: Mutex<State>,
     not_full: Condvar,
     cap: usize,
+    cap_bytes: usize,
     signal: Signal,
     /// Guards host callbacks run by `dispatch` (see [`Gate`]).
     pub(crate) gate: Gate,
@@ -108,11 +115,12 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl EventQueue {
-    pub(crate) fn new(cap: usize) -> std::io::Result<EventQueue> {
+    pub(crate) fn new(cap: usize, cap_bytes: usize) -> std::io::Result<EventQueue> {
         Ok(EventQueue {
-            state: Mutex::new(State { events: VecDeque::new(), closed: false }),
+            state: Mutex::new(State { events: VecDeque::new(), bytes: 0, closed: false }),
             not_full: Condvar::new(),
             cap: cap.max(1),
+            cap_bytes,
             signal: Signal::new()?,
             gate: Gate::new(),
         })
@@ -122,16 +130,19 @@ impl EventQueue {
         self.signal.read_fd
     }
 
-    /// Queues an event, waiting while the queue is full; dropped once the queue is closed.
+    /// Queues an event, waiting while the queue is full; dropped once the queue is closed. An
+    /// event bigger than the byte cap waits for an empty queue and is then queued alone.
     pub(crate) fn push(&self, ev: Event) {
+        let size = ev.approx_bytes();
         let mut s = lock(&self.state);
-        while s.events.len() >= self.cap && !s.closed {
+        while !s.closed && !s.events.is_empty() && (s.events.len() >= self.cap || s.bytes + size > self.cap_bytes) {
             s = self.not_full.wait(s).unwrap_or_else(|e| e.into_inner());
         }
         if s.closed {
             return;
         }
-        s.events.push_back(ev);
+        s.bytes += size;
+        s.events.push_back((ev, size));
         drop(s);
         self.signal.raise();
     }
@@ -144,7 +155,10 @@ impl EventQueue {
         while n < DISPATCH_BATCH {
             let ev = {
                 let mut s = lock(&self.state);
-                let ev = s.events.pop_front();
+                let ev = s.events.pop_front().map(|(ev, size)| {
+                    s.bytes -= size;
+                    ev
+                });
                 self.not_full.notify_all();
                 ev
             };
@@ -168,6 +182,7 @@ impl EventQueue {
             let mut s = lock(&self.state);
             s.closed = true;
             s.events.clear();
+            s.bytes = 0;
             self.not_full.notify_all();
         }
         self.gate.close();
@@ -232,7 +247,7 @@ mod tests {
 
     #[test]
     fn fd_is_readable_exactly_while_events_are_queued() {
-        let q = EventQueue::new(8).unwrap();
+        let q = EventQueue::new(8, 1 << 20).unwrap();
         assert!(!readable(q.fd()));
         q.push(ev(1));
         q.push(ev(2));
@@ -245,7 +260,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_holds_the_producer_until_dispatch_or_close() {
-        let q = Arc::new(EventQueue::new(2).unwrap());
+        let q = Arc::new(EventQueue::new(2, 1 << 20).unwrap());
         q.push(ev(1));
         q.push(ev(2));
         let q2 = q.clone();
@@ -268,9 +283,40 @@ mod tests {
         assert_eq!(q.dispatch(|_| panic!("nothing runs after close")), 0);
     }
 
+    fn im(bytes: usize) -> Event {
+        let text = "x".repeat(bytes / 2);
+        Event::ImReceived { from: 7, username: None, html: text.clone(), plain: text, time: 0, offline: false }
+    }
+
+    #[test]
+    fn the_byte_cap_holds_the_producer_and_an_oversized_event_goes_alone() {
+        // 200 KiB IMs against a 1 MiB cap: at most 5 queued however many events the cap allows.
+        let q = Arc::new(EventQueue::new(4096, 1 << 20).unwrap());
+        let q2 = q.clone();
+        let producer = std::thread::spawn(move || {
+            for _ in 0..20 {
+                q2.push(im(200 * 1024));
+            }
+            q2.push(im(3 << 20)); // bigger than the whole cap
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!producer.is_finished());
+        let queued = lock(&q.state).events.len();
+        assert!((1..=5).contains(&queued), "{queued} queued");
+        assert!(lock(&q.state).bytes <= 1 << 20);
+        let mut n = 0;
+        while !producer.is_finished() || lock(&q.state).bytes > 0 {
+            n += q.dispatch(|_| {});
+            std::thread::yield_now();
+        }
+        producer.join().unwrap();
+        n += q.dispatch(|_| {});
+        assert_eq!(n, 21);
+    }
+
     #[test]
     fn dispatch_runs_at_most_a_batch_and_keeps_the_fd_readable() {
-        let q = EventQueue::new(DISPATCH_BATCH * 2).unwrap();
+        let q = EventQueue::new(DISPATCH_BATCH * 2, 1 << 20).unwrap();
         for i in 0..(DISPATCH_BATCH as u64 + 10) {
             q.push(ev(i));
         }

@@ -204,7 +204,7 @@ pub(super) fn io_main(inner: Arc<Inner>) {
                 Ok(Pump::Idle) => {}
                 Ok(Pump::Blocked) => want_write = true,
                 Err(e) => {
-                    lock(&inner.core).machine.connection_lost(Some(&e.to_string()), Instant::now());
+                    lost(&mut lock(&inner.core).machine, &e, Instant::now());
                     continue;
                 }
             }
@@ -235,13 +235,23 @@ pub(super) fn io_main(inner: Arc<Inner>) {
                     Err(e) if e.kind() == io::ErrorKind::ConnectionReset => core.machine.connection_lost(None, now),
                     Ok(n) => core.machine.receive(&buf[..n], now),
                     Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
-                    Err(e) => core.machine.connection_lost(Some(&e.to_string()), now),
+                    Err(e) => lost(&mut core.machine, &e, now),
                 }
             }
         }
         lock(&inner.core).machine.tick(Instant::now());
     }
     drop(exit);
+}
+
+/// A socket error ended the connection. `ETIMEDOUT` is the dead-connection check firing
+/// (keepalive probes or data unacknowledged for `TCP_USER_TIMEOUT`).
+fn lost(m: &mut Machine, e: &io::Error, now: Instant) {
+    if e.raw_os_error() == Some(libc::ETIMEDOUT) {
+        m.connection_dead(now);
+    } else {
+        m.connection_lost(Some(&e.to_string()), now);
+    }
 }
 
 /// Polls the wake-up eventfd and the socket (if any) for `wait`. Returns (socket readable or in

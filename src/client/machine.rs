@@ -486,6 +486,18 @@ impl Machine {
         }
     }
 
+    /// The server's TCP stack stopped acknowledging for the dead-connection limit (the socket
+    /// reported `ETIMEDOUT`, SPEC §24): the connection is dead, reported as a timeout.
+    pub fn connection_dead(&mut self, now: Instant) {
+        if self.phase.has_connection() {
+            let text = match self.cfg.dead_connection_timeout {
+                Some(d) => format!("the server stopped responding (no TCP acknowledgement for {} s)", d.as_secs()),
+                None => "the server stopped responding".to_owned(),
+            };
+            self.end_connection(Cause::Timeout, 0, text, now);
+        }
+    }
+
     /// Received bytes, any chunking.
     pub fn receive(&mut self, data: &[u8], now: Instant) {
         if !self.phase.has_connection() {

@@ -24,9 +24,14 @@
 //! counts its `on_im_received` + `on_buddy_status` callbacks; baseline: the same bytes to a raw
 //! socket in the C process, read with no parsing.
 //!
+//! send_im → on_im_sent (`e2e sent`): how soon a callback caused by an API call arrives — the
+//! call queues and wakes the IO thread, which writes and calls back. Baseline: the same two
+//! thread hops with no work (an eventfd a polling thread wakes on, a condvar back).
+//!
 //! Targets (issue "Performance"): median latency ≤ 2× the raw ping-pong; ingest ≥ 500 000
-//! messages/s. Run: `cargo bench --bench e2e` (env `E2E_ROUNDS`, default 15; `E2E_ONLY=im` or
-//! `ingest` for one part).
+//! messages/s; (issue "Real peers" item 5) on_im_sent median ≤ 10× the wake-up ping-pong. Run:
+//! `cargo bench --bench e2e` (env `E2E_ROUNDS`, default 15; `E2E_ONLY=im`, `ingest` or `sent`
+//! for one part).
 
 mod common;
 #[path = "../tests/common/mod.rs"]
@@ -65,6 +70,9 @@ fn main() {
     }
     if only.is_empty() || only == "ingest" {
         ingest(&exe, rounds.div_ceil(2));
+    }
+    if only.is_empty() || only == "sent" {
+        im_sent(&exe, rounds);
     }
 }
 
@@ -180,6 +188,28 @@ fn ims(exe: &std::path::Path, rounds: usize) {
     rate_row("baseline: raw TCP via forwarder thread", rl, Some(("direct", d)));
     rate_row("msim: C API → msim-server → C API", m, Some(("direct", d)));
     println!("{:<40} {:>52.2}x relay's rate", "", m[0] / rl[0]);
+}
+
+// ---- send_im → on_im_sent ----
+
+/// `send_im` → `on_im_sent` per round, one at a time.
+const SENT_N: usize = 400;
+
+fn im_sent(exe: &std::path::Path, rounds: usize) {
+    let server = msim_server::Server::start(msim_server::Config { log: false, ..Default::default() }).unwrap();
+    let a = server.add_account("a@example.com", "apw", Some("alice"), None).unwrap();
+    let b = server.add_account("b@example.com", "bpw", Some("bob"), None).unwrap();
+    server.add_contact(a, b, "IM Friends").unwrap();
+    let port = server.addr().port().to_string();
+    let args = ["sent", "127.0.0.1", &port, "a@example.com", "apw", TEXT, &SENT_N.to_string(), &rounds.to_string()];
+    let out = fixtures::run(exe, &args, std::time::Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "e2e sent failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let r = parse_results(&stdout);
+    let (m, w) = (get(&r, "latency", "im-sent"), get(&r, "latency", "wakeup"));
+    println!("send_im → on_im_sent, one at a time ({rounds} rounds × {SENT_N}):");
+    latency_row("baseline: two-thread wake-up ping-pong", w, None);
+    latency_row("msim: send_im → on_im_sent (IO thread)", m, Some(("wake-up", w)));
 }
 
 // ---- ingest ----

@@ -21,6 +21,11 @@
  *     and a raw socket that receives the same bytes (counting bytes, no parsing). Before each
  *     round this program prints "go msim" or "go raw" and the driver starts writing.
  *
+ *   e2e sent HOST PORT EMAIL PW TEXT N ROUNDS
+ *     msim_session_send_im -> on_im_sent, N per round, one at a time, alternating with the
+ *     baseline: the same two thread hops with nothing else (eventfd + poll there, mutex/condvar
+ *     back).
+ *
  * Output, one line per measurement (all times in nanoseconds):
  *   latency NAME COUNT MEDIAN P10 P90 P99      over all single-message samples of all rounds
  *   rate NAME ROUNDS MEDIAN P10 P90            messages per second, over rounds
@@ -32,10 +37,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -530,13 +537,91 @@ static int cmd_ingest(char **a) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- send_im -> on_im_sent */
+
+/* How soon a callback caused by an API call arrives: msim_session_send_im on this thread, then
+ * on_im_sent on the session's IO thread (which must be woken by the call, write, and call back).
+ * Baseline: the same two thread hops with nothing else, an eventfd write that a poll()ing
+ * thread wakes on (as the IO thread does), answered through the same mutex/condvar. */
+static int sent_flag, wake_fd;
+static uint64_t sent_at;
+
+static void mark_sent(void) {
+    uint64_t t = now_ns();
+    pthread_mutex_lock(&lock);
+    sent_at = t, sent_flag = 1;
+    pthread_cond_signal(&changed);
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_im_sent(void *ud, uint64_t id) {
+    (void)ud, (void)id;
+    mark_sent();
+}
+
+static uint64_t wait_sent(void) {
+    uint64_t t;
+    pthread_mutex_lock(&lock);
+    while (!sent_flag) pthread_cond_wait(&changed, &lock);
+    sent_flag = 0, t = sent_at;
+    pthread_mutex_unlock(&lock);
+    return t;
+}
+
+static void *waker_main(void *arg) {
+    struct pollfd p = {wake_fd, POLLIN, 0};
+    uint64_t v;
+    (void)arg;
+    for (;;) {
+        if (poll(&p, 1, -1) < 0 && errno == EINTR) continue;
+        if (read(wake_fd, &v, 8) == 8) mark_sent();
+    }
+    return NULL;
+}
+
+static int cmd_sent(char **a) {
+    size_t n = (size_t)atol(a[5]), rounds = (size_t)atol(a[6]), r, i;
+    uint64_t *lat[2], one = 1;
+    msim_callbacks cbs = callbacks();
+    pthread_t waker;
+
+    text = a[4];
+    cbs.on_im_sent = on_im_sent;
+    lat[0] = calloc(n * rounds, sizeof(uint64_t));
+    lat[1] = calloc(n * rounds, sizeof(uint64_t));
+    wake_fd = eventfd(0, 0);
+    if (!lat[0] || !lat[1] || wake_fd < 0) die("setup");
+    if (pthread_create(&waker, NULL, waker_main, NULL) != 0) die("pthread_create");
+    sign_on(&ca, &cbs, a[0], atoi(a[1]), a[2], a[3]);
+    ca.peer = "bob";
+    for (r = 0; r < rounds; r++) {
+        for (i = 0; i < n; i++) {
+            uint64_t t0 = now_ns();
+            send_im(&ca);
+            lat[0][r * n + i] = wait_sent() - t0;
+        }
+        for (i = 0; i < n; i++) {
+            uint64_t t0 = now_ns();
+            if (write(wake_fd, &one, 8) != 8) die("write");
+            lat[1][r * n + i] = wait_sent() - t0;
+        }
+    }
+    print_latency("im-sent", lat[0], n * rounds);
+    print_latency("wakeup", lat[1], n * rounds);
+    fflush(stdout);
+    msim_session_free(ca.s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 16 && strcmp(argv[1], "im") == 0) return cmd_im(argv + 2);
     if (argc == 10 && strcmp(argv[1], "ingest") == 0) return cmd_ingest(argv + 2);
+    if (argc == 9 && strcmp(argv[1], "sent") == 0) return cmd_sent(argv + 2);
     fprintf(stderr,
             "usage: %s im HOST MSIM_PORT RELAY_PORT EMAIL_A PW_A EMAIL_B PW_B UID_A UID_B TEXT WIRE_SIZE ROUNDS "
             "PINGS BURST\n"
-            "       %s ingest HOST PORT RAW_PORT EMAIL PW N ROUNDS BYTES\n",
-            argv[0], argv[0]);
+            "       %s ingest HOST PORT RAW_PORT EMAIL PW N ROUNDS BYTES\n"
+            "       %s sent HOST PORT EMAIL PW TEXT N ROUNDS\n",
+            argv[0], argv[0], argv[0]);
     return 2;
 }

@@ -28,6 +28,9 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=1
 
+echo "==> secrets in the release profile (users ship release builds; an optimised build once kept a password copy that debug did not)"
+cargo test --release --test secrets 2>&1 | tee -a "$log" || status=1
+
 echo "==> GMainContext dispatch (cargo feature glib)"
 if pkg-config --exists glib-2.0 2>/dev/null; then
     cargo test --features glib --test client_glib 2>&1 | tee -a "$log" || status=1

@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+echo "==> the repository is self-contained (scripts/check-self-contained.sh)"
+scripts/check-self-contained.sh
+
 echo "==> scripts/install-deps.sh (Debian packages some tests need)"
 scripts/install-deps.sh
 
@@ -19,6 +22,9 @@ if ! git diff --exit-code -- include/msim.h; then
     echo "       The committed header is stale: build, review the diff, and commit include/msim.h." >&2
     exit 1
 fi
+
+echo "==> cargo doc: no warnings"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace
 
 echo "==> cargo test --workspace"
 log=$(mktemp)

@@ -786,7 +786,7 @@ msim_result msim_html_to_plain(const char *html,
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_send_window_opened(msim_session *session, const char *who);
 
-// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = "msim <version>";
+// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = `"msim <version>"`;
 // exactly "final" gives MSIM_RESULT_INVALID_ARGUMENT). The peer gets it as `on_buddy_notice`
 // with MSIM_NOTICE_KIND_CLIENT_VERSION. Needs a signed-on session.
 //

@@ -1,5 +1,5 @@
 //! The blocking-IO session: one TCP socket, one IO thread, a writer lock, and the
-//! [`Machine`](super::machine::Machine) behind a mutex.
+//! [`Machine`] behind a mutex.
 //!
 //! Threads and locks:
 //! - The **IO thread** (one per session, small stack) connects, reads with a timeout no longer

@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+echo "==> the repository is self-contained (scripts/check-self-contained.sh)"
+scripts/check-self-contained.sh
+
 echo "==> scripts/install-deps.sh (Debian packages some tests need)"
 scripts/install-deps.sh
 
@@ -20,6 +23,9 @@ if ! git diff --exit-code -- include/msim.h; then
     exit 1
 fi
 
+echo "==> cargo doc: no warnings"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace
+
 echo "==> cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -27,6 +33,9 @@ trap 'rm -f "$log"' EXIT
 # failure; the exit status is decided at the end.
 status=0
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=1
+
+echo "==> secrets in the release profile (users ship release builds; an optimised build once kept a password copy that debug did not)"
+cargo test --release --test secrets 2>&1 | tee -a "$log" || status=1
 
 echo "==> GMainContext dispatch (cargo feature glib)"
 if pkg-config --exists glib-2.0 2>/dev/null; then

@@ -1,4 +1,4 @@
-//! Parser benchmark on `../shared/protocol/bench-corpus.tsv` (13 server messages), per message:
+//! Parser benchmark on `tests/data/bench-corpus.tsv` (13 server messages), per message:
 //! - baseline "memchr scan": find every backslash and the `\final\` terminator — the least work
 //!   any parser of this format must do (the limit);
 //! - msim: frame + parse + 4 field lookups; and the same plus parsing the body dictionary and one

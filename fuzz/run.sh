@@ -13,7 +13,6 @@
 #   FUZZ_SANITIZER  cargo-fuzz sanitizer (default: none; `address` is ~10x slower and protocol/ has
 #                   no unsafe code, see README.md)
 #   FUZZ_JOBS       libFuzzer -fork=N workers per target (default: 1, no fork)
-#   MSIM_SHARED_PROTOCOL  where seed-messages.txt and bench-corpus.tsv live (for seed.py)
 #
 # cargo-fuzz needs nightly-only rustc flags; on the stable toolchain RUSTC_BOOTSTRAP=1 allows them.
 set -euo pipefail

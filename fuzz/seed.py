@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generates fuzz/corpus/<target>/ seed inputs from the shared protocol samples.
+"""Generates fuzz/corpus/<target>/ seed inputs from the protocol samples in tests/data/.
 
-Usage: python3 fuzz/seed.py [SHARED_PROTOCOL_DIR]
+Usage: python3 fuzz/seed.py [DATA_DIR]
 
-SHARED_PROTOCOL_DIR defaults to $MSIM_SHARED_PROTOCOL, else ../shared/protocol beside the repo.
+DATA_DIR defaults to the repository's tests/data (tests/data/README.md says where each file came from).
 It reads seed-messages.txt (DIRECTION<TAB>wire bytes), bench-corpus.tsv (name<TAB>wire bytes) and
 login-vectors.tsv; a missing file is skipped with a warning, so the built-in samples below always
 seed something. Files are named by the SHA-1 of their content, as libFuzzer names its own, so
@@ -76,15 +76,15 @@ def read_lines(path):
         return []
 
 
-def wire_messages(shared):
+def wire_messages(data_dir):
     """(direction, wire bytes) from seed-messages.txt and bench-corpus.tsv."""
     out = []
-    for line in read_lines(os.path.join(shared, "seed-messages.txt")):
+    for line in read_lines(os.path.join(data_dir, "seed-messages.txt")):
         if not line or line.startswith(b"#") or b"\t" not in line:
             continue
         d, w = line.split(b"\t", 1)
         out.append((d.decode("ascii", "replace"), w))
-    for line in read_lines(os.path.join(shared, "bench-corpus.tsv")):
+    for line in read_lines(os.path.join(data_dir, "bench-corpus.tsv")):
         if not line or line.startswith(b"#") or b"\t" not in line:
             continue
         _, w = line.split(b"\t", 1)
@@ -110,9 +110,9 @@ def unescape(raw):
     return raw.replace(b"/2", b"\\").replace(b"/1", b"/")
 
 
-def login_vectors(shared):
+def login_vectors(data_dir):
     out = []
-    for line in read_lines(os.path.join(shared, "login-vectors.tsv")):
+    for line in read_lines(os.path.join(data_dir, "login-vectors.tsv")):
         if not line or line.startswith(b"#") or line.startswith(b"nonce_b64"):
             continue
         cols = line.split(b"\t")
@@ -257,20 +257,16 @@ def server_session_seeds(msgs):
 
 
 def main():
-    shared = (
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else os.environ.get("MSIM_SHARED_PROTOCOL", os.path.join(HERE, "..", "..", "shared", "protocol"))
-    )
+    data_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "tests", "data")
     corpus = os.path.join(HERE, "corpus")
     added = {}
 
     def add(target, data):
         added[target] = added.get(target, 0) + write(os.path.join(corpus, target), data)
 
-    msgs = wire_messages(shared)
+    msgs = wire_messages(data_dir)
     if not msgs:
-        print(f"seed.py: warning: no wire samples under {shared}; built-in samples only", file=sys.stderr)
+        print(f"seed.py: warning: no wire samples under {data_dir}; built-in samples only", file=sys.stderr)
         msgs = [("S>C", b"\\lc\\1\\nc\\" + base64.b64encode(bytes(range(64))) + b"\\id\\1\\final\\"),
                 ("S>C", b"\\bm\\100\\f\\6221\\msg\\|s|1|ss|:-)|ls||ip|0|p|0\\final\\"),
                 ("C>S", b"\\blocklist\\\\sesskey\\1\\idlist\\w0|c0|a-|*|b-|*\\final\\"),
@@ -315,7 +311,7 @@ def main():
 
     # login_verify: [email len][password len][email][password][nonce (64)][response] from the
     # known-good vectors; a second copy carries the base64 nonce as the response (for decode_nonce).
-    for nonce_b64, email, password, response_b64 in login_vectors(shared) + [
+    for nonce_b64, email, password, response_b64 in login_vectors(data_dir) + [
         (base64.b64encode(bytes(64)), b"a@b.c", b"secret", b"")
     ]:
         try:

@@ -233,12 +233,17 @@ typedef enum {
 // Threads: every function may be called from any thread, concurrently, and from inside any
 // callback (msim never holds a lock while calling you) — except `msim_session_free`, which must
 // not race with other calls on the same session. Each session has one IO thread (small stack)
-// that connects, reads and runs timers; where callbacks run is the dispatch mode's choice
-// (`msim_dispatch`). Operations return at once: network results arrive as callbacks.
+// that connects, reads, writes and runs timers; where callbacks run is the dispatch mode's
+// choice (`msim_dispatch`). Operations never wait for the network: they queue and wake the IO
+// thread, which alone writes; network results arrive as callbacks.
 //
-// Queues and caps: POLL/GLIB callback queue 4096 events by default (then the IO thread stops
-// reading until you dispatch); IMs waiting for a connection 256 (then MSIM_RESULT_QUEUE_FULL);
-// requests in flight 2048; operations waiting for one name lookup 256.
+// Queues and caps: what waits to be written (or for a connection) 2 MiB by default
+// (`max_send_queue_bytes`; past it operations return MSIM_RESULT_QUEUE_FULL at once — a server
+// that stops reading never blocks you); POLL/GLIB callback queue 4096 events and 4 MiB by
+// default (then the IO thread stops reading until you dispatch); IMs waiting for a connection
+// 256; requests in flight 2048; operations waiting for one name lookup 256 (each then
+// MSIM_RESULT_QUEUE_FULL). A session holds two file descriptors: its socket and the IO thread's
+// wake-up eventfd.
 //
 // Strings: arguments are copied before the function returns; strings and structs given to
 // callbacks are borrowed until the callback returns; strings returned through out-parameters are
@@ -799,7 +804,7 @@ msim_result msim_html_to_plain(const char *html,
 // `session` valid; `who` NUL-terminated.
 msim_result msim_session_send_window_opened(msim_session *session, const char *who);
 
-// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = "msim <version>";
+// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = `"msim <version>"`;
 // exactly "final" gives MSIM_RESULT_INVALID_ARGUMENT). The peer gets it as `on_buddy_notice`
 // with MSIM_NOTICE_KIND_CLIENT_VERSION. Needs a signed-on session.
 //
@@ -892,7 +897,9 @@ void msim_session_free(msim_session *session);
 
 // Connects to `host:port` (NULL host = im.myspace.akadns.net, port 0 = 1863) and logs in with
 // the account's e-mail and password. Returns at once; progress, then `on_signed_on` or
-// `on_login_failed`, follow. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
+// `on_login_failed`, follow. The connect is given `connect_timeout_ms` per address (30 s); the
+// login challenge and then the login reply are each awaited for 60 s (a fixed login timeout)
+// before `on_login_failed` with MSIM_LOGIN_FAILURE_TIMEOUT. MSIM_RESULT_ALREADY_CONNECTED unless the session is idle. The
 // password itself is not kept: msim keeps its hash (password-equivalent for MSIM logins) for
 // automatic reconnects and wipes it when the session ends.
 //

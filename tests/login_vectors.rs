@@ -1,4 +1,4 @@
-//! Every row of `../shared/protocol/login-vectors.tsv` (responses computed by the reference
+//! Every row of `tests/data/login-vectors.tsv` (responses computed by the reference
 //! implementation, SPEC §6.3) must be reproduced byte for byte, and `verify_response` must accept it
 //! and reject near misses.
 
@@ -7,7 +7,7 @@ use msim::protocol::login::{
     compute_response, compute_response_b64, decode_nonce, password_hash, verify_response, LoginError,
 };
 
-const VECTORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/protocol/login-vectors.tsv"));
+const VECTORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/login-vectors.tsv"));
 
 struct Vector {
     line: usize,

@@ -1,6 +1,7 @@
 //! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
 //! `libmsim-purple.so` and `libmsim.so` in a plugin directory, and runs the null-client harness
-//! `tests/c/purple_harness.c` against msim-server (IMs, presence, idle, invisible, typing, zaps,
+//! `tests/c/purple_harness.c` against msim-server (the protocol icons `make install-icons` puts where
+//! Pidgin looks for `list_icon`'s name, IMs, presence, idle, invisible, typing, zaps,
 //! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
 //! add/rem_permit), add/remove buddy, bad password, sign off/on, signed on elsewhere, server
 //! shutdown). The harness
@@ -75,6 +76,24 @@ fn build_plugin(build: &Path) -> PathBuf {
     build.join("libmsim-purple.so")
 }
 
+/// `make -C examples-c/purple install-icons` into `destdir` (PREFIX=/usr, Debian's Pidgin data dir).
+fn make_install_icons(destdir: &Path) {
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(common::repo_root().join("examples-c/purple"))
+        .arg(format!("DESTDIR={}", destdir.display()))
+        .arg("PREFIX=/usr")
+        .arg("install-icons")
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make install-icons failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn build_harness() -> PathBuf {
     let cflags = pkg_config(&["--cflags", "purple", "glib-2.0"]).unwrap();
     let libs = pkg_config(&["--libs", "purple", "glib-2.0"]).unwrap();
@@ -107,6 +126,11 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let plugins = fresh_dir("purple-plugins");
     std::fs::copy(&plugin, plugins.join("libmsim-purple.so")).unwrap();
     std::fs::copy(common::lib_dir().join("libmsim.so"), plugins.join("libmsim.so")).unwrap();
+    // Pidgin's data dir, as `make install-icons DESTDIR=… PREFIX=/usr` fills it (the harness looks
+    // for list_icon's PNGs there, the way Pidgin does).
+    let icon_root = fresh_dir("purple-icons");
+    make_install_icons(&icon_root);
+    let icon_datadir = icon_root.join("usr/share");
     let user_dir = fresh_dir("purple-user");
     let harness = build_harness();
 
@@ -143,6 +167,7 @@ fn prpl_msim_in_libpurple_against_msim_server() {
             "carol",
         ])
         .env_remove("LD_LIBRARY_PATH")
+        .env("HARNESS_ICON_DATADIR", &icon_datadir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -200,6 +225,6 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     assert!(failed.is_empty(), "failed checks: {failed:#?}\n{report}");
     assert_eq!(status.code(), Some(0), "harness exit {status:?}\n{report}");
     let passed = lines.iter().filter(|l| l.starts_with("ok ")).count();
-    assert!(passed >= 47, "only {passed} checks ran\n{report}");
+    assert!(passed >= 48, "only {passed} checks ran\n{report}");
     assert!(lines.iter().any(|l| l == STOP_MARKER), "the harness never reached the shutdown step\n{report}");
 }

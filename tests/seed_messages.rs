@@ -1,4 +1,4 @@
-//! Every message of the 2007 capture (`../shared/protocol/seed-messages.txt`) parses, decodes to
+//! Every message of the 2007 capture (`tests/data/seed-messages.txt`) parses, decodes to
 //! its typed form, and re-serialises to the identical bytes; the truncated ones stay incomplete.
 
 use msim::protocol::kinds::{ClientMessage, ServerMessage};
@@ -11,8 +11,8 @@ struct Seed {
 }
 
 fn seeds() -> Vec<Seed> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/protocol/seed-messages.txt");
-    let data = std::fs::read(path).expect("shared/protocol/seed-messages.txt is readable");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/seed-messages.txt");
+    let data = std::fs::read(path).expect("tests/data/seed-messages.txt is readable");
     let mut out = Vec::new();
     let mut complete = true;
     for line in data.split(|&b| b == b'\n') {

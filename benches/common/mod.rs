@@ -49,9 +49,9 @@ pub fn keep<T>(v: T) -> T {
     black_box(v)
 }
 
-/// Reads `../shared/protocol/bench-corpus.tsv`: (name, wire bytes).
+/// Reads `tests/data/bench-corpus.tsv`: (name, wire bytes).
 pub fn corpus() -> Vec<(String, Vec<u8>)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/protocol/bench-corpus.tsv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bench-corpus.tsv");
     let data = std::fs::read(path).expect("bench corpus readable");
     data.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty() && !l.starts_with(b"#"))

@@ -7,7 +7,7 @@
 //! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
 //! (blocking reads; dead peers detected by a read timeout before login and by TCP keepalive and
 //! `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may write to any connection; each
-//! connection's writes go through one lock ([`conn::Conn`]). Storage is SQLite ([`db`]).
+//! connection's writes go through one lock (`conn::Conn`). Storage is SQLite ([`db`]).
 //!
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
 //! `state` shared tables, `session` the per-connection loop, `login` the login exchange,

@@ -36,7 +36,7 @@ use super::transmit::{PendingIm, Transmit, TxQueue};
 const FRAMER_SHRINK_ABOVE: usize = 16 * 1024;
 
 /// The account to log in with. `Debug` never prints the password, and it is wiped on drop; the
-/// machine keeps only its hash (see [`Account`]).
+/// machine keeps only its hash (see `Account`).
 #[derive(Clone)]
 pub struct Credentials {
     pub email: String,

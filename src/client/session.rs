@@ -1,5 +1,4 @@
-//! The blocking-IO session: one TCP socket, one IO thread, and the
-//! [`Machine`](super::machine::Machine) behind a mutex.
+//! The blocking-IO session: one TCP socket, one IO thread, and the [`Machine`] behind a mutex.
 //!
 //! Threads and locks:
 //! - The **IO thread** (one per session, small stack; `io.rs`) connects, then waits in `poll` on

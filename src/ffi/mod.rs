@@ -2,7 +2,7 @@
 //! No protocol logic lives here.
 //!
 //! Adding an export: a `#[no_mangle] pub unsafe extern "C" fn msim_<object>_<verb>` in the file of its
-//! C object, body wrapped in [`boundary::guard_result`] (or `guard` for non-result returns), arguments
+//! C object, body wrapped in `boundary::guard_result` (or `guard` for non-result returns), arguments
 //! read with `arg_str`/`arg_ref`/`Out`, errors mapped by a `From` impl in [`result`]. Document every
 //! pointer's ownership and lifetime in the doc comment: it becomes the header. Then build (build.rs
 //! regenerates the header) and commit `include/msim.h`.

@@ -24,7 +24,7 @@ pub unsafe extern "C" fn msim_session_send_window_opened(
     with(session, |s| map(s.session.send_window_opened(arg_str(who)?)))
 }
 
-/// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = "msim <version>";
+/// Sends `who` a client description (bm 200, SPEC §11.6): `text` (NULL = `"msim <version>"`;
 /// exactly "final" gives MSIM_RESULT_INVALID_ARGUMENT). The peer gets it as `on_buddy_notice`
 /// with MSIM_NOTICE_KIND_CLIENT_VERSION. Needs a signed-on session.
 ///

@@ -3,7 +3,7 @@
 //! Every string msim returns through an output parameter is allocated by Rust and must come back to
 //! msim_string_free() (never to `free()`). Strings msim receives are borrowed for the call only.
 //!
-//! Embedded NUL: a C string cannot carry a NUL byte, so [`string_to_c`] refuses such text with
+//! Embedded NUL: a C string cannot carry a NUL byte, so `string_to_c` refuses such text with
 //! `MSIM_RESULT_EMBEDDED_NUL` rather than silently truncating or altering it (a truncated message or
 //! name is worse than a reported error). Callers that prefer a lossy view must say so explicitly.
 

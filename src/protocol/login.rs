@@ -6,10 +6,13 @@
 //!
 //! Secrets: the password, its normalised form, h1 and the RC4 key are all password-equivalent (h1
 //! alone is enough to log in), so every buffer this module allocates for them is wiped on drop
-//! ([`zeroize`]) and the RC4 state wipes itself (`rc4`'s `zeroize` feature). This is best effort:
-//! `str::to_lowercase` may reallocate its output while lower-casing one of the few characters that
-//! grow (e.g. 'İ'), and SHA-1's internal block buffer lives on the stack; neither is under our control.
-//! Buffers *returned* to the caller (normalised password, hash) are the caller's to wipe.
+//! ([`zeroize`]) and the RC4 state wipes itself (`rc4`'s `zeroize` feature). The stack these
+//! computations ran on is overwritten before each public function returns (`on_wiped_stack`):
+//! SHA-1's block buffer holds the normalised password (or h1) there, and optimised code later copies
+//! stale stack bytes into the heap. This is best effort: `str::to_lowercase` may reallocate its
+//! output while lower-casing one of the few characters that grow (e.g. 'İ'), and values returned by
+//! value (h1) are copied through the callers' frames. Buffers *returned* to the caller (normalised
+//! password, hash) are the caller's to wipe.
 
 use base64::Engine as _;
 use rc4::{consts::U16, KeyInit, Rc4, StreamCipher};
@@ -48,6 +51,39 @@ pub enum LoginError {
     BadResponse,
 }
 
+/// How much stack [`on_wiped_stack`] overwrites below its caller's frame. The computations it wraps
+/// (SHA-1, RC4 key setup, lower-casing ten bytes) use well under 2 KiB; the margin is cheap.
+const STACK_WIPE_BYTES: usize = 16 * 1024;
+
+/// Runs `f` in a frame of its own, then overwrites the stack that frame and its callees used.
+///
+/// Why: the SHA-1 state — its 64-byte block buffer holds the normalised password (SPEC §6.3 step 5)
+/// or h1 (step 6) — and the RC4 state live in stack frames that are dead, not wiped, once `f`
+/// returns. In release builds the next large value built there (an enum with a small variant, moved
+/// whole into a `VecDeque` or a channel) carries those stale bytes into the heap: a session's first
+/// queued event held the UTF-16LE password for as long as the session lived (issue 10 item 7,
+/// `tests/secrets.rs`). Wiping the dead frames right away leaves nothing to carry.
+#[inline(never)]
+fn on_wiped_stack<R>(f: impl FnOnce() -> R) -> R {
+    let r = in_own_frame(f);
+    wipe_stack();
+    r
+}
+
+/// Calls `f` below this point of the stack, so that [`wipe_stack`], called next from the same
+/// frame, covers every frame `f` used.
+#[inline(never)]
+fn in_own_frame<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[inline(never)]
+fn wipe_stack() {
+    let mut scratch = [0u8; STACK_WIPE_BYTES];
+    scratch.zeroize(); // volatile writes: not removed as dead stores
+    std::hint::black_box(&scratch);
+}
+
 /// Decodes `nc` and checks it is exactly [`NONCE_LEN`] bytes (SPEC §6.2, §24; CVE-2010-3711 was an
 /// unchecked decode).
 pub fn decode_nonce(nc_b64: &[u8]) -> Result<[u8; NONCE_LEN], LoginError> {
@@ -67,6 +103,10 @@ pub fn encode_nonce(nonce: &[u8; NONCE_LEN]) -> String {
 /// Dropping the split character is where msim differs from Pidgin's *code* but matches its
 /// observable result for the characters kept (Pidgin sends an empty response instead, §6.3 step 4).
 pub fn normalize_password(password: &str) -> Zeroizing<Vec<u8>> {
+    on_wiped_stack(|| normalize(password))
+}
+
+fn normalize(password: &str) -> Zeroizing<Vec<u8>> {
     let bytes = password.as_bytes();
     let cut = &bytes[..bytes.len().min(PASSWORD_SIGNIFICANT_BYTES)];
     // `password` is valid UTF-8, so the only possible error is a sequence cut short at the end.
@@ -87,8 +127,10 @@ pub fn normalize_password(password: &str) -> Zeroizing<Vec<u8>> {
 /// h1 = SHA1(normalised password): what a server stores instead of the password (SPEC §6.3 step 5).
 /// It is password-equivalent for MSIM logins; store and wipe it like a password.
 pub fn password_hash(password: &str) -> [u8; 20] {
-    let normalized = normalize_password(password);
-    Sha1::digest(normalized.as_slice()).into()
+    on_wiped_stack(|| {
+        let normalized = normalize(password);
+        Sha1::digest(normalized.as_slice()).into()
+    })
 }
 
 /// The RC4 cipher for one login: key = SHA1(h1 ‖ nonce2)[0..16] (SPEC §6.3 steps 6–7).
@@ -110,8 +152,11 @@ fn padding_after(len: usize) -> usize {
 /// Client side: the raw `response` bytes for `password` (SPEC §6.3), with an empty IP list (L = 0,
 /// as Pidgin sends, §24). The caller base64-encodes them, or uses [`compute_response_b64`].
 pub fn compute_response(nonce: &[u8; NONCE_LEN], email: &str, password: &str) -> Vec<u8> {
-    let hash = Zeroizing::new(password_hash(password));
-    compute_response_from_hash(nonce, email, &hash, &[])
+    // h1 is returned by value through this frame: wiped with it.
+    on_wiped_stack(|| {
+        let hash = Zeroizing::new(password_hash(password));
+        encrypt(nonce, email, &hash, &[])
+    })
 }
 
 /// [`compute_response`], base64-encoded as the `response` field carries it (SPEC §6.3 step 10).
@@ -125,6 +170,10 @@ pub fn compute_response_b64(nonce: &[u8; NONCE_LEN], email: &str, password: &str
 /// # Panics
 /// If `ip_list` is longer than `u32::MAX` bytes.
 pub fn compute_response_from_hash(nonce: &[u8; NONCE_LEN], email: &str, hash: &[u8; 20], ip_list: &[u8]) -> Vec<u8> {
+    on_wiped_stack(|| encrypt(nonce, email, hash, ip_list))
+}
+
+fn encrypt(nonce: &[u8; NONCE_LEN], email: &str, hash: &[u8; 20], ip_list: &[u8]) -> Vec<u8> {
     let ip_len = u32::try_from(ip_list.len()).expect("IP list length fits in 32 bits");
     let head = HALF + email.len() + 1;
     let pad = padding_after(head);
@@ -144,6 +193,15 @@ pub fn compute_response_from_hash(nonce: &[u8; NONCE_LEN], email: &str, hash: &[
 /// big-endian IP-list length that exactly fills the rest (any IP list is accepted). Never needs the
 /// plaintext password.
 pub fn verify_response(
+    nonce: &[u8; NONCE_LEN],
+    email: &str,
+    stored_hash: &[u8; 20],
+    response: &[u8],
+) -> Result<(), LoginError> {
+    on_wiped_stack(|| check_response(nonce, email, stored_hash, response))
+}
+
+fn check_response(
     nonce: &[u8; NONCE_LEN],
     email: &str,
     stored_hash: &[u8; 20],

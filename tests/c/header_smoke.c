@@ -56,7 +56,7 @@ static const msim_result ALL_RESULTS[] = {
     MSIM_RESULT_PANIC,
 };
 
-/* Row 1 of ../shared/protocol/login-vectors.tsv. */
+/* Row 1 of tests/data/login-vectors.tsv. */
 static const char NONCE[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
 static const char EMAIL[] = "myspace@example.com";
 static const char PASSWORD[] = "password";

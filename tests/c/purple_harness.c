@@ -405,6 +405,25 @@ int main(int argc, char **argv) {
     check(strcmp(opts->str, "server port ") == 0, "account options: server and port", "%s", opts->str);
     g_string_free(opts, TRUE);
 
+    /* Pidgin 2.x loads a protocol's icon from DATADIR/pixmaps/pidgin/protocols/<size>/<list_icon>.png
+     * and floods its log with GLib assertions when there is none (issue 10 item 8): the plugin's
+     * `make install-icons`, run by the test into HARNESS_ICON_DATADIR, must provide all three. */
+    const char *icon_datadir = getenv("HARNESS_ICON_DATADIR");
+    const char *icon = info->list_icon != NULL ? info->list_icon(NULL, NULL) : NULL;
+    int icons_found = 0;
+    static const char *const icon_sizes[] = {"16", "22", "48"};
+    for (size_t i = 0; icon_datadir != NULL && icon != NULL && i < G_N_ELEMENTS(icon_sizes); i++) {
+        char *file = g_strconcat(icon, ".png", NULL);
+        char *path = g_build_filename(icon_datadir, "pixmaps", "pidgin", "protocols", icon_sizes[i], file, NULL);
+        icons_found += g_file_test(path, G_FILE_TEST_IS_REGULAR) ? 1 : 0;
+        g_free(path);
+        g_free(file);
+    }
+    printf("# list_icon: %s\n", icon != NULL ? icon : "(null)");
+    check(icons_found == 3, "list_icon names an installed 16, 22 and 48 px protocol icon",
+          "list_icon %s, %d of 3 under %s", icon != NULL ? icon : "(null)", icons_found,
+          icon_datadir != NULL ? icon_datadir : "(HARNESS_ICON_DATADIR unset)");
+
     /* --- bad password */
     st.c = new_account(argv[11], "definitely-wrong", host, port);
     purple_account_set_enabled(st.c, UI_ID, TRUE);

@@ -312,6 +312,13 @@ typedef struct {
   // Cap in bytes of the callback queue in POLL/GLIB mode (the strings the queued events
   // carry); 0 = 4 MiB. One event larger than the cap is still queued, alone.
   uint32_t max_queued_event_bytes;
+  // Connect to the given port only. By default, when the port is 1863 (or 0) and connecting
+  // fails, the ports the official client fell back to are tried in order: 6660, 6661, 6662,
+  // 6665, 6668, 6669, 80, 443 (not after a failed name lookup).
+  bool disable_alternate_ports;
+  // A port that worked before (`msim_session_get_port`, persisted by you): tried first; 0 =
+  // none.
+  uint32_t preferred_port;
 } msim_session_options;
 
 // User info given to `on_user_info` / `on_lookup_result`. Strings are NULL when unknown and
@@ -1060,6 +1067,14 @@ uint32_t msim_session_get_uid(const msim_session *session);
 // # Safety
 // `session` valid; `out_username` writable.
 msim_result msim_session_get_username(const msim_session *session, char **out_username);
+
+// The port of the session's last connection that opened — after a fallback (see
+// `disable_alternate_ports`) not necessarily the one you asked for. Persist it and pass it back
+// as `preferred_port` next time. 0 before the first connection, or for NULL.
+//
+// # Safety
+// `session` NULL or valid.
+uint16_t msim_session_get_port(const msim_session *session);
 
 // Where the session is; MSIM_SESSION_STATE_IDLE for NULL.
 //

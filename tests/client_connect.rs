@@ -77,3 +77,46 @@ fn msim_session_free_while_connecting_returns_at_once() {
         assert!(t0.elapsed() < PROMPT, "msim_session_free took {:?}", t0.elapsed());
     }
 }
+
+/// SPEC §25 "Alternate ports": a server reachable only on 6660 (1863 closed) is found when the
+/// host asks for 1863; the port that worked is reported, and tried first when handed back.
+#[test]
+fn a_server_listening_only_on_6660_is_reached_through_the_fallback_ports() {
+    if TcpStream::connect(("127.0.0.1", 1863)).is_ok() {
+        eprintln!("SKIPPED: something listens on 127.0.0.1:1863; the fallback test needs it closed");
+        return;
+    }
+    let cfg = msim_server::Config { listen: "127.0.0.1:6660".into(), log: false, ..Default::default() };
+    let Ok(server) = msim_server::Server::start(cfg) else {
+        eprintln!("SKIPPED: 127.0.0.1:6660 is taken; the fallback test needs it");
+        return;
+    };
+    server.add_account("alt@example.com", "altpw", Some("alt"), None).unwrap();
+    let to_1863 = "127.0.0.1:1863".parse().unwrap();
+
+    let mut c = Client::connect_to(to_1863, "alt@example.com", "altpw", config());
+    c.wait(|e| matches!(e, Event::SignedOn { .. }));
+    assert_eq!(c.session.port(), Some(6660));
+    let steps: Vec<&str> = c
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(steps.iter().any(|t| t.starts_with("port 1863:") && t.ends_with("trying port 6660")), "{steps:?}");
+    drop(c);
+
+    // Handed back as the preferred port: straight there, no failed attempt first.
+    let mut c =
+        Client::connect_to(to_1863, "alt@example.com", "altpw", Config { preferred_port: Some(6660), ..config() });
+    c.wait(|e| matches!(e, Event::SignedOn { .. }));
+    assert!(!c.seen.iter().any(|e| matches!(e, Event::Progress { text, .. } if text.contains("trying port"))));
+    drop(c);
+
+    // Switched off: 1863 alone, and the refusal ends the login.
+    let mut c = Client::connect_to(to_1863, "alt@example.com", "altpw", Config { alternate_ports: false, ..config() });
+    let end = c.wait(|e| matches!(e, Event::LoginFailed { .. } | Event::SignedOn { .. }));
+    assert!(matches!(end, Event::LoginFailed { reason: LoginFailure::Network, .. }), "{end:?}");
+}

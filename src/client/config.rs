@@ -35,6 +35,11 @@ pub struct Config {
     /// → the connection is dead (SPEC §24: 180 s). Silence alone never counts: revival servers
     /// send nothing for hours. `None` switches detection off (the OS's own limits remain).
     pub dead_connection_timeout: Option<Duration>,
+    /// When the host connects to the service's port 1863 and that fails, try SPEC §25's
+    /// fallback ports in order (see `ports.rs`).
+    pub alternate_ports: bool,
+    /// A port that worked before (`Session::port`, persisted by the host): tried first.
+    pub preferred_port: Option<u16>,
     /// Cap in bytes of what waits to be written or for a connection; past it operations fail
     /// with `QueueFull` at once (see `transmit.rs`).
     pub max_send_queue: usize,
@@ -66,6 +71,8 @@ impl Default for Config {
             contact_list_timeout: Duration::from_secs(10),
             dead_connection_timeout: Some(Duration::from_secs(180)),
             max_send_queue: super::transmit::DEFAULT_MAX_SEND_QUEUE,
+            alternate_ports: true,
+            preferred_port: None,
             mail_check_interval: Some(Duration::from_secs(60)),
             reconnect: ReconnectPolicy::default(),
             initial_status: OwnStatus::Available,

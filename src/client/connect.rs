@@ -23,7 +23,11 @@ fn cancelled() -> io::Error {
 /// Resolves `host` and tries each address in turn, each for at most `timeout`. The stream is
 /// non-blocking.
 pub(crate) fn connect(host: &str, port: u16, timeout: Duration, cancel: &Cancel) -> io::Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
+    // A failed lookup is NotFound, so that the caller does not try other ports for it.
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {host}: {e}")))?
+        .collect();
     let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} did not resolve"));
     for addr in addrs {
         if cancel.is_raised() {

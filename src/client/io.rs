@@ -161,7 +161,11 @@ pub(super) fn io_main(inner: Arc<Inner>) {
                 }
                 let (host, port) = {
                     let c = lock(&inner.core);
-                    (c.host.clone(), c.port)
+                    let port = match c.machine.connect_port() {
+                        0 => c.port,
+                        p => p,
+                    };
+                    (c.host.clone(), port)
                 };
                 inner.deliver(); // progress before a connect that may take a while
                 let result = inner.connect(&host, port);
@@ -178,6 +182,9 @@ pub(super) fn io_main(inner: Arc<Inner>) {
                         } else {
                             let _ = s.shutdown(Shutdown::Both);
                         }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        core.machine.resolve_failed(attempt, &e.to_string(), Instant::now())
                     }
                     Err(e) => core.machine.connect_failed(attempt, &e.to_string(), Instant::now()),
                 }

@@ -172,6 +172,8 @@ pub struct Machine {
     pub(crate) signed_on_once: bool,
     pub(crate) reconnect_attempt: u32,
     pub(crate) reconnect_at: Option<Instant>,
+    /// The ports to try and the one that worked (SPEC §25).
+    pub(crate) ports: super::ports::PortPlan,
     /// Number of the current connect attempt (see [`IoAction::Connect`]).
     pub(crate) attempt: u64,
     pub(crate) server_info: Vec<(String, String)>,
@@ -218,6 +220,7 @@ impl Machine {
             signed_on_once: false,
             reconnect_attempt: 0,
             reconnect_at: None,
+            ports: Default::default(),
             attempt: 0,
             server_info: Vec::new(),
         }
@@ -417,8 +420,31 @@ impl Machine {
 
     // ---- connection lifecycle ----
 
-    /// Begins a connect: the IO layer gets [`IoAction::Connect`].
+    /// Begins a connect to `port` (with SPEC §25's fallbacks when it is 1863 and
+    /// [`Config::alternate_ports`] is on): the IO layer gets [`IoAction::Connect`] and asks
+    /// [`Machine::connect_port`] where to.
+    pub fn start_at(&mut self, creds: Credentials, port: u16, now: Instant) -> Result<()> {
+        let plan = super::ports::PortPlan::new(port, self.cfg.preferred_port, self.cfg.alternate_ports);
+        self.start_with(creds, plan, now)
+    }
+
+    /// Begins a connect to whatever port the IO layer has (no fallbacks).
     pub fn start(&mut self, creds: Credentials, now: Instant) -> Result<()> {
+        self.start_with(creds, super::ports::PortPlan::new(0, None, false), now)
+    }
+
+    /// The port the current connect attempt goes to (0: the IO layer's own).
+    pub fn connect_port(&self) -> u16 {
+        self.ports.current()
+    }
+
+    /// The port of the last connection that opened (to persist as
+    /// [`Config::preferred_port`]).
+    pub fn good_port(&self) -> Option<u16> {
+        self.ports.good()
+    }
+
+    fn start_with(&mut self, creds: Credentials, plan: super::ports::PortPlan, now: Instant) -> Result<()> {
         if self.phase != Phase::Idle {
             return Err(Error::AlreadyConnected);
         }
@@ -430,6 +456,7 @@ impl Machine {
         self.signed_on_once = false;
         self.reconnect_attempt = 0;
         self.mail_seen = 0;
+        self.ports = plan;
         self.begin_attempt(now);
         Ok(())
     }
@@ -439,6 +466,7 @@ impl Machine {
         self.reconnect_at = None;
         self.phase_deadline = None;
         self.attempt += 1;
+        self.ports.restart();
         self.io.push_back(IoAction::Connect { attempt: self.attempt });
         let text = if self.reconnect_attempt == 0 {
             "Connecting".to_owned()
@@ -458,6 +486,7 @@ impl Machine {
         if !stale.is_empty() {
             self.untransmitted(stale);
         }
+        self.ports.succeeded();
         self.phase = Phase::AwaitingChallenge;
         self.reset_framing();
         self.phase_deadline = Some(now + self.cfg.login_timeout);
@@ -468,8 +497,23 @@ impl Machine {
         });
     }
 
-    /// Resolving or connecting for `attempt` failed.
+    /// Connecting for `attempt` failed: the next fallback port (SPEC §25) is tried, if any.
     pub fn connect_failed(&mut self, attempt: u64, error: &str, now: Instant) {
+        if self.phase == Phase::Connecting && attempt == self.attempt {
+            let failed = self.ports.current();
+            if let Some(next) = self.ports.advance() {
+                self.attempt += 1;
+                self.io.push_back(IoAction::Connect { attempt: self.attempt });
+                let text = format!("port {failed}: {error}; trying port {next}");
+                self.emit(Event::Progress { step: progress::CONNECTING, total: progress::TOTAL, text });
+                return;
+            }
+            self.end_connection(Cause::Network, 0, format!("could not connect: {error}"), now);
+        }
+    }
+
+    /// The server's name did not resolve for `attempt`: no other port would help.
+    pub fn resolve_failed(&mut self, attempt: u64, error: &str, now: Instant) {
         if self.phase == Phase::Connecting && attempt == self.attempt {
             self.end_connection(Cause::Network, 0, format!("could not connect: {error}"), now);
         }

@@ -39,6 +39,7 @@ pub mod lifecycle;
 mod liveness;
 pub mod machine;
 pub mod names;
+pub mod ports;
 pub mod reconnect;
 pub mod requests;
 pub mod session;

@@ -127,7 +127,7 @@ impl Session {
         }
         let spawn = {
             let mut core = lock(&self.inner.core);
-            core.machine.start(creds, Instant::now())?;
+            core.machine.start_at(creds, port, Instant::now())?;
             core.host = host.to_owned();
             core.port = port;
             let spawn = !core.io_running;
@@ -203,6 +203,12 @@ impl Session {
     /// [`Config::max_frame`]); for tests and diagnostics.
     pub fn buffered_bytes(&self) -> usize {
         lock(&self.inner.core).machine.buffered_bytes()
+    }
+
+    /// The port of the last connection that opened (SPEC §25: a host persists it and passes it
+    /// back as [`Config::preferred_port`]); `None` before the first.
+    pub fn port(&self) -> Option<u16> {
+        lock(&self.inner.core).machine.good_port()
     }
 
     /// Own uid, 0 before login.

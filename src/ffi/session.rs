@@ -462,6 +462,17 @@ pub unsafe extern "C" fn msim_session_get_username(
     })
 }
 
+/// The port of the session's last connection that opened — after a fallback (see
+/// `disable_alternate_ports`) not necessarily the one you asked for. Persist it and pass it back
+/// as `preferred_port` next time. 0 before the first connection, or for NULL.
+///
+/// # Safety
+/// `session` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn msim_session_get_port(session: *const msim_session) -> u16 {
+    guard_or(0, || session.as_ref().and_then(|s| s.session.port()).unwrap_or(0))
+}
+
 /// Where the session is; MSIM_SESSION_STATE_IDLE for NULL.
 ///
 /// # Safety

@@ -173,6 +173,13 @@ pub struct msim_session_options {
     /// Cap in bytes of the callback queue in POLL/GLIB mode (the strings the queued events
     /// carry); 0 = 4 MiB. One event larger than the cap is still queued, alone.
     pub max_queued_event_bytes: u32,
+    /// Connect to the given port only. By default, when the port is 1863 (or 0) and connecting
+    /// fails, the ports the official client fell back to are tried in order: 6660, 6661, 6662,
+    /// 6665, 6668, 6669, 80, 443 (not after a failed name lookup).
+    pub disable_alternate_ports: bool,
+    /// A port that worked before (`msim_session_get_port`, persisted by you): tried first; 0 =
+    /// none.
+    pub preferred_port: u32,
 }
 
 /// User info given to `on_user_info` / `on_lookup_result`. Strings are NULL when unknown and

@@ -50,6 +50,8 @@ int main(int argc, char **argv) {
     ok(uid_a && uid_b && uid_a != uid_b && msim_session_get_state(a->session) == MSIM_SESSION_STATE_SIGNED_ON &&
            msim_session_get_username(a->session, &name_a) == MSIM_RESULT_OK && name_a,
        "signed-on sessions report state, uid and username", NULL);
+    ok(msim_session_get_port(a->session) == port && msim_session_get_port(b->session) == port,
+       "signed-on sessions report the port that worked", NULL);
     char to_a[16], to_b[16];
     snprintf(to_a, sizeof to_a, "%u", uid_a);
     snprintf(to_b, sizeof to_b, "%u", uid_b);

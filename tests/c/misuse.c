@@ -307,6 +307,7 @@ static const msim_profile song_profile = {.song = "Misuse Song"};
     X(set_profile, "P", A(OUT), NP, 0, SIGNED_ON, msim_session_set_profile(s, a[0] ? &song_profile : NULL))   \
     X(get_username, "P", A(OUT), NP, 0, SESSION, msim_session_get_username(s, STR(0)))                        \
     X(get_uid, "", A(NULL), 0, 0, SESSION, msim_session_get_uid(s))                                           \
+    X(get_port, "", A(NULL), 0, 0, SESSION, msim_session_get_port(s))                                         \
     X(get_state, "", A(NULL), MSIM_SESSION_STATE_IDLE, 0, SESSION, msim_session_get_state(s))                 \
     X(fd, "", A(NULL), -1, 0, SESSION, msim_session_fd(s))                                                    \
     X(dispatch, "", A(NULL), 0, 0, SESSION, msim_session_dispatch(s))
@@ -470,6 +471,7 @@ static void states(void) {
     /* Before connect. */
     CHECK(msim_session_get_state(s), MSIM_SESSION_STATE_IDLE);
     CHECK(msim_session_get_uid(s), 0);
+    CHECK(msim_session_get_port(s), 0);
     CHECK(msim_session_get_username(s, &name), MSIM_RESULT_OK);
     CHECK_TRUE(name == NULL);
     CHECK(msim_session_disconnect(s), MSIM_RESULT_NOT_CONNECTED);

@@ -57,7 +57,8 @@ typedef enum {
   MSIM_DISCONNECT_REASON_REQUESTED = 0,
   MSIM_DISCONNECT_REASON_SERVER_CLOSED = 1,
   MSIM_DISCONNECT_REASON_NETWORK = 2,
-  // No data from the server for the dead-connection timeout (default 180 s).
+  // The server stopped acknowledging our data and keepalive probes for the dead-connection
+  // timeout (default 180 s). Silence alone never ends a session.
   MSIM_DISCONNECT_REASON_TIMEOUT = 3,
   // Error 6: the account signed on somewhere else. Never reconnects.
   MSIM_DISCONNECT_REASON_LOGGED_IN_ELSEWHERE = 4,
@@ -67,6 +68,9 @@ typedef enum {
   MSIM_DISCONNECT_REASON_PROTOCOL = 6,
   // Automatic reconnect gave up.
   MSIM_DISCONNECT_REASON_RECONNECT_FAILED = 7,
+  // Error 2 or 3: the server no longer accepts the session key ("session expired"); with
+  // `auto_reconnect` the session logs in again (`again` true).
+  MSIM_DISCONNECT_REASON_SESSION_EXPIRED = 8,
 } msim_disconnect_reason;
 
 // How callbacks are delivered; chosen once at `msim_session_new_ex`.
@@ -97,6 +101,8 @@ typedef enum {
   MSIM_LOGIN_FAILURE_PROTOCOL = 5,
   // Another server error; see the code and text.
   MSIM_LOGIN_FAILURE_SERVER_ERROR = 6,
+  // Error 267: the server refuses this client version (`client_version` option).
+  MSIM_LOGIN_FAILURE_CLIENT_TOO_OLD = 7,
 } msim_login_failure;
 
 // Bits of the flags of `on_mail_alert` (SPEC §13).
@@ -193,6 +199,17 @@ typedef enum {
   MSIM_RESULT_NO_SUCH_USER = 504,
   // The requested username is already taken (SPEC §6.7).
   MSIM_RESULT_USERNAME_TAKEN = 505,
+  // The server no longer accepts the session key (server error 2 or 3, SPEC §25).
+  MSIM_RESULT_SESSION_EXPIRED = 506,
+  // The server refuses this client version (server error 267, SPEC §25).
+  MSIM_RESULT_CLIENT_TOO_OLD = 507,
+  // The server could not fetch the contact list (server error 270, SPEC §25); signing on
+  // goes on without it.
+  MSIM_RESULT_CONTACT_LIST_UNAVAILABLE = 508,
+  // The user is already on the contact list (server error 1539, SPEC §25).
+  MSIM_RESULT_ALREADY_BUDDY = 509,
+  // The user is not on the contact list (server error 2817, SPEC §25).
+  MSIM_RESULT_NOT_BUDDY = 510,
   // A bug in msim: a Rust panic was caught at the C boundary. The object involved may be unusable.
   MSIM_RESULT_PANIC = 900,
 } msim_result;

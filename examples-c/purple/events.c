@@ -48,6 +48,10 @@ static void cb_login_failed(void *ud, msim_login_failure reason, uint32_t code, 
     } else if (reason == MSIM_LOGIN_FAILURE_UNKNOWN_ACCOUNT) {
         err = PURPLE_CONNECTION_ERROR_INVALID_USERNAME;
         msg = g_strdup_printf("No such account: %s", text);
+    } else if (reason == MSIM_LOGIN_FAILURE_CLIENT_TOO_OLD) {
+        /* Retrying cannot help: libpurple must not reconnect (a non-network error). */
+        err = PURPLE_CONNECTION_ERROR_OTHER_ERROR;
+        msg = g_strdup_printf("The server refuses this client version: %s", text);
     } else if (reason == MSIM_LOGIN_FAILURE_SERVER_ERROR) {
         err = PURPLE_CONNECTION_ERROR_NETWORK_ERROR; /* Pidgin: "Protocol error, code N" */
         msg = g_strdup_printf("Protocol error, code %u: %s", (unsigned)code, text);
@@ -74,7 +78,8 @@ static void cb_disconnected(void *ud, msim_disconnect_reason reason, uint32_t co
         fail(mp, PURPLE_CONNECTION_ERROR_AUTHENTICATION_FAILED, text);
         return;
     }
-    /* Server closed, network, timeout, protocol: transient as far as libpurple is concerned. */
+    /* Server closed, network, timeout, protocol, session expired: transient as far as libpurple
+     * is concerned (it reconnects, which logs in afresh). */
     if (code != 0) {
         msg = g_strdup_printf("Protocol error, code %u: %s", (unsigned)code, text);
     } else {

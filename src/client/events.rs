@@ -59,6 +59,8 @@ pub enum LoginFailure {
     Protocol,
     /// Another server `\error\` (see the code).
     Server,
+    /// Error 267: the server refuses this client version (SPEC §25; see `Config::client_version`).
+    ClientTooOld,
 }
 
 /// Why a signed-on session ended.
@@ -70,7 +72,7 @@ pub enum DisconnectReason {
     ServerClosed,
     /// A socket error.
     Network,
-    /// No data for the dead-connection timeout (SPEC §24).
+    /// The server stopped acknowledging for the dead-connection timeout (SPEC §24).
     Timeout,
     /// Error 6: the account logged in from another place (SPEC §16.2). Never reconnects.
     LoggedInElsewhere,
@@ -80,6 +82,9 @@ pub enum DisconnectReason {
     Protocol,
     /// Reconnecting gave up after the policy's attempts.
     ReconnectFailed,
+    /// Error 2 or 3: the server no longer accepts the session key (SPEC §25, "session
+    /// expired"); with reconnect enabled the session logs in again.
+    SessionExpired,
 }
 
 /// What the server knows about a user (SPEC §9.2). Empty fields are `None`.

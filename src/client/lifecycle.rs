@@ -30,12 +30,22 @@ pub(crate) enum Cause {
     LoggedInElsewhere,
     BadPassword,
     UnknownAccount,
+    SessionExpired,
+    ClientTooOld,
 }
 
 impl Cause {
     /// May a reconnect fix this? Not for credentials, a kick by another login, or a request.
     fn retryable(self) -> bool {
-        matches!(self, Cause::ServerClosed | Cause::Network | Cause::Timeout | Cause::Protocol | Cause::ServerError)
+        matches!(
+            self,
+            Cause::ServerClosed
+                | Cause::Network
+                | Cause::Timeout
+                | Cause::Protocol
+                | Cause::ServerError
+                | Cause::SessionExpired
+        )
     }
 
     fn login_failure(self) -> LoginFailure {
@@ -45,7 +55,8 @@ impl Cause {
             Cause::LoggedInElsewhere => LoginFailure::LoggedInElsewhere,
             Cause::Timeout => LoginFailure::Timeout,
             Cause::Protocol => LoginFailure::Protocol,
-            Cause::ServerError => LoginFailure::Server,
+            Cause::ServerError | Cause::SessionExpired => LoginFailure::Server,
+            Cause::ClientTooOld => LoginFailure::ClientTooOld,
             Cause::Requested | Cause::ServerClosed | Cause::Network => LoginFailure::Network,
         }
     }
@@ -58,7 +69,10 @@ impl Cause {
             Cause::Timeout => DisconnectReason::Timeout,
             Cause::Protocol => DisconnectReason::Protocol,
             Cause::LoggedInElsewhere => DisconnectReason::LoggedInElsewhere,
-            Cause::ServerError | Cause::BadPassword | Cause::UnknownAccount => DisconnectReason::ServerError,
+            Cause::SessionExpired => DisconnectReason::SessionExpired,
+            Cause::ServerError | Cause::BadPassword | Cause::UnknownAccount | Cause::ClientTooOld => {
+                DisconnectReason::ServerError
+            }
         }
     }
 }
@@ -167,11 +181,20 @@ impl Machine {
     }
 
     pub(crate) fn on_error(&mut self, code: u32, fatal: bool, text: String, now: Instant) {
-        // SPEC §16.2.
+        // SPEC §16.2, §25.
         let cause = match code {
             260 => Some(Cause::BadPassword),
             259 if !self.phase.logged_in() => Some(Cause::UnknownAccount),
             6 => Some(Cause::LoggedInElsewhere),
+            // Digsby ends the session on both, fatal flag or not: nothing sent with this key
+            // will be accepted any more.
+            2 | 3 => Some(Cause::SessionExpired),
+            267 => Some(Cause::ClientTooOld),
+            270 if self.phase == Phase::SigningOn => {
+                // The contact list will not come: sign on now, with the usual fallback warning.
+                self.emit(Event::Error { error: Error::Server { code, text } });
+                return self.sign_on(now);
+            }
             _ if fatal => Some(Cause::ServerError),
             _ => None,
         };

@@ -253,3 +253,33 @@ fn a_new_headline_is_the_status_text_sent_again_at_the_next_sign_on() {
         .collect();
     assert_eq!(statuses, [(5, "new headline".to_owned())]);
 }
+
+#[test]
+fn spec_25_error_codes_end_or_continue_the_session_as_their_meaning_says() {
+    // 2 and 3: the session key is no longer valid, flagged fatal or not; a reconnect follows.
+    for code in [2, 3] {
+        let mut h = H::new(Config { reconnect: ReconnectPolicy { enabled: true, ..Default::default() }, ..cfg() });
+        h.signed_on(&[]);
+        h.feed(ServerMessage::Error { code, fatal: false, text: "bad key".into() });
+        let ev = h.events();
+        assert!(
+            matches!(&ev[..], [Event::Disconnected { reason: DisconnectReason::SessionExpired, reconnecting: true, code: c, .. }] if *c == code),
+            "{code}: {ev:?}"
+        );
+    }
+    // 267: this client version is refused; no retry can help.
+    let mut h = H::new(cfg());
+    h.log_in_until_challenge_answered();
+    h.feed(ServerMessage::Error { code: 267, fatal: true, text: "too old".into() });
+    assert!(matches!(&h.events()[..], [Event::LoginFailed { reason: LoginFailure::ClientTooOld, code: 267, .. }]));
+    // 270 while signing on: the list will not come, so sign on now with one warning.
+    let mut h = H::new(cfg());
+    h.log_in_until_signing_on("jeff");
+    h.feed(ServerMessage::Error { code: 270, fatal: false, text: "no list".into() });
+    let ev = h.events();
+    assert!(
+        matches!(&ev[..], [Event::Error { error: Error::Server { code: 270, .. } }, Event::SignedOn { .. }]),
+        "{ev:?}"
+    );
+    assert_eq!(h.m.phase(), Phase::SignedOn);
+}

@@ -83,6 +83,17 @@ pub enum msim_result {
     NoSuchUser = 504,
     /// The requested username is already taken (SPEC §6.7).
     UsernameTaken = 505,
+    /// The server no longer accepts the session key (server error 2 or 3, SPEC §25).
+    SessionExpired = 506,
+    /// The server refuses this client version (server error 267, SPEC §25).
+    ClientTooOld = 507,
+    /// The server could not fetch the contact list (server error 270, SPEC §25); signing on
+    /// goes on without it.
+    ContactListUnavailable = 508,
+    /// The user is already on the contact list (server error 1539, SPEC §25).
+    AlreadyBuddy = 509,
+    /// The user is not on the contact list (server error 2817, SPEC §25).
+    NotBuddy = 510,
 
     /// A bug in msim: a Rust panic was caught at the C boundary. The object involved may be unusable.
     Panic = 900,
@@ -129,6 +140,11 @@ impl msim_result {
             LoggedInElsewhere,
             NoSuchUser,
             UsernameTaken,
+            SessionExpired,
+            ClientTooOld,
+            ContactListUnavailable,
+            AlreadyBuddy,
+            NotBuddy,
             Panic,
         ]
     };
@@ -144,6 +160,11 @@ impl msim_result {
             6 => msim_result::LoggedInElsewhere,
             259 => msim_result::UnknownEmail,
             260 => msim_result::AuthFailed,
+            2 | 3 => msim_result::SessionExpired,
+            267 => msim_result::ClientTooOld,
+            270 => msim_result::ContactListUnavailable,
+            1539 => msim_result::AlreadyBuddy,
+            2817 => msim_result::NotBuddy,
             _ => msim_result::ServerError,
         }
     }
@@ -181,6 +202,11 @@ impl msim_result {
             LoggedInElsewhere => cstr!("logged in from another location"),
             NoSuchUser => cstr!("no such user"),
             UsernameTaken => cstr!("username already taken"),
+            SessionExpired => cstr!("the server no longer accepts this session (session expired)"),
+            ClientTooOld => cstr!("the server refuses this client version (too old)"),
+            ContactListUnavailable => cstr!("the server could not fetch the contact list"),
+            AlreadyBuddy => cstr!("already on the contact list"),
+            NotBuddy => cstr!("not on the contact list"),
             Panic => cstr!("internal error (a panic was caught in msim)"),
         }
     }

@@ -64,6 +64,8 @@ pub enum msim_login_failure {
     Protocol = 5,
     /// Another server error; see the code and text.
     ServerError = 6,
+    /// Error 267: the server refuses this client version (`client_version` option).
+    ClientTooOld = 7,
 }
 
 /// Why a session ended (`on_disconnected`).
@@ -74,7 +76,8 @@ pub enum msim_disconnect_reason {
     Requested = 0,
     ServerClosed = 1,
     Network = 2,
-    /// No data from the server for the dead-connection timeout (default 180 s).
+    /// The server stopped acknowledging our data and keepalive probes for the dead-connection
+    /// timeout (default 180 s). Silence alone never ends a session.
     Timeout = 3,
     /// Error 6: the account signed on somewhere else. Never reconnects.
     LoggedInElsewhere = 4,
@@ -84,6 +87,9 @@ pub enum msim_disconnect_reason {
     Protocol = 6,
     /// Automatic reconnect gave up.
     ReconnectFailed = 7,
+    /// Error 2 or 3: the server no longer accepts the session key ("session expired"); with
+    /// `auto_reconnect` the session logs in again (`again` true).
+    SessionExpired = 8,
 }
 
 /// Answer kinds of `on_username_result`.
@@ -347,6 +353,7 @@ pub(crate) fn login_failure(r: LoginFailure) -> msim_login_failure {
         LoginFailure::Timeout => msim_login_failure::Timeout,
         LoginFailure::Protocol => msim_login_failure::Protocol,
         LoginFailure::Server => msim_login_failure::ServerError,
+        LoginFailure::ClientTooOld => msim_login_failure::ClientTooOld,
     }
 }
 
@@ -360,6 +367,7 @@ pub(crate) fn disconnect_reason(r: DisconnectReason) -> msim_disconnect_reason {
         DisconnectReason::ServerError => msim_disconnect_reason::ServerError,
         DisconnectReason::Protocol => msim_disconnect_reason::Protocol,
         DisconnectReason::ReconnectFailed => msim_disconnect_reason::ReconnectFailed,
+        DisconnectReason::SessionExpired => msim_disconnect_reason::SessionExpired,
     }
 }
 

@@ -133,6 +133,17 @@ typedef enum {
   MSIM_PRESENCE_AWAY = 5,
 } msim_presence;
 
+// Proxy protocols for `msim_session_set_proxy`.
+typedef enum {
+  // Connect directly (removes a proxy set before).
+  MSIM_PROXY_TYPE_NONE = 0,
+  // SOCKS5 (RFC 1928), with username/password authentication (RFC 1929) when a username is
+  // given. The proxy resolves the server's name.
+  MSIM_PROXY_TYPE_SOCKS5 = 1,
+  // HTTP `CONNECT`, with Basic proxy authentication when a username is given.
+  MSIM_PROXY_TYPE_HTTP = 2,
+} msim_proxy_type;
+
 // The result of every msim function that can fail.
 //
 // Numbers are stable and grouped: 0 success; 1xx a bad argument; 2xx the object is in the wrong
@@ -893,6 +904,24 @@ msim_result msim_session_unpermit(msim_session *session, const char *who);
 msim_result msim_session_set_profile_sized(msim_session *session,
                                            const msim_profile *profile,
                                            size_t profile_size);
+
+// Makes the session's next `msim_session_connect` (and its reconnects) go through a proxy;
+// `kind` is an `msim_proxy_type` value. `host`/`port` are the proxy's; `username` NULL or "" = no authentication; `password` NULL =
+// "". All strings are copied; the password is kept only until the session is freed (or the
+// proxy replaced) and never logged. A proxy that refuses the tunnel or the credentials ends the
+// login with `on_login_failed(MSIM_LOGIN_FAILURE_NETWORK)` and a text saying so.
+// `MSIM_PROXY_NONE` connects directly again (the other arguments are then ignored and may be
+// NULL). MSIM_RESULT_ALREADY_CONNECTED unless the session is idle; MSIM_RESULT_INVALID_ARGUMENT
+// for an unknown type, an empty host or port 0.
+//
+// # Safety
+// `session` valid; strings NULL or NUL-terminated.
+msim_result msim_session_set_proxy(msim_session *session,
+                                   uint32_t kind,
+                                   const char *host,
+                                   uint16_t port,
+                                   const char *username,
+                                   const char *password);
 
 // A static, human-readable English description of `result`, e.g. "not connected".
 //

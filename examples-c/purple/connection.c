@@ -38,6 +38,45 @@ static void free_pending(gpointer p) {
     g_free(c);
 }
 
+/* The account's proxy (Pidgin's account Proxy tab, or the global/environment one it points to)
+ * becomes the session's: SOCKS5 (Tor is one) and HTTP CONNECT. Returns FALSE after failing the
+ * connection for a proxy type libmsim cannot use. */
+static gboolean use_account_proxy(msim_purple *mp) {
+    PurpleProxyInfo *info = purple_proxy_get_setup(mp->account);
+    if (info == NULL) {
+        return TRUE;
+    }
+    uint32_t kind;
+    switch (purple_proxy_info_get_type(info)) {
+    case PURPLE_PROXY_SOCKS5:
+    case PURPLE_PROXY_TOR:
+        kind = MSIM_PROXY_TYPE_SOCKS5;
+        break;
+    case PURPLE_PROXY_HTTP:
+        kind = MSIM_PROXY_TYPE_HTTP;
+        break;
+    case PURPLE_PROXY_SOCKS4:
+        fail(mp, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS,
+             "SOCKS4 proxies are not supported by MySpaceIM; use SOCKS5 or HTTP");
+        return FALSE;
+    default:
+        return TRUE; /* none */
+    }
+    const char *host = purple_proxy_info_get_host(info);
+    int port = purple_proxy_info_get_port(info);
+    msim_result r = msim_session_set_proxy(mp->session, kind, host != NULL ? host : "",
+                                           (uint16_t)(port > 0 && port <= 65535 ? port : 0),
+                                           purple_proxy_info_get_username(info),
+                                           purple_proxy_info_get_password(info));
+    if (r != MSIM_RESULT_OK) {
+        char *msg = g_strdup_printf("Unusable proxy settings: %s", msim_result_str((int)r));
+        fail(mp, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, msg);
+        g_free(msg);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 void prpl_login(PurpleAccount *account) {
     PurpleConnection *gc = purple_account_get_connection(account);
     msim_purple *mp = g_new0(msim_purple, 1);
@@ -73,6 +112,9 @@ void prpl_login(PurpleAccount *account) {
     const char *password = purple_connection_get_password(gc);
     if (port <= 0 || port > 65535) {
         fail(mp, PURPLE_CONNECTION_ERROR_INVALID_SETTINGS, "The port must be between 1 and 65535");
+        return;
+    }
+    if (!use_account_proxy(mp)) {
         return;
     }
     msim_result r = msim_session_connect(mp->session, host, (uint16_t)port, purple_account_get_username(account),

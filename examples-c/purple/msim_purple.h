@@ -44,6 +44,7 @@
 #include <notify.h>
 #include <plugin.h>
 #include <privacy.h>
+#include <proxy.h>
 #include <prpl.h>
 #include <server.h>
 #include <status.h>

@@ -38,6 +38,8 @@ pub struct Config {
     /// When the host connects to the service's port 1863 and that fails, try SPEC §25's
     /// fallback ports in order (see `ports.rs`).
     pub alternate_ports: bool,
+    /// Connect through this proxy (SOCKS5 or HTTP CONNECT); `None` = directly.
+    pub proxy: Option<super::proxy::Proxy>,
     /// A port that worked before (`Session::port`, persisted by the host): tried first.
     pub preferred_port: Option<u16>,
     /// Cap in bytes of what waits to be written or for a connection; past it operations fail
@@ -73,6 +75,7 @@ impl Default for Config {
             max_send_queue: super::transmit::DEFAULT_MAX_SEND_QUEUE,
             alternate_ports: true,
             preferred_port: None,
+            proxy: None,
             mail_check_interval: Some(Duration::from_secs(60)),
             reconnect: ReconnectPolicy::default(),
             initial_status: OwnStatus::Available,

@@ -171,7 +171,7 @@ pub(super) fn io_main(inner: Arc<Inner>) {
                 let result = inner.connect(&host, port);
                 let mut core = lock(&inner.core);
                 match result {
-                    Ok(s) => {
+                    Ok((s, early)) => {
                         let _ = s.set_nodelay(true);
                         super::liveness::watch(&s, inner.dead_connection_timeout);
                         // A disconnect (and maybe a new connect) may have come while we were
@@ -179,6 +179,9 @@ pub(super) fn io_main(inner: Arc<Inner>) {
                         core.machine.connected(attempt, Instant::now());
                         if core.machine.phase().has_connection() {
                             conn = Some(Conn::new(s));
+                            if !early.is_empty() {
+                                core.machine.receive(&early, Instant::now());
+                            }
                         } else {
                             let _ = s.shutdown(Shutdown::Both);
                         }

@@ -39,6 +39,7 @@ pub mod lifecycle;
 mod liveness;
 pub mod machine;
 pub mod names;
+pub mod proxy;
 pub mod ports;
 pub mod reconnect;
 pub mod requests;
@@ -55,5 +56,6 @@ pub use events::{
     UserInfo, UsernameOutcome, WebChallenge,
 };
 pub use machine::{Credentials, IoAction, Machine, Phase};
+pub use proxy::{Proxy, ProxyKind};
 pub use reconnect::ReconnectPolicy;
 pub use session::Session;

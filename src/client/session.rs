@@ -33,6 +33,7 @@ use super::error::{Error, Result};
 use super::events::{Event, MessageId, OwnStatus, RequestId};
 use super::gate::Gate;
 use super::machine::{Credentials, Machine, Phase};
+use super::proxy::Proxy;
 use super::signal::Signal;
 use crate::protocol::zap::Zap;
 
@@ -70,6 +71,8 @@ pub(super) struct Inner {
     pub(super) dead_connection_timeout: Option<Duration>,
     /// Cancels the connect the IO thread is in, if any.
     connecting: Mutex<Option<Arc<Cancel>>>,
+    /// See [`Config::proxy`] and [`Session::set_proxy`].
+    proxy: Mutex<Option<Proxy>>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -97,6 +100,7 @@ impl Session {
         let stack_size = config.io_stack_size;
         let connect_timeout = config.connect_timeout;
         let dead_connection_timeout = config.dead_connection_timeout;
+        let proxy = config.proxy.clone();
         let machine = Machine::new(config, Instant::now());
         Ok(Session {
             inner: Arc::new(Inner {
@@ -112,6 +116,7 @@ impl Session {
                 connect_timeout,
                 dead_connection_timeout,
                 connecting: Mutex::new(None),
+                proxy: Mutex::new(proxy),
             }),
         })
     }
@@ -192,6 +197,17 @@ impl Session {
     /// check that no thread outlives its connection.
     pub fn io_thread_running(&self) -> bool {
         !*lock(&self.inner.io_done)
+    }
+
+    /// Sets (or with `None` removes) the proxy the next `connect` goes through; only while idle
+    /// (`AlreadyConnected` otherwise).
+    pub fn set_proxy(&self, proxy: Option<Proxy>) -> Result<()> {
+        let core = lock(&self.inner.core);
+        if core.machine.phase() != Phase::Idle {
+            return Err(Error::AlreadyConnected);
+        }
+        *lock(&self.inner.proxy) = proxy;
+        Ok(())
     }
 
     /// Bytes waiting to be written or for a connection (bounded by [`Config::max_send_queue`]).
@@ -372,7 +388,9 @@ impl Inner {
 
     /// Connects for `attempt` unless the session moved on (closed, disconnected) before the
     /// cancel could reach this connect; `kick` cancels it after.
-    pub(super) fn connect(&self, host: &str, port: u16) -> io::Result<TcpStream> {
+    /// Opens the connection to `host:port`, through the proxy if one is set. Returns the socket
+    /// (non-blocking) and any server bytes that came with the proxy's answer.
+    pub(super) fn connect(&self, host: &str, port: u16) -> io::Result<(TcpStream, Vec<u8>)> {
         let cancel = Arc::new(Cancel::new()?);
         {
             let core = lock(&self.core);
@@ -381,7 +399,19 @@ impl Inner {
             }
             *lock(&self.connecting) = Some(cancel.clone());
         }
-        let result = connect::connect(host, port, self.connect_timeout, &cancel);
+        let proxy = lock(&self.proxy).clone();
+        let result = match &proxy {
+            None => connect::connect(host, port, self.connect_timeout, &cancel).map(|s| (s, Vec::new())),
+            Some(p) => connect::connect(&p.host, p.port, self.connect_timeout, &cancel).and_then(|s| {
+                let deadline = Instant::now() + self.connect_timeout;
+                let early = super::proxy::handshake(&s, p, host, port, deadline, &cancel).map_err(|e| {
+                    // Not a failure to resolve the *server's* name: other ports may still work.
+                    let kind = if e.kind() == io::ErrorKind::NotFound { io::ErrorKind::Other } else { e.kind() };
+                    io::Error::new(kind, format!("proxy {}:{}: {e}", p.host, p.port))
+                })?;
+                Ok((s, early))
+            }),
+        };
         *lock(&self.connecting) = None;
         result
     }

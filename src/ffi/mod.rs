@@ -21,6 +21,7 @@ pub mod plugin;
 mod plugin_abi;
 pub mod privacy;
 pub mod profile;
+pub mod proxy;
 pub mod result;
 pub mod session;
 pub mod strings;

@@ -298,6 +298,8 @@ static const msim_profile song_profile = {.song = "Misuse Song"};
     X(import_friends, "p", A(OUT), NP, NC, SESSION, msim_session_import_friends(s, RID(0)))                   \
     X(check_mail, "", A(NULL), NP, 0, SIGNED_ON, msim_session_check_mail(s))                                  \
     X(set_privacy, "", A(NULL), NP, 0, SIGNED_ON, msim_session_set_privacy(s, false, false))                  \
+    X(set_proxy, "soo", A("127.0.0.1", "u", "p"), NP, 0, SESSION,                                             \
+      msim_session_set_proxy(s, MSIM_PROXY_TYPE_SOCKS5, a[0], 1080, a[1], a[2]))                              \
     X(permit, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_permit(s, a[0]))                               \
     X(unpermit, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_unpermit(s, a[0]))                           \
     X(save_group, "sp", A("Misuse", OUT), NP, NC, SIGNED_ON, msim_session_save_group(s, a[0], 0, 0, RID(1)))  \

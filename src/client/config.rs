@@ -33,6 +33,9 @@ pub struct Config {
     pub contact_list_timeout: Duration,
     /// No data from the server for this long → the connection is dead (SPEC §24: 180 s).
     pub dead_connection_timeout: Duration,
+    /// How long a message from a sender whose username is unknown is held while the client looks
+    /// the uid up (SPEC §9.1, §24); after this it is delivered with the uid alone.
+    pub name_lookup_timeout: Duration,
     /// Mail/inbox check period (SPEC §13, Pidgin: 60 s); `None` disables mail checks.
     pub mail_check_interval: Option<Duration>,
     /// Automatic reconnect after a lost connection.
@@ -60,6 +63,9 @@ impl Default for Config {
             request_timeout: Duration::from_secs(60),
             contact_list_timeout: Duration::from_secs(10),
             dead_connection_timeout: Duration::from_secs(180),
+            // A lookup answers in one round trip; a server that answers no lookups (SPEC §24) should
+            // not keep messages back for long.
+            name_lookup_timeout: Duration::from_secs(5),
             mail_check_interval: Some(Duration::from_secs(60)),
             reconnect: ReconnectPolicy::default(),
             initial_status: OwnStatus::Available,

@@ -33,6 +33,7 @@ mod connect;
 pub mod error;
 pub mod events;
 pub mod gate;
+pub mod held;
 pub mod incoming;
 pub mod lifecycle;
 pub mod machine;

@@ -102,10 +102,10 @@ fn with_name(mut ev: Event, name: Option<String>) -> Event {
         | Event::Typing { username, .. }
         | Event::Zap { username, .. }
         | Event::BuddyStatus { username, .. }
-        | Event::BuddyNotice { username, .. } => {
-            if username.is_none() {
-                *username = name;
-            }
+        | Event::BuddyNotice { username, .. }
+            if username.is_none() =>
+        {
+            *username = name;
         }
         _ => {}
     }
@@ -114,7 +114,7 @@ fn with_name(mut ev: Event, name: Option<String>) -> Event {
 
 impl Machine {
     /// An event from user `uid` (its username left `None`: it is filled in on delivery).
-    pub(crate) fn from_user(&mut self, uid: u32, ev: Event, now: Instant) {
+    pub(crate) fn user_event(&mut self, uid: u32, ev: Event, now: Instant) {
         let h = &self.held;
         if uid != 0 && !self.names.knows(uid) && !h.waiting.contains_key(&uid) && !h.unnamed.contains(&uid) {
             let presence_like = matches!(ev, Event::BuddyStatus { .. } | Event::BuddyNotice { .. });

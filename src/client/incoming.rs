@@ -387,30 +387,30 @@ impl Machine {
                     offline: date.is_some(),
                 };
                 // SPEC §24: held while the sender's name is looked up, delivered even without one.
-                self.from_user(from, ev, now);
+                self.user_event(from, ev, now);
             }
-            BmContent::Typing => self.from_user(from, Event::Typing { from, username, typing: true }, now),
-            BmContent::StopTyping => self.from_user(from, Event::Typing { from, username, typing: false }, now),
+            BmContent::Typing => self.user_event(from, Event::Typing { from, username, typing: true }, now),
+            BmContent::StopTyping => self.user_event(from, Event::Typing { from, username, typing: false }, now),
             BmContent::Media => {
                 // SPEC §11.6: a media message pops the window: typing, then stopped.
-                self.from_user(from, Event::Typing { from, username: None, typing: true }, now);
-                self.from_user(from, Event::Typing { from, username, typing: false }, now);
+                self.user_event(from, Event::Typing { from, username: None, typing: true }, now);
+                self.user_event(from, Event::Typing { from, username, typing: false }, now);
             }
-            BmContent::Zap(zap) => self.from_user(from, Event::Zap { from, username, zap }, now),
+            BmContent::Zap(zap) => self.user_event(from, Event::Zap { from, username, zap }, now),
             BmContent::Status(s) => {
                 // SPEC §24: a stranger's status never adds them to a list.
                 let ev = Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text };
-                self.from_user(from, ev, now);
+                self.user_event(from, ev, now);
             }
             BmContent::AddNotice => {}
             BmContent::ClientVersion(text) => {
-                self.from_user(from, Event::BuddyNotice { from, username, kind: NoticeKind::ClientVersion, text }, now)
+                self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::ClientVersion, text }, now)
             }
             BmContent::Mood(text) => {
-                self.from_user(from, Event::BuddyNotice { from, username, kind: NoticeKind::Mood, text }, now)
+                self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Mood, text }, now)
             }
             BmContent::Profile(text) => {
-                self.from_user(from, Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text }, now)
+                self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text }, now)
             }
             BmContent::GroupChat(_) | BmContent::Unknown { .. } => {
                 self.emit(Event::Unhandled { text: trace::redact(raw) })

@@ -250,6 +250,32 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_counts_bytes_skips_overlong_names_and_keeps_contacts_when_full() {
+        let mut n = Names::default();
+        n.remember(1, &"a".repeat(MAX_USERNAME_LEN));
+        n.remember(2, &"b".repeat(MAX_USERNAME_LEN + 1));
+        assert!(n.knows(1) && !n.knows(2), "SPEC §20: at most 25 characters");
+        assert_eq!(n.bytes(), 2 * (ENTRY_BYTES + MAX_USERNAME_LEN));
+        n.set_contact(1, true);
+        n.remember_key("@one@example.com".into(), 1);
+        let mut uid = 10;
+        while n.bytes() + 2 * (ENTRY_BYTES + 25) <= MAX_NAME_BYTES {
+            n.remember(uid, &format!("user{uid:0>21}"));
+            uid += 1;
+        }
+        n.remember(uid, "one_more");
+        assert!(n.bytes() <= MAX_NAME_BYTES);
+        assert!(n.knows(uid) && !n.knows(10), "strangers were forgotten to make room");
+        assert_eq!(n.resolve(&Who::parse("one@example.com").unwrap()), Some(1), "the contact's keys stay");
+        assert!(n.knows(1));
+        // A renamed user's old key goes; another user's key stays his.
+        n.remember(1, "renamed");
+        assert_eq!(n.resolve(&Who::parse("a".repeat(25).as_str()).unwrap()), None);
+        assert_eq!(n.resolve(&Who::parse("RENAMED").unwrap()), Some(1));
+        n.bytes();
+    }
+
+    #[test]
     fn user_info_from_the_capture() {
         let body = b"UserID=15187323\x1cImageURL=http:/1/1x.myspace.com/1images/1no_pic.gif\x1cDisplayName=testuserguy\x1cUserName=testuser\x1cBandName=\x1cSongName=\x1cTotalFriends=41";
         let info = user_info(&Dict::parse(body).unwrap()).unwrap();

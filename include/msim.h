@@ -272,6 +272,9 @@ typedef enum {
 // 256; requests in flight 2048; operations waiting for one name lookup 256 (each then
 // MSIM_RESULT_QUEUE_FULL). A session holds two file descriptors: its socket and the IO thread's
 // wake-up eventfd.
+// Received messages held while a sender's name is looked up or until `on_signed_on`: 2048 events
+// and 1 MiB of text per session (past that the oldest are delivered at once, with the uid alone
+// if still unnamed); the uid → username cache: 512 KiB, names over 25 characters not kept.
 //
 // Strings: arguments are copied before the function returns; strings and structs given to
 // callbacks are borrowed until the callback returns; strings returned through out-parameters are
@@ -443,9 +446,13 @@ typedef struct {
                              const char *name,
                              msim_username_result result,
                              const char *text);
-  // An IM. `username` may be NULL (sender without username, or not known yet). `html` is the
-  // message as HTML, `plain` as plain text; `time` is Unix seconds (a time_t value): the
-  // original send time for offline messages (`offline` true), else the arrival time.
+  // An IM. `username` is NULL for a sender without a username, or when msim could not learn
+  // it: a message (IM, offline IM, typing, zap, presence, notice) from a user whose name msim
+  // does not know is held while msim looks the uid up (at most 5 s), and every user's messages
+  // wait for `on_signed_on` (offline IMs arrive before the contact list); one sender's messages
+  // keep their order (SPEC §24). `html` is the message as HTML, `plain` as plain text; `time`
+  // is Unix seconds (a time_t value): the original send time for offline messages (`offline`
+  // true), else the arrival time.
   void (*on_im_received)(void *userdata,
                          uint32_t from_uid,
                          const char *username,
@@ -508,7 +515,8 @@ typedef struct {
                          const char *const *values,
                          size_t count);
   // A non-fatal problem: a server error message, a failed or timed-out request, a malformed
-  // message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
+  // message that was skipped (MSIM_RESULT_EMBEDDED_NUL: a received message whose text contains
+  // a NUL byte, not delivered), a sign-on warning. `server_code` is the server's number or 0.
   void (*on_error)(void *userdata, msim_result result, uint32_t server_code, const char *text);
   // A message msim does not act on (unknown kind, group chat…) as wire text.
   void (*on_unhandled)(void *userdata, const char *frame);
@@ -910,7 +918,7 @@ msim_result msim_session_set_profile_sized(msim_session *session,
 // "". All strings are copied; the password is kept only until the session is freed (or the
 // proxy replaced) and never logged. A proxy that refuses the tunnel or the credentials ends the
 // login with `on_login_failed(MSIM_LOGIN_FAILURE_NETWORK)` and a text saying so.
-// `MSIM_PROXY_NONE` connects directly again (the other arguments are then ignored and may be
+// `MSIM_PROXY_TYPE_NONE` connects directly again (the other arguments are then ignored and may be
 // NULL). MSIM_RESULT_ALREADY_CONNECTED unless the session is idle; MSIM_RESULT_INVALID_ARGUMENT
 // for an unknown type, an empty host or port 0.
 //

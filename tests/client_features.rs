@@ -31,7 +31,8 @@ fn show_only_to_list_hides_presence_and_the_permit_list_shows_it_again() {
     });
     assert_eq!(privacy, Some(Privacy { show_only_to_list: false, privacy_mode: 0, offline_message_mode: 1 }));
     let mut bob = Client::signed_on(&s, "bob@example.com", "bobpw");
-    assert!(bob.seen.iter().any(presence_of(a, Presence::Online)), "alice online at bob's sign-on");
+    // Presence sent before the contact list is held until SignedOn (SPEC §24), then delivered.
+    bob.wait(presence_of(a, Presence::Online));
     // w1: bob is not on alice's list, so alice looks offline to him at once.
     alice.session.set_privacy(true, true).unwrap();
     bob.wait(presence_of(a, Presence::Offline));
@@ -123,7 +124,8 @@ fn a_set_profile_is_seen_in_lookups_and_its_headline_as_presence() {
     let (a, _) = accounts(&s);
     let mut alice = Client::signed_on(&s, "alice@example.com", "alicepw");
     let mut bob = Client::signed_on(&s, "bob@example.com", "bobpw");
-    assert!(bob.seen.iter().any(presence_of(a, Presence::Online)), "alice online at bob's sign-on");
+    // Presence sent before the contact list is held until SignedOn (SPEC §24), then delivered.
+    bob.wait(presence_of(a, Presence::Online));
     let profile = ProfileUpdate {
         display_name: Some("Alice A/B".into()),
         headline: Some("listening = happy".into()),

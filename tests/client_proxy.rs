@@ -100,7 +100,8 @@ fn tinyproxy() -> Option<Daemon> {
 }
 
 fn via(kind: ProxyKind, port: u16, user: &str, pw: &str) -> Config {
-    let proxy = Proxy { kind, host: "127.0.0.1".into(), port, username: user.into(), password: Zeroizing::new(pw.into()) };
+    let proxy =
+        Proxy { kind, host: "127.0.0.1".into(), port, username: user.into(), password: Zeroizing::new(pw.into()) };
     Config { proxy: Some(proxy), ..config() }
 }
 
@@ -117,7 +118,8 @@ fn socks5_with_a_password_carries_the_session_and_a_wrong_one_is_refused_clearly
     let Some(mut proxy) = microsocks() else { return };
     let srv = server();
     srv.add_account("px@example.com", "pxpw", Some("px"), None).unwrap();
-    let mut c = Client::connect(&srv, "px@example.com", "pxpw", via(ProxyKind::Socks5, proxy.port, "proxyuser", "proxy pw"));
+    let mut c =
+        Client::connect(&srv, "px@example.com", "pxpw", via(ProxyKind::Socks5, proxy.port, "proxyuser", "proxy pw"));
     c.wait(|e| matches!(e, Event::SignedOn { .. }));
     let id = c.session.send_im("px", "through SOCKS5").unwrap();
     c.wait(|e| matches!(e, Event::ImSent { id: i } if *i == id));
@@ -126,7 +128,8 @@ fn socks5_with_a_password_carries_the_session_and_a_wrong_one_is_refused_clearly
     c.wait(|e| matches!(e, Event::Disconnected { .. }));
 
     let proxy = microsocks().unwrap();
-    let mut bad = Client::connect(&srv, "px@example.com", "pxpw", via(ProxyKind::Socks5, proxy.port, "proxyuser", "nope"));
+    let mut bad =
+        Client::connect(&srv, "px@example.com", "pxpw", via(ProxyKind::Socks5, proxy.port, "proxyuser", "nope"));
     login_fails_with(&mut bad, "refused the username or password");
     let mut none = Client::connect(&srv, "px@example.com", "pxpw", via(ProxyKind::Socks5, proxy.port, "", ""));
     login_fails_with(&mut none, "requires a username and password");
@@ -137,7 +140,8 @@ fn http_connect_with_basic_auth_carries_the_session_and_a_refused_password_is_re
     let Some(proxy) = tinyproxy() else { return };
     let srv = server();
     srv.add_account("hx@example.com", "hxpw", Some("hx"), None).unwrap();
-    let mut c = Client::connect(&srv, "hx@example.com", "hxpw", via(ProxyKind::Http, proxy.port, "proxyuser", "proxypw"));
+    let mut c =
+        Client::connect(&srv, "hx@example.com", "hxpw", via(ProxyKind::Http, proxy.port, "proxyuser", "proxypw"));
     c.wait(|e| matches!(e, Event::SignedOn { .. }));
     let id = c.session.send_im("hx", "through HTTP CONNECT").unwrap();
     c.wait(|e| matches!(e, Event::ImSent { id: i } if *i == id));
@@ -145,6 +149,7 @@ fn http_connect_with_basic_auth_carries_the_session_and_a_refused_password_is_re
     assert!(proxy.log().contains(&want), "tinyproxy did not log {want:?}:\n{}", proxy.log());
     drop(c);
 
-    let mut bad = Client::connect(&srv, "hx@example.com", "hxpw", via(ProxyKind::Http, proxy.port, "proxyuser", "wrong"));
+    let mut bad =
+        Client::connect(&srv, "hx@example.com", "hxpw", via(ProxyKind::Http, proxy.port, "proxyuser", "wrong"));
     login_fails_with(&mut bad, "refused the username or password");
 }

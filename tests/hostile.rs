@@ -142,17 +142,22 @@ fn a_non_utf8_field_is_reported_and_skipped() {
 }
 
 #[test]
-fn a_nul_in_an_im_is_delivered_as_text() {
+fn a_nul_in_received_text_is_reported_and_never_becomes_a_control_string() {
     let srv = HostileServer::start(|c| {
         c.handshake();
         c.send_raw(b"\\bm\\1\\f\\777\\msg\\hel\0lo\\final\\").unwrap();
+        c.send_raw(b"\\bm\\121\\f\\777\\msg\\%typ\0ing%\\final\\").unwrap();
+        c.send_raw(b"\\bm\\1\\f\\777\\msg\\\0!!!ExitChat\\final\\").unwrap();
+        c.im(FRIEND_UID, "after").unwrap();
         c.serve_for(Duration::from_secs(20));
     });
     let mut p = Probe::connect(srv.addr(), config());
-    let ev = p.wait("IM with a NUL", |e| matches!(e, Event::ImReceived { .. }));
+    let ev = p.wait("the IM after", |e| matches!(e, Event::ImReceived { .. }));
     let Event::ImReceived { plain, username, .. } = ev else { unreachable!() };
-    assert_eq!(plain.replace('\0', ""), "hello");
-    assert_eq!(username.as_deref(), Some(FRIEND));
+    assert_eq!((plain.as_str(), username.as_deref()), ("after", Some(FRIEND)), "nothing before it: {:#?}", p.seen);
+    let nul = p.errors().into_iter().filter(|e| matches!(e, Error::EmbeddedNul(_))).count();
+    assert_eq!(nul, 3, "{:#?}", p.seen);
+    assert!(!p.seen.iter().any(|e| matches!(e, Event::Typing { .. })), "{:#?}", p.seen);
     p.session.disconnect().unwrap();
     p.wait_end();
     p.assert_one_end_and_io_stopped();

@@ -24,6 +24,7 @@ struct Counts {
     signed_on: AtomicUsize,
     reason: AtomicU32,
     ims: Mutex<Vec<String>>,
+    errors: Mutex<Vec<msim_result>>,
 }
 
 unsafe extern "C" fn on_disconnected(
@@ -62,6 +63,10 @@ unsafe extern "C" fn on_im(
     c.ims.lock().unwrap().push(CStr::from_ptr(plain).to_string_lossy().into_owned());
 }
 
+unsafe extern "C" fn on_error(ud: *mut c_void, result: msim_result, _code: u32, _text: *const c_char) {
+    (*(ud as *const Counts)).errors.lock().unwrap().push(result);
+}
+
 /// Connects through the C API to `srv`, runs until one end callback came plus a grace period,
 /// and returns the counts. `dead_ms`: the dead-connection timeout (0 = default).
 fn run(srv: &HostileServer, mode: msim_dispatch, dead_ms: u32) -> Box<Counts> {
@@ -71,6 +76,7 @@ fn run(srv: &HostileServer, mode: msim_dispatch, dead_ms: u32) -> Box<Counts> {
         on_login_failed: Some(on_login_failed),
         on_signed_on: Some(on_signed_on),
         on_im_received: Some(on_im),
+        on_error: Some(on_error),
         ..Default::default()
     };
     unsafe {
@@ -178,7 +184,7 @@ fn bad_nonce_gives_one_on_login_failed_protocol_and_no_on_disconnected() {
 }
 
 #[test]
-fn nul_and_non_utf8_in_received_text_reach_c_as_clean_strings() {
+fn nul_and_non_utf8_in_received_text_are_reported_never_delivered_altered() {
     let srv = HostileServer::start(|c| {
         c.handshake();
         c.send_raw(b"\\bm\\1\\f\\777\\msg\\hel\0lo\\final\\").unwrap();
@@ -187,6 +193,9 @@ fn nul_and_non_utf8_in_received_text_reach_c_as_clean_strings() {
         std::thread::sleep(Duration::from_millis(300));
     });
     let c = run(&srv, msim_dispatch::Thread, 0);
-    assert_eq!(*c.ims.lock().unwrap(), vec!["hello".to_string(), "after".to_string()]);
+    // README: a NUL is reported (MSIM_RESULT_EMBEDDED_NUL), not dropped from the text.
+    assert_eq!(*c.ims.lock().unwrap(), vec!["after".to_string()]);
+    let errors = c.errors.lock().unwrap().clone();
+    assert!(errors.contains(&msim_result::EmbeddedNul) && errors.contains(&msim_result::Protocol), "{errors:?}");
     assert_one(&c, 1, 0, msim_disconnect_reason::ServerClosed as u32);
 }

@@ -45,6 +45,9 @@ pub struct Config {
     /// Cap in bytes of what waits to be written or for a connection; past it operations fail
     /// with `QueueFull` at once (see `transmit.rs`).
     pub max_send_queue: usize,
+    /// How long a message from a sender whose username is unknown is held while the client looks
+    /// the uid up (SPEC §9.1, §24); after this it is delivered with the uid alone.
+    pub name_lookup_timeout: Duration,
     /// Mail/inbox check period (SPEC §13, Pidgin: 60 s); `None` disables mail checks.
     pub mail_check_interval: Option<Duration>,
     /// Automatic reconnect after a lost connection.
@@ -76,6 +79,9 @@ impl Default for Config {
             alternate_ports: true,
             preferred_port: None,
             proxy: None,
+            // A lookup answers in one round trip; a server that answers no lookups (SPEC §24) should
+            // not keep messages back for long.
+            name_lookup_timeout: Duration::from_secs(5),
             mail_check_interval: Some(Duration::from_secs(60)),
             reconnect: ReconnectPolicy::default(),
             initial_status: OwnStatus::Available,

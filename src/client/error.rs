@@ -41,6 +41,10 @@ pub enum Error {
     /// The session was closed (disconnect or free) before the operation completed.
     #[error("session closed")]
     Closed,
+    /// Received text contains a NUL byte, which a C string cannot carry: the message was not
+    /// delivered (removing the NUL could turn data into a control string, e.g. `%typ\0ing%`).
+    #[error("received text contains a NUL byte: {0}")]
+    EmbeddedNul(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

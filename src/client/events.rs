@@ -242,6 +242,10 @@ pub enum Event {
         outcome: UsernameOutcome,
         text: String,
     },
+    /// An IM (`offline`: stored by the server, `time` = when it was sent). Like every event from
+    /// a user (typing, zap, presence, notice) it is held until `SignedOn`, and while the client
+    /// looks up a sender whose username it does not know (SPEC §24, `held.rs`); `username` is
+    /// `None` only when the sender has none or the lookup failed or timed out.
     ImReceived {
         from: u32,
         username: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::protocol::buddy::{classify, BmContent};
+use crate::protocol::buddy::{classify, BmContent, BmPayload, STOP_TYPING, TYPING};
 use crate::protocol::kinds::{BlockOp, BmFromServer, ClientMessage};
 use crate::protocol::markup;
 use crate::protocol::persist::{DataItem, PersistReply};
@@ -50,14 +50,16 @@ impl Machine {
         };
         match purpose {
             Purpose::OwnInfo | Purpose::Info { .. } => {
-                if let Purpose::Info { uid } = purpose {
-                    self.info_pending.remove(&uid);
-                }
                 if let Some(info) = user_info(&body) {
                     if let Some(n) = &info.username {
                         self.names.remember(info.uid, n);
                     }
                     self.emit(Event::UserInfo(info));
+                }
+                if let Purpose::Info { uid } = purpose {
+                    self.info_pending.remove(&uid);
+                    // After UserInfo: the host knows the sender before its held messages arrive.
+                    self.sender_looked_up(uid);
                 }
             }
             Purpose::ImInfo => self.on_im_info(&body),
@@ -92,6 +94,7 @@ impl Machine {
                     }
                 }
                 self.emit(Event::LookupResult { request: reply.rid, result: Ok(info) });
+                self.release_held();
             }
             Purpose::Resolve { key } => {
                 let waiting = self.resolving.remove(&key).unwrap_or_default();
@@ -101,6 +104,7 @@ impl Machine {
                             self.names.remember(info.uid, n);
                         }
                         self.names.remember_key(key, info.uid);
+                        self.release_held();
                         for op in waiting {
                             self.run_deferred(info.uid, op, now);
                         }
@@ -199,10 +203,15 @@ impl Machine {
             Purpose::OwnInfo | Purpose::ImInfo | Purpose::MailCheck => {}
             Purpose::Info { uid } => {
                 self.info_pending.remove(&uid);
+                self.sender_looked_up(uid);
             }
             Purpose::ContactList { import: true } | Purpose::Import => {
                 self.emit(Event::ImportResult { result: Err(err) })
             }
+            // One warning per cause: the sign-on already went ahead with a warning for this list
+            // (its own timeout is the same cause), or the connection ended (the end event says so).
+            Purpose::ContactList { import: false }
+                if (self.list_fallback_warned && matches!(err, Error::Timeout(_))) || !self.phase.has_connection() => {}
             Purpose::ContactList { import: false } => {
                 self.emit(Event::Error { error: err });
                 if self.phase == Phase::SigningOn {
@@ -330,6 +339,8 @@ impl Machine {
         }
         if self.phase == Phase::SigningOn {
             self.sign_on(now);
+        } else {
+            self.release_held();
         }
     }
 
@@ -349,13 +360,24 @@ impl Machine {
             return self.emit(Event::Unhandled { text: trace::redact(raw) });
         }
         let from = bm.from;
-        let username = self.names.username(from);
+        if let BmPayload::Text(t) = &bm.payload {
+            // Reported, not delivered (README, `MSIM_RESULT_EMBEDDED_NUL`): a C string cannot carry
+            // the NUL, and dropping it could turn data into a control string (`%typ\0ing%`).
+            if t.contains('\0') {
+                let what = format!("buddy message {} from {from} skipped", bm.kind);
+                return self.emit(Event::Error { error: Error::EmbeddedNul(what) });
+            }
+        }
+        let username = None; // filled in on delivery (held.rs)
         match classify(bm.kind, bm.payload, bm.aid) {
             BmContent::Im(text) => {
+                if control_once_stripped(&text) {
+                    let e = format!("IM from {from} skipped: a control string once its control characters are removed");
+                    return self.emit(Event::Error { error: Error::Protocol(e) });
+                }
                 // SPEC §11.1: `date` = offline delivery time; 0/missing → now.
                 let date = bm.date.filter(|d| *d != 0);
                 let (html, plain) = markup::markup_to_html_and_plain(&text);
-                let unknown = username.is_none();
                 let ev = Event::ImReceived {
                     from,
                     username,
@@ -364,35 +386,46 @@ impl Machine {
                     time: date.unwrap_or_else(self.wall_clock),
                     offline: date.is_some(),
                 };
-                self.emit(ev);
-                // SPEC §24: delivered even without a name; learn it for next time.
-                if unknown {
-                    self.request_info(from, now);
-                }
+                // SPEC §24: held while the sender's name is looked up, delivered even without one.
+                self.user_event(from, ev, now);
             }
-            BmContent::Typing => self.emit(Event::Typing { from, username, typing: true }),
-            BmContent::StopTyping => self.emit(Event::Typing { from, username, typing: false }),
+            BmContent::Typing => self.user_event(from, Event::Typing { from, username, typing: true }, now),
+            BmContent::StopTyping => self.user_event(from, Event::Typing { from, username, typing: false }, now),
             BmContent::Media => {
                 // SPEC §11.6: a media message pops the window: typing, then stopped.
-                self.emit(Event::Typing { from, username: username.clone(), typing: true });
-                self.emit(Event::Typing { from, username, typing: false });
+                self.user_event(from, Event::Typing { from, username: None, typing: true }, now);
+                self.user_event(from, Event::Typing { from, username, typing: false }, now);
             }
-            BmContent::Zap(zap) => self.emit(Event::Zap { from, username, zap }),
+            BmContent::Zap(zap) => self.user_event(from, Event::Zap { from, username, zap }, now),
             BmContent::Status(s) => {
                 // SPEC §24: a stranger's status never adds them to a list.
-                self.emit(Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text });
+                let ev = Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text };
+                self.user_event(from, ev, now);
             }
             BmContent::AddNotice => {}
             BmContent::ClientVersion(text) => {
-                self.emit(Event::BuddyNotice { from, username, kind: NoticeKind::ClientVersion, text })
+                self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::ClientVersion, text }, now)
             }
-            BmContent::Mood(text) => self.emit(Event::BuddyNotice { from, username, kind: NoticeKind::Mood, text }),
+            BmContent::Mood(text) => {
+                self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Mood, text }, now)
+            }
             BmContent::Profile(text) => {
-                self.emit(Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text })
+                self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text }, now)
             }
             BmContent::GroupChat(_) | BmContent::Unknown { .. } => {
                 self.emit(Event::Unhandled { text: trace::redact(raw) })
             }
         }
     }
+}
+
+/// True for IM text that is a control string (`%typing%`, `%stoptyping%`, `!!!…`, SPEC §11.3,
+/// §25) once the characters the HTML conversion removes (C0 controls, XML 1.0) are gone: shown,
+/// it would be data turned into a control string.
+fn control_once_stripped(text: &str) -> bool {
+    if !text.chars().any(markup::is_forbidden_char) {
+        return false;
+    }
+    let s: String = text.chars().filter(|c| !markup::is_forbidden_char(*c)).collect();
+    s == TYPING || s == STOP_TYPING || s.starts_with("!!!") || s.contains("!!!ZAP_SEND!!!")
 }

@@ -107,12 +107,18 @@ impl Machine {
         self.emit(Event::Progress { step: progress::LOGGING_IN, total: progress::TOTAL, text: "Logging in".into() });
     }
 
-    pub(crate) fn on_login_ok(&mut self, sesskey: u32, uid: u32, uniquenick: String, now: Instant) {
+    /// `lc=2`; `signed`: the key came as a negative decimal (SPEC §6.5).
+    pub(crate) fn on_login_ok(&mut self, sesskey: u32, signed: bool, uid: u32, uniquenick: String, now: Instant) {
         if self.phase != Phase::LoggingIn {
             self.emit(Event::Error { error: Error::Protocol("unexpected login reply ignored".into()) });
             return;
         }
+        if uid == 0 {
+            // SPEC §7.3: uid 0 only marks server-originated data; no account has it.
+            return self.end_connection(Cause::Protocol, 0, "bad login reply: userid 0".into(), now);
+        }
         self.sesskey = sesskey;
+        self.sesskey_signed = signed;
         self.uid = uid;
         // SPEC §6.5: uniquenick equal to the uid means no username has been chosen.
         self.username = (!is_numeric(&uniquenick) && !uniquenick.is_empty()).then_some(uniquenick);
@@ -132,6 +138,7 @@ impl Machine {
     pub(crate) fn post_login(&mut self, now: Instant) {
         self.phase = Phase::SigningOn;
         self.phase_deadline = Some(now + self.cfg.contact_list_timeout);
+        self.list_fallback_warned = false;
         self.emit(Event::Progress {
             step: progress::CONTACT_LIST,
             total: progress::TOTAL,
@@ -154,6 +161,23 @@ impl Machine {
         );
     }
 
+    /// `m` with its `sesskey` in the form the server sent it (SPEC §6.5): a server that printed
+    /// the key as a signed 32-bit number reads it back that way, so it gets the negative decimal
+    /// back (Pidgin echoes every key ≥ 2^31 so); one that sent it unsigned gets it unsigned.
+    pub(crate) fn sesskey_as_received(&self, m: crate::protocol::Message) -> crate::protocol::Message {
+        if !self.sesskey_signed || !m.has("sesskey") {
+            return m;
+        }
+        let signed = (self.sesskey as i32).to_string();
+        let mut b = crate::protocol::message::MessageBuilder::new();
+        for (k, v) in m.iter() {
+            let key = std::str::from_utf8(k).unwrap_or_default();
+            b = if k == b"sesskey" { b.raw(key, signed.as_bytes()) } else { b.raw(key, v) };
+        }
+        // Rebuilding fields that were valid once cannot fail; keep the original if it somehow does.
+        b.finish().unwrap_or(m)
+    }
+
     pub(crate) fn send_status(&mut self) -> Result<()> {
         let msg = ClientMessage::Status {
             sesskey: self.sesskey,
@@ -172,6 +196,7 @@ impl Machine {
         self.reconnect_attempt = 0;
         self.next_mail_check = self.cfg.mail_check_interval.map(|i| now + i);
         self.emit(Event::SignedOn { uid: self.uid, username: self.username.clone() });
+        self.release_held_at_sign_on(now);
         for im in self.outbox.take_all() {
             let op = Deferred::Im { id: im.id, markup: im.markup };
             if let Err(e) = self.with_target(&im.who, op, now) {
@@ -212,6 +237,7 @@ impl Machine {
             self.io.push_back(IoAction::Close);
         }
         self.sesskey = 0;
+        self.sesskey_signed = false;
         self.phase_deadline = None;
         self.next_mail_check = None;
         self.reset_framing();
@@ -232,6 +258,7 @@ impl Machine {
             self.fail_request(rid, purpose, err.clone(), retrying, now);
         }
         self.info_pending.clear();
+        self.held_connection_ended(retrying);
         if !retrying {
             for im in self.outbox.take_all() {
                 self.emit(Event::ImFailed { id: im.id, error: err.clone() });

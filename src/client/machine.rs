@@ -24,6 +24,7 @@ use crate::protocol::{DictBuilder, Framer, Message};
 use super::config::Config;
 use super::error::{Error, Result};
 use super::events::{progress, Event, MessageId, OwnStatus, RequestId};
+use super::held::Held;
 use super::lifecycle::Cause;
 use super::names::Names;
 use super::reconnect::{Outbox, QueuedIm};
@@ -146,6 +147,9 @@ pub struct Machine {
     pub(crate) rx_msg: Message,
     pub(crate) largest_frame: usize,
     pub(crate) sesskey: u32,
+    /// The server sent `sesskey` as a negative decimal (a signed 32-bit print, SPEC §6.5): it is
+    /// echoed in that form.
+    pub(crate) sesskey_signed: bool,
     pub(crate) uid: u32,
     pub(crate) username: Option<String>,
     pub(crate) status: OwnStatus,
@@ -156,6 +160,11 @@ pub struct Machine {
     pub(crate) resolving: HashMap<String, Vec<Deferred>>,
     /// Uids with a background info lookup in flight (avoids asking twice).
     pub(crate) info_pending: HashSet<u32>,
+    /// Events from users held until sign-on or until their sender's name is known (`held.rs`).
+    pub(crate) held: Held,
+    /// The sign-on went ahead without the contact list, with a warning: that request's own
+    /// timeout later says nothing more (one warning per cause).
+    pub(crate) list_fallback_warned: bool,
     pub(crate) outbox: Outbox,
     pub(crate) next_msg_id: MessageId,
     /// `reqid` of the next bm 122 (SPEC §4.7).
@@ -201,6 +210,7 @@ impl Machine {
             account: None,
             largest_frame: 0,
             sesskey: 0,
+            sesskey_signed: false,
             uid: 0,
             username: None,
             status_text: String::new(),
@@ -208,6 +218,8 @@ impl Machine {
             names: Names::default(),
             resolving: HashMap::new(),
             info_pending: HashSet::new(),
+            held: Held::default(),
+            list_fallback_warned: false,
             outbox: Outbox::default(),
             next_msg_id: 1,
             next_media_reqid: 1,
@@ -352,7 +364,10 @@ impl Machine {
     /// server alone never closes a session".)
     pub fn next_deadline(&self) -> Option<Instant> {
         let mail = if self.phase == Phase::SignedOn { self.next_mail_check } else { None };
-        [self.phase_deadline, self.requests.next_deadline(), self.reconnect_at, mail].into_iter().flatten().min()
+        [self.phase_deadline, self.requests.next_deadline(), self.reconnect_at, self.held.next_deadline(), mail]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(crate) fn emit(&mut self, e: Event) {
@@ -376,6 +391,7 @@ impl Machine {
     pub(crate) fn send_tagged(&mut self, msg: ClientMessage, im: Option<PendingIm>) -> Result<()> {
         self.check_room()?;
         let m = msg.encode().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let m = self.sesskey_as_received(m);
         let bytes = m.encode();
         if bytes.len() > self.cfg.max_frame {
             return Err(Error::InvalidArgument(format!(
@@ -605,6 +621,10 @@ impl Machine {
             Err(crate::protocol::kinds::DecodeError::BadChallenge(e)) if self.phase == Phase::AwaitingChallenge => {
                 self.end_connection(Cause::Protocol, 0, format!("bad login challenge: {e}"), now);
             }
+            // A login reply we cannot read fails the login now, not at the login timeout.
+            Err(e) if self.phase == Phase::LoggingIn && msg.get_raw("lc") == Some(b"2") => {
+                self.end_connection(Cause::Protocol, 0, format!("bad login reply: {e}"), now);
+            }
             Err(e) => self.emit(Event::Error { error: Error::Protocol(format!("message skipped: {e}")) }),
         }
     }
@@ -613,7 +633,8 @@ impl Machine {
         match m {
             ServerMessage::Challenge { nonce } => self.on_challenge(&nonce, now),
             ServerMessage::LoginOk { sesskey, userid, uniquenick, .. } => {
-                self.on_login_ok(sesskey, userid, uniquenick, now)
+                let signed = raw.get_raw("sesskey").is_some_and(|v| v.starts_with(b"-"));
+                self.on_login_ok(sesskey, signed, userid, uniquenick, now)
             }
             ServerMessage::Error { code, fatal, text } => self.on_error(code, fatal, text, now),
             ServerMessage::Persist(reply) => self.on_persist(reply, raw, now),
@@ -636,6 +657,7 @@ impl Machine {
                     let secs = self.cfg.contact_list_timeout.as_secs_f32();
                     let text = format!("the contact list did not arrive within {secs} s; signed on with an empty list");
                     self.emit(Event::Error { error: Error::Timeout(text) });
+                    self.list_fallback_warned = true;
                     self.sign_on(now);
                 }
                 _ => self.phase_deadline = None,
@@ -645,6 +667,7 @@ impl Machine {
             let text = format!("no reply to the {}", purpose.describe());
             self.fail_request(rid, purpose, Error::Timeout(text), false, now);
         }
+        self.expire_held(now);
         if self.phase == Phase::SignedOn {
             if let (Some(at), Some(every)) = (self.next_mail_check, self.cfg.mail_check_interval) {
                 if at <= now {

@@ -342,20 +342,17 @@ fn buddy_messages_are_classified() {
     assert_eq!(ev[2], Event::Typing { from: 6221, username: tom.clone(), typing: true });
     assert_eq!(ev[3], Event::Typing { from: 6221, username: tom.clone(), typing: false });
     assert_eq!(ev[4], Event::Zap { from: 6221, username: tom, zap: Zap::Hug });
+    assert_eq!(ev.len(), 5, "the stranger's status waits for his name: {ev:?}");
+    // He has no username (the server sends the id): his status comes with the uid alone.
+    let req = H::persist_req(&h.sent(), 4, 3);
+    h.feed(reply(257, &req, DictBuilder::new().int("UserID", 999).str("UserName", "999")));
+    let ev = h.events();
+    assert!(matches!(&ev[0], Event::UserInfo(i) if i.uid == 999 && i.username.is_none()), "{ev:?}");
     assert_eq!(
-        ev[5],
-        Event::BuddyStatus { uid: 999, username: None, presence: Presence::Away, headline: "brb".into() }
+        ev[1..],
+        [Event::BuddyStatus { uid: 999, username: None, presence: Presence::Away, headline: "brb".into() }]
     );
     assert!(!h.m.names.is_contact(999), "a stranger's status adds nobody (SPEC §24)");
-}
-
-#[test]
-fn im_from_a_user_without_name_is_delivered_and_the_name_looked_up() {
-    let mut h = H::new(cfg());
-    h.signed_on(&[]);
-    h.feed(bm(1, 555, "hello", None));
-    assert!(matches!(&h.events()[..], [Event::ImReceived { from: 555, username: None, .. }]));
-    assert!(matches!(&h.sent()[..], [ClientMessage::Persist(p)] if (p.dsn, p.lid) == (4, 3)));
 }
 
 #[test]
@@ -651,3 +648,9 @@ mod robustness;
 
 #[path = "machine_tests_features.rs"]
 mod features;
+
+#[path = "machine_tests_held.rs"]
+mod held;
+
+#[path = "machine_tests_login.rs"]
+mod login;

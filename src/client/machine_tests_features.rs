@@ -161,7 +161,7 @@ fn client_version_mood_and_profile_messages_are_buddy_notices() {
     let mut h = signed_on_with_tom();
     h.feed(bm(200, 6221, "Miranda IM 0.9", None));
     h.feed(bm(126, 6221, "happy", None));
-    h.feed(bm(124, 77, "", None));
+    h.feed(bm(124, 6221, "", None));
     let tom = Some("tom".to_owned());
     let n = |from, username: Option<String>, kind, text: &str| Event::BuddyNotice {
         from,
@@ -173,8 +173,8 @@ fn client_version_mood_and_profile_messages_are_buddy_notices() {
         h.events(),
         [
             n(6221, tom.clone(), NoticeKind::ClientVersion, "Miranda IM 0.9"),
-            n(6221, tom, NoticeKind::Mood, "happy"),
-            n(77, None, NoticeKind::Profile, ""),
+            n(6221, tom.clone(), NoticeKind::Mood, "happy"),
+            n(6221, tom, NoticeKind::Profile, ""),
         ]
     );
     // Unknown kinds and group chat stay Unhandled.

@@ -7,12 +7,24 @@ use std::collections::{HashMap, HashSet};
 
 use crate::protocol::Dict;
 
+use super::commands::MAX_USERNAME_LEN;
 use super::events::UserInfo;
 
-/// Cap on cached names. MaxContacts is 1000 (SPEC §8); strangers who message us or whom we look
-/// up are added too. When full, the cache is cleared except for contacts (it is only a cache: a
-/// miss costs one lookup).
-pub const MAX_NAMES: usize = 4096;
+/// Cap on the cache's memory: the bytes of the names and keys, plus [`ENTRY_BYTES`] per map
+/// entry. Memory is bounded by bytes, not by entries, so a server that floods replies with big
+/// names cannot grow it: names longer than SPEC's username limit are not cached at all. The
+/// MaxContacts=1000 contacts (SPEC §8) with the longest names (25 characters, SPEC §20; 4-byte
+/// UTF-8 at worst) take under 300 KiB; strangers who message us or whom we look up use the rest.
+/// When a name does not fit, every name but the contacts' is forgotten (it is only a cache: a miss
+/// costs one lookup); a name that still does not fit is not cached.
+pub const MAX_NAME_BYTES: usize = 512 * 1024;
+
+/// What one map entry costs besides its text: the hash-map slot (key, value, control byte, load
+/// factor) and the boxed string's pointer and length.
+pub const ENTRY_BYTES: usize = 48;
+
+/// Longest e-mail key cached: an e-mail address is at most 254 characters (RFC 5321), plus `@`.
+const MAX_KEY_LEN: usize = 255;
 
 /// How a host names a user in an operation (SPEC §9.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,44 +73,104 @@ pub fn is_numeric(name: &str) -> bool {
 /// The cache; see the module docs.
 #[derive(Debug, Default)]
 pub struct Names {
-    by_uid: HashMap<u32, String>,
-    by_key: HashMap<String, u32>,
+    by_uid: HashMap<u32, Box<str>>,
+    /// Normalised username (SPEC §19) or `@`e-mail → uid.
+    by_key: HashMap<Box<str>, u32>,
     contacts: HashSet<u32>,
+    /// Bytes of `by_uid` and `by_key` as [`MAX_NAME_BYTES`] counts them.
+    bytes: usize,
 }
 
 impl Names {
+    /// Caches `uid`'s username. Ignored: uid 0, numeric names (the server's stand-in for "none"),
+    /// names over SPEC's 25 characters (SPEC §20), and a name that does not fit the cap.
     pub fn remember(&mut self, uid: u32, username: &str) {
-        if uid == 0 || is_numeric(username) || username.is_empty() {
+        let too_long = username.len() > 4 * MAX_USERNAME_LEN || username.chars().count() > MAX_USERNAME_LEN;
+        if uid == 0 || is_numeric(username) || username.is_empty() || too_long {
             return;
         }
-        if self.by_uid.len() >= MAX_NAMES && !self.by_uid.contains_key(&uid) {
-            let contacts = &self.contacts;
-            self.by_uid.retain(|u, _| contacts.contains(u));
-            let by_uid = &self.by_uid;
-            self.by_key.retain(|_, u| by_uid.contains_key(u));
+        if self.by_uid.get(&uid).is_some_and(|n| **n == *username) {
+            return;
         }
-        if let Some(old) = self.by_uid.insert(uid, username.to_owned()) {
-            self.by_key.remove(&normalize(&old));
+        self.forget(uid);
+        let key = normalize(username);
+        if !self.make_room(2 * ENTRY_BYTES + username.len() + key.len()) {
+            return;
         }
-        self.by_key.insert(normalize(username), uid);
+        self.bytes += ENTRY_BYTES + username.len();
+        self.by_uid.insert(uid, username.into());
+        self.insert_key(key, uid);
+    }
+
+    /// Drops `uid`'s name, and its key if that still points to `uid`.
+    fn forget(&mut self, uid: u32) {
+        let Some(old) = self.by_uid.remove(&uid) else { return };
+        self.bytes -= ENTRY_BYTES + old.len();
+        let key = normalize(&old);
+        if self.by_key.get(key.as_str()) == Some(&uid) {
+            self.by_key.remove(key.as_str());
+            self.bytes -= ENTRY_BYTES + key.len();
+        }
+    }
+
+    fn insert_key(&mut self, key: String, uid: u32) {
+        let len = key.len();
+        if self.by_key.insert(key.into_boxed_str(), uid).is_none() {
+            self.bytes += ENTRY_BYTES + len;
+        }
+    }
+
+    /// Whether `need` more bytes fit, after forgetting every name but the contacts' if needed.
+    fn make_room(&mut self, need: usize) -> bool {
+        if self.bytes + need <= MAX_NAME_BYTES {
+            return true;
+        }
+        let contacts = &self.contacts;
+        self.by_uid.retain(|u, _| contacts.contains(u));
+        self.by_key.retain(|_, u| contacts.contains(u));
+        self.by_uid.shrink_to_fit();
+        self.by_key.shrink_to_fit();
+        self.bytes = self.count_bytes();
+        self.bytes + need <= MAX_NAME_BYTES
+    }
+
+    /// The bytes of the maps, counted from scratch.
+    fn count_bytes(&self) -> usize {
+        self.by_uid.values().map(|n| ENTRY_BYTES + n.len()).sum::<usize>()
+            + self.by_key.keys().map(|k| ENTRY_BYTES + k.len()).sum::<usize>()
+    }
+
+    /// The cache's bytes as the cap counts them, checked against a fresh count (for tests).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        assert_eq!(self.bytes, self.count_bytes(), "the running count drifted");
+        self.bytes
     }
 
     /// Remembers an e-mail → uid mapping from an e-mail lookup.
     pub fn remember_key(&mut self, key: String, uid: u32) {
-        if self.by_key.len() < MAX_NAMES {
-            self.by_key.insert(key, uid);
+        if key.len() > MAX_KEY_LEN || uid == 0 {
+            return;
+        }
+        if self.by_key.contains_key(key.as_str()) || self.make_room(ENTRY_BYTES + key.len()) {
+            self.insert_key(key, uid);
         }
     }
 
+    /// The username of `uid` is cached.
+    pub fn knows(&self, uid: u32) -> bool {
+        self.by_uid.contains_key(&uid)
+    }
+
     pub fn username(&self, uid: u32) -> Option<String> {
-        self.by_uid.get(&uid).cloned()
+        self.by_uid.get(&uid).map(|n| n.to_string())
     }
 
     /// The uid for a host's name, if known without asking the server.
     pub fn resolve(&self, who: &Who) -> Option<u32> {
         match who {
             Who::Uid(u) => Some(*u),
-            other => self.by_key.get(&other.key()).copied(),
+            other => self.by_key.get(other.key().as_str()).copied(),
         }
     }
 
@@ -175,6 +247,32 @@ mod tests {
         assert_eq!(n.username(7), None);
         n.remember(6221, "thomas");
         assert_eq!(n.resolve(&Who::parse("tom").unwrap()), None);
+    }
+
+    #[test]
+    fn the_cache_counts_bytes_skips_overlong_names_and_keeps_contacts_when_full() {
+        let mut n = Names::default();
+        n.remember(1, &"a".repeat(MAX_USERNAME_LEN));
+        n.remember(2, &"b".repeat(MAX_USERNAME_LEN + 1));
+        assert!(n.knows(1) && !n.knows(2), "SPEC §20: at most 25 characters");
+        assert_eq!(n.bytes(), 2 * (ENTRY_BYTES + MAX_USERNAME_LEN));
+        n.set_contact(1, true);
+        n.remember_key("@one@example.com".into(), 1);
+        let mut uid = 10;
+        while n.bytes() + 2 * (ENTRY_BYTES + 25) <= MAX_NAME_BYTES {
+            n.remember(uid, &format!("user{uid:0>21}"));
+            uid += 1;
+        }
+        n.remember(uid, "one_more");
+        assert!(n.bytes() <= MAX_NAME_BYTES);
+        assert!(n.knows(uid) && !n.knows(10), "strangers were forgotten to make room");
+        assert_eq!(n.resolve(&Who::parse("one@example.com").unwrap()), Some(1), "the contact's keys stay");
+        assert!(n.knows(1));
+        // A renamed user's old key goes; another user's key stays his.
+        n.remember(1, "renamed");
+        assert_eq!(n.resolve(&Who::parse("a".repeat(25).as_str()).unwrap()), None);
+        assert_eq!(n.resolve(&Who::parse("RENAMED").unwrap()), Some(1));
+        n.bytes();
     }
 
     #[test]

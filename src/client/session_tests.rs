@@ -36,7 +36,8 @@ impl Peer {
         }
     }
 
-    /// Challenge, login, and an empty contact list.
+    /// Challenge, login, and a contact list with 6221 "tom" (named, so that his IMs are not held
+    /// for a lookup this peer would not answer).
     fn sign_on(&mut self) {
         self.send(ServerMessage::Challenge { nonce: [3u8; 64] });
         assert!(matches!(self.recv(), ClientMessage::Login2(_)));
@@ -50,7 +51,8 @@ impl Peer {
         loop {
             if let ClientMessage::Persist(p) = self.recv() {
                 if (p.dsn, p.lid) == (0, 1) {
-                    let r = PersistReply::to(&p, 100, &DictBuilder::new()).unwrap();
+                    let list = DictBuilder::new().int("ContactID", 6221).str("UserName", "tom");
+                    let r = PersistReply::to(&p, 100, &list).unwrap();
                     self.send(ServerMessage::Persist(r));
                     return;
                 }

@@ -68,9 +68,13 @@ pub struct msim_callbacks {
             text: *const c_char,
         ),
     >,
-    /// An IM. `username` may be NULL (sender without username, or not known yet). `html` is the
-    /// message as HTML, `plain` as plain text; `time` is Unix seconds (a time_t value): the
-    /// original send time for offline messages (`offline` true), else the arrival time.
+    /// An IM. `username` is NULL for a sender without a username, or when msim could not learn
+    /// it: a message (IM, offline IM, typing, zap, presence, notice) from a user whose name msim
+    /// does not know is held while msim looks the uid up (at most 5 s), and every user's messages
+    /// wait for `on_signed_on` (offline IMs arrive before the contact list); one sender's messages
+    /// keep their order (SPEC §24). `html` is the message as HTML, `plain` as plain text; `time`
+    /// is Unix seconds (a time_t value): the original send time for offline messages (`offline`
+    /// true), else the arrival time.
     pub on_im_received: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
@@ -154,7 +158,8 @@ pub struct msim_callbacks {
         ),
     >,
     /// A non-fatal problem: a server error message, a failed or timed-out request, a malformed
-    /// message that was skipped, a sign-on warning. `server_code` is the server's number or 0.
+    /// message that was skipped (MSIM_RESULT_EMBEDDED_NUL: a received message whose text contains
+    /// a NUL byte, not delivered), a sign-on warning. `server_code` is the server's number or 0.
     pub on_error:
         Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, server_code: u32, text: *const c_char)>,
     /// A message msim does not act on (unknown kind, group chat…) as wire text.

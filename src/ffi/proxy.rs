@@ -4,9 +4,9 @@ use std::os::raw::c_char;
 
 use zeroize::Zeroizing;
 
+use super::boundary::arg_str;
 use super::result::msim_result;
 use super::session::{map, msim_session, opt_str_arg, with};
-use super::boundary::arg_str;
 use crate::client::{Proxy, ProxyKind};
 
 /// Proxy protocols for `msim_session_set_proxy`.

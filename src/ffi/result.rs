@@ -252,6 +252,7 @@ impl From<&crate::client::Error> for msim_result {
             E::Protocol(_) => msim_result::Protocol,
             E::Server { code, .. } => msim_result::from_server_error(u64::from(*code)),
             E::Closed => msim_result::Closed,
+            E::EmbeddedNul(_) => msim_result::EmbeddedNul,
         }
     }
 }

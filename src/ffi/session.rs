@@ -70,6 +70,9 @@ impl Shared {
 /// 256; requests in flight 2048; operations waiting for one name lookup 256 (each then
 /// MSIM_RESULT_QUEUE_FULL). A session holds two file descriptors: its socket and the IO thread's
 /// wake-up eventfd.
+/// Received messages held while a sender's name is looked up or until `on_signed_on`: 2048 events
+/// and 1 MiB of text per session (past that the oldest are delivered at once, with the uid alone
+/// if still unnamed); the uid → username cache: 512 KiB, names over 25 characters not kept.
 ///
 /// Strings: arguments are copied before the function returns; strings and structs given to
 /// callbacks are borrowed until the callback returns; strings returned through out-parameters are

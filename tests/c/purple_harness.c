@@ -71,6 +71,7 @@ static PurpleEventLoopUiOps eventloop_ops = {
 typedef struct {
     char *from;
     char *message;
+    gboolean connected; /* the account was connected (signed on) when it arrived */
 } im;
 
 static struct {
@@ -118,6 +119,7 @@ static void on_received_im(PurpleAccount *acc, char *sender, char *message, Purp
     im *m = g_new0(im, 1);
     m->from = g_strdup(sender);
     m->message = g_strdup(message);
+    m->connected = purple_account_is_connected(acc);
     printf("# %s received from %s: %s\n", purple_account_get_username(acc), sender, message);
     if (acc == st.a) g_ptr_array_add(st.ims_a, m);
     else if (acc == st.b) g_ptr_array_add(st.ims_b, m);
@@ -289,6 +291,28 @@ static const im *find_im(GPtrArray *ims, const char *from, const char *needle) {
     return NULL;
 }
 
+/* The timestamp libpurple keeps for the message of `conv` that contains `needle`; 0 = none. */
+static time_t history_time(PurpleConversation *conv, const char *needle) {
+    for (GList *l = conv ? purple_conversation_get_message_history(conv) : NULL; l != NULL; l = l->next) {
+        const char *text = purple_conversation_message_get_message(l->data);
+        if (text != NULL && strstr(text, needle) != NULL) return purple_conversation_message_get_timestamp(l->data);
+    }
+    return 0;
+}
+
+/* IM conversations of `acc` named by a number (a uid): what a sender without a name looks like. */
+static int numeric_conversations(PurpleAccount *acc) {
+    int n = 0;
+    for (GList *l = purple_get_ims(); l != NULL; l = l->next) {
+        const char *name = purple_conversation_get_name(l->data);
+        if (purple_conversation_get_account(l->data) == acc && name != NULL && name[0] != '\0' &&
+            strspn(name, "0123456789") == strlen(name)) {
+            n++;
+        }
+    }
+    return n;
+}
+
 static PurpleBuddy *b_in_a(void) {
     return purple_find_buddy(st.a, st.b_name);
 }
@@ -439,6 +463,12 @@ int main(int argc, char **argv) {
      * i.e. before B is a buddy in libpurple; the plugin must not lose it. */
     purple_account_set_enabled(st.b, UI_ID, TRUE);
     WAIT_UNTIL(ok, st.signed_on_b, WAIT_MS);
+    /* B writes to A while A is offline: the server keeps the IM with its date (SPEC §11.1) and
+     * delivers it right after A's login, before A's contact list names anyone. */
+    time_t offline_sent = time(NULL);
+    serv_send_im(purple_account_get_connection(st.b), st.a_name, "while you were <i>away</i>", 0);
+    run_for(2500); /* stored; A signs on seconds later, so its receive time differs from the date */
+    time_t a_signs_on = time(NULL);
     purple_account_set_enabled(st.a, UI_ID, TRUE);
     WAIT_UNTIL(ok, st.signed_on_a && st.signed_on_b, WAIT_MS);
     check(ok, "both accounts sign on", "A %d B %d, errors A %d B %d", st.signed_on_a, st.signed_on_b, st.error_a,
@@ -450,6 +480,22 @@ int main(int argc, char **argv) {
           "display name is the username", "%s", purple_connection_get_display_name(purple_account_get_connection(st.a)));
     check(st.progress_steps_a >= 4 && st.progress_ordered_a, "connection progress: steps in order",
           "%s", st.progress_a->str);
+
+    /* --- the offline IM: in B's own conversation (named by B's username, never by B's uid), after
+     * A signed on, with the time B sent it */
+    WAIT_UNTIL(ok, find_im(st.ims_a, st.b_name, "while you were") != NULL, WAIT_MS);
+    const im *off = find_im(st.ims_a, st.b_name, "while you were");
+    PurpleConversation *oconv = purple_find_conversation_with_account(PURPLE_CONV_TYPE_IM, st.b_name, st.a);
+    int numeric = numeric_conversations(st.a);
+    check(ok && off->connected && oconv != NULL && numeric == 0,
+          "the offline IM from B arrives after A signed on, in B's own conversation (none named by a uid)",
+          "received %d, after sign-on %d, B's conversation %p, %d numeric conversations", ok,
+          off ? off->connected : -1, (void *)oconv, numeric);
+    time_t shown = history_time(oconv, "while you were");
+    check(shown != 0 && shown >= offline_sent - 1 && shown <= offline_sent + 1 && shown < a_signs_on,
+          "the offline IM shows the time B sent it, not the time A received it",
+          "shown %lld, sent %lld, A signed on %lld", (long long)shown, (long long)offline_sent,
+          (long long)a_signs_on);
 
     /* --- buddy list from the server, presence at sign-on */
     PurpleBuddy *bb = b_in_a();

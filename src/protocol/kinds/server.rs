@@ -48,6 +48,19 @@ pub enum ServerMessage {
     Unknown(Message),
 }
 
+/// `sesskey` of `lc=2`: an unsigned decimal, or the negative decimal of a server that prints the
+/// key as a signed 32-bit number, read as the same 32 bits (SPEC §6.5: `-1739438191` is
+/// 2555529105).
+fn login_sesskey(m: &Message) -> Result<u32, crate::protocol::FieldError> {
+    let v = m.get_i64("sesskey")?;
+    let bad = || crate::protocol::FieldError::BadInteger("sesskey".into());
+    if v < 0 {
+        i32::try_from(v).map(|k| k as u32).map_err(|_| bad())
+    } else {
+        u32::try_from(v).map_err(|_| bad())
+    }
+}
+
 impl ServerMessage {
     /// Decodes in Pidgin's dispatch order (SPEC §5): lc=1, lc=2, bm, rid, error, ka, unknown.
     pub fn decode(m: &Message) -> Result<ServerMessage, DecodeError> {
@@ -62,7 +75,7 @@ impl ServerMessage {
                     let f = field("lc=2");
                     let userid = m.get_u32("userid").map_err(&f)?;
                     return Ok(ServerMessage::LoginOk {
-                        sesskey: m.get_u32("sesskey").map_err(&f)?,
+                        sesskey: login_sesskey(m).map_err(&f)?,
                         proof: opt(m, "proof", |m, k| m.get_str(k).map(|s| s.into_owned()))
                             .map_err(&f)?
                             .unwrap_or_default(),

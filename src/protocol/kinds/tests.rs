@@ -164,3 +164,28 @@ fn missing_or_bad_fields_are_errors() {
     let m = Message::parse(b"\\whatever\\1").unwrap();
     assert!(matches!(ServerMessage::decode(&m), Ok(ServerMessage::Unknown(_))));
 }
+
+#[test]
+fn login_reply_sesskey_may_be_a_negative_decimal_of_the_same_32_bits() {
+    // SPEC §6.5: a server that prints its key as a signed 32-bit number.
+    let decode = |key: &str| {
+        let wire = format!("\\lc\\2\\sesskey\\{key}\\proof\\x\\userid\\7\\profileid\\7\\uniquenick\\x\\id\\1");
+        match ServerMessage::decode(&Message::parse(wire.as_bytes()).unwrap()) {
+            Ok(ServerMessage::LoginOk { sesskey, .. }) => Some(sesskey),
+            _ => None,
+        }
+    };
+    let cases = [
+        ("-1739438191", Some(2_555_529_105)),
+        ("2555529105", Some(2_555_529_105)),
+        ("-1", Some(u32::MAX)),
+        ("-2147483648", Some(1 << 31)),
+        ("-2147483649", None),
+        ("4294967296", None),
+        ("--1", None),
+        ("-", None),
+    ];
+    for (key, want) in cases {
+        assert_eq!(decode(key), want, "{key}");
+    }
+}

@@ -17,6 +17,8 @@ mod from_html;
 mod to_html;
 mod xml;
 
+pub(crate) use xml::is_forbidden_char;
+
 #[cfg(test)]
 mod tests;
 

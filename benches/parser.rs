@@ -30,10 +30,11 @@ fn main() {
     };
     let mut msg = Message::default();
     let mut framer = Framer::default();
+    // As the client's machine does: framing and parsing in one pass (`Framer::next_message`).
     let mut parse4 = || {
         framer.push(&stream);
-        while let Ok(Some(frame)) = framer.next_frame() {
-            msg.parse_into(frame).unwrap();
+        while let Ok(Some(r)) = framer.next_message(&mut msg) {
+            r.unwrap();
             keep((msg.kind(), msg.get_raw("rid"), msg.get_raw("uid"), msg.get_raw("body")));
         }
     };
@@ -41,8 +42,8 @@ fn main() {
     let mut framer2 = Framer::default();
     let mut parse_dict = || {
         framer2.push(&stream);
-        while let Ok(Some(frame)) = framer2.next_frame() {
-            msg2.parse_into(frame).unwrap();
+        while let Ok(Some(r)) = framer2.next_message(&mut msg2) {
+            r.unwrap();
             keep((msg2.kind(), msg2.get_raw("rid"), msg2.get_raw("uid")));
             if let Some(body) = msg2.get_raw("body") {
                 let d = Dict::parse(body).unwrap();

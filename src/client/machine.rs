@@ -565,32 +565,32 @@ impl Machine {
         }
         self.framer.push(data);
         loop {
-            let frame = match self.framer.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
+            // Framed and parsed in one pass into the machine's own message, whose buffers are
+            // reused frame after frame.
+            let mut msg = std::mem::take(&mut self.rx_msg);
+            let parsed = match self.framer.next_message(&mut msg) {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    self.rx_msg = msg;
+                    break;
+                }
                 Err(e) => {
                     self.end_connection(Cause::Protocol, 0, e.to_string(), now);
                     return;
                 }
             };
-            self.largest_frame = self.largest_frame.max(frame.len());
-            // Parsed into the machine's own message, whose buffers are reused frame after frame.
-            let mut msg = std::mem::take(&mut self.rx_msg);
-            let parsed = msg.parse_into(frame);
-            let raw_trace = (self.cfg.trace && parsed.is_err()).then(|| trace::raw(frame));
+            self.largest_frame = self.largest_frame.max(msg.as_bytes().len());
             match parsed {
-                Ok(()) => {
-                    self.handle_message(&msg, now);
-                    self.rx_msg = msg;
-                }
+                Ok(()) => self.handle_message(&msg, now),
                 Err(e) => {
-                    if let Some(text) = raw_trace {
-                        self.emit(Event::Trace { dir: super::events::Direction::In, text });
+                    if self.cfg.trace {
+                        self.emit(Event::Trace { dir: super::events::Direction::In, text: trace::raw(msg.as_bytes()) });
                     }
                     // SPEC §24: a malformed message is reported and skipped.
                     self.emit(Event::Error { error: Error::Protocol(format!("malformed message skipped: {e}")) });
                 }
             }
+            self.rx_msg = msg;
             if !self.phase.has_connection() {
                 return;
             }

@@ -7,7 +7,7 @@
 
 use memchr::memmem;
 
-use super::message::FINAL;
+use super::message::{Message, ParseError, Scanned, FINAL};
 
 /// Default frame cap: 256 KiB (SPEC §24). The largest real messages (a full contact list of
 /// MaxContacts=1000 records) are well under 200 KiB.
@@ -110,6 +110,46 @@ impl Framer {
         }
     }
 
+    /// The next frame, parsed into `msg`: [`Framer::next_frame`] followed by
+    /// [`Message::parse_into`], in one pass over the bytes when the whole frame is already
+    /// buffered (the usual case: a read brings many small messages). `Ok(Some(r))`: a frame was
+    /// taken and `r` is its parse result (on an error `msg.as_bytes()` is the raw frame).
+    pub fn next_message(&mut self, msg: &mut Message) -> Result<Option<Result<(), ParseError>>, FrameError> {
+        if self.failed {
+            return Err(FrameError::TooLarge { cap: self.cap });
+        }
+        if self.searched > 0 {
+            // Part of this frame was searched before: go on incrementally, parse when whole.
+            return Ok(self.next_frame()?.map(|frame| {
+                msg.parse_into(frame).map_err(|e| {
+                    msg.set_raw(frame);
+                    e
+                })
+            }));
+        }
+        while self.start < self.buf.len() && matches!(self.buf[self.start], b'\r' | b'\n') {
+            self.start += 1;
+        }
+        let data = &self.buf[self.start..];
+        // A frame of `cap` bytes ends by `cap` + the terminator; nothing past that can end one.
+        match msg.parse_to_final(data, self.cap.saturating_add(FINAL.len())) {
+            (Scanned::Frame(end), r) => {
+                if end > self.cap {
+                    return Err(self.fail());
+                }
+                self.start += end + FINAL.len();
+                Ok(Some(r))
+            }
+            (Scanned::Incomplete, _) => {
+                self.searched = data.len();
+                if data.len() > self.cap + FINAL.len() {
+                    return Err(self.fail());
+                }
+                Ok(None)
+            }
+        }
+    }
+
     fn fail(&mut self) -> FrameError {
         self.failed = true;
         self.buf = Vec::new();
@@ -187,6 +227,46 @@ mod tests {
                 got.extend(drain(&mut f));
             }
             prop_assert_eq!(got, expected);
+        }
+
+        #[test]
+        fn next_message_is_next_frame_then_parse_into_for_any_bytes_chunking_and_cap(
+            data in proptest::collection::vec(
+                prop_oneof![Just(b'\\'), Just(b'f'), Just(b'i'), Just(b'n'), Just(b'a'), Just(b'l'), Just(b'\n'), Just(b'k'), any::<u8>()],
+                0..400,
+            ),
+            cuts in proptest::collection::vec(0usize..400, 0..6),
+            cap in prop_oneof![Just(DEFAULT_MAX_FRAME), 1usize..64],
+        ) {
+            // Reference: the two-step path on the same pushes.
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (data.len() + 1)).collect();
+            cuts.sort_unstable();
+            type Outcome = Result<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>), String>;
+            let run = |one_pass: bool| {
+                let mut f = Framer::new(cap);
+                let mut msg = Message::default();
+                let mut out: Vec<Outcome> = Vec::new();
+                let mut prev = 0;
+                for c in cuts.iter().copied().chain([data.len()]) {
+                    f.push(&data[prev..c]);
+                    prev = c;
+                    loop {
+                        let step = if one_pass {
+                            f.next_message(&mut msg).map(|o| o.map(|r| r.map(|()| msg.clone()).map_err(|e| (e, msg.as_bytes().to_vec()))))
+                        } else {
+                            f.next_frame().map(|o| o.map(|fr| Message::parse(fr).map_err(|e| (e, fr.to_vec()))))
+                        };
+                        match step {
+                            Ok(Some(Ok(m))) => out.push(Ok((m.as_bytes().to_vec(), m.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()))),
+                            Ok(Some(Err((e, raw)))) => out.push(Err(format!("{e:?} {raw:?}"))),
+                            Ok(None) => break,
+                            Err(e) => { out.push(Err(format!("framing: {e}"))); break; }
+                        }
+                    }
+                }
+                (out, f.pending())
+            };
+            prop_assert_eq!(run(true), run(false));
         }
 
         #[test]

@@ -58,41 +58,22 @@ pub enum EncodeError {
     Dict(String, DictError),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Field {
-    key_start: u32,
-    key_end: u32,
-    /// The value starts at `key_end + 1` (after the separating backslash).
-    val_end: u32,
-}
-
 /// An ordered MSIM message; see the module docs.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Message {
     text: Vec<u8>,
-    fields: Vec<Field>,
+    /// Positions of the token boundaries: every backslash of `text` (the leading one first),
+    /// then `text.len()`. Token `t` is `text[marks[t] + 1..marks[t + 1]]`; field `i` is tokens
+    /// `2i` (key) and `2i + 1` (value). Empty when the message has no fields.
+    marks: Vec<u32>,
 }
 
-/// Calls `f` with the position of every `\` in `text`, in order. Tokens are a few bytes long, so
-/// instead of one memchr call per backslash each 32-byte block is turned into a bit mask once (a
-/// loop the compiler vectorises) and its set bits are walked.
-fn for_each_backslash(text: &[u8], mut f: impl FnMut(usize)) {
-    const BLOCK: usize = 32;
-    let mut blocks = text.chunks_exact(BLOCK);
-    let mut base = 0;
-    for block in &mut blocks {
-        let mut mask = block.iter().enumerate().fold(0u32, |m, (j, &b)| m | (u32::from(b == b'\\') << j));
-        while mask != 0 {
-            f(base + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-        base += BLOCK;
-    }
-    for (j, &b) in blocks.remainder().iter().enumerate() {
-        if b == b'\\' {
-            f(base + j);
-        }
-    }
+/// What [`Message::parse_to_final`] found.
+pub(crate) enum Scanned {
+    /// `\final\` starts at this offset: the frame is the bytes before it.
+    Frame(usize),
+    /// No `\final\` in the bytes given.
+    Incomplete,
 }
 
 impl Message {
@@ -104,35 +85,55 @@ impl Message {
     }
 
     /// Parses into `self`, reusing its buffers (no allocation once they are large enough).
+    /// Tokens alternate key, value; a trailing key without a value is dropped (SPEC §2.2).
     pub fn parse_into(&mut self, frame: &[u8]) -> Result<(), ParseError> {
         self.text.clear();
-        self.fields.clear();
-        match frame.first() {
-            None => return Err(ParseError::Empty),
-            Some(b'\\') => {}
-            Some(_) => return Err(ParseError::NoLeadingBackslash),
-        }
-        if frame.len() < 2 {
-            return Err(ParseError::Empty);
-        }
+        self.marks.clear();
+        Self::check_start(frame)?;
         self.text.extend_from_slice(frame);
-        // One pass over every backslash: tokens alternate key, value; a trailing key without a
-        // value is dropped (SPEC §2.2).
-        let mut token_start = 1u32;
-        let mut key: Option<(u32, u32)> = None;
-        let fields = &mut self.fields;
-        for_each_backslash(&self.text[1..], |pos| {
-            let pos = pos as u32 + 1;
-            match key.take() {
-                None => key = Some((token_start, pos)),
-                Some((key_start, key_end)) => fields.push(Field { key_start, key_end, val_end: pos }),
-            }
-            token_start = pos + 1;
-        });
-        if let Some((key_start, key_end)) = key {
-            self.fields.push(Field { key_start, key_end, val_end: self.text.len() as u32 });
-        }
+        super::scan::backslashes(frame, &mut self.marks);
+        self.marks.push(frame.len() as u32);
         Ok(())
+    }
+
+    fn check_start(frame: &[u8]) -> Result<(), ParseError> {
+        match frame.first() {
+            None => Err(ParseError::Empty),
+            Some(b'\\') if frame.len() >= 2 => Ok(()),
+            Some(b'\\') => Err(ParseError::Empty),
+            Some(_) => Err(ParseError::NoLeadingBackslash),
+        }
+    }
+
+    /// Framing and parsing in one pass (the [`super::Framer`]'s fast path): scans `data` (a
+    /// stream positioned at a frame's start) for backslashes and stops at the first `\final\` —
+    /// the one a substring search would find, since it starts with a backslash. On `Frame`,
+    /// `self` holds the frame as after [`Message::parse_into`] on the same bytes (`result` says
+    /// whether it parsed; on an error `self` keeps the raw frame, with no fields). On
+    /// `Incomplete` `self` is undefined. Bytes past `limit` are not searched.
+    pub(crate) fn parse_to_final(&mut self, data: &[u8], limit: usize) -> (Scanned, Result<(), ParseError>) {
+        self.marks.clear();
+        let data = &data[..data.len().min(limit)];
+        let Some(end) = super::scan::scan_to_final(data, &mut self.marks) else {
+            return (Scanned::Incomplete, Ok(()));
+        };
+        let frame = &data[..end];
+        self.text.clear();
+        self.text.extend_from_slice(frame);
+        if let Err(e) = Self::check_start(frame) {
+            self.marks.clear();
+            return (Scanned::Frame(end), Err(e));
+        }
+        self.marks.push(end as u32);
+        (Scanned::Frame(end), Ok(()))
+    }
+
+    /// Holds `frame` as raw text with no fields (a frame that did not parse, kept for
+    /// diagnostics).
+    pub(crate) fn set_raw(&mut self, frame: &[u8]) {
+        self.text.clear();
+        self.text.extend_from_slice(frame);
+        self.marks.clear();
     }
 
     /// Starts a message whose first key is `kind` with a raw value (`\persistr\\`, `\bm\1`, …).
@@ -158,31 +159,29 @@ impl Message {
         &self.text
     }
 
+    /// Number of fields.
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.marks.len().saturating_sub(1) / 2
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.len() == 0
     }
 
-    fn key_of(&self, f: &Field) -> &[u8] {
-        &self.text[f.key_start as usize..f.key_end as usize]
-    }
-
-    fn value_of(&self, f: &Field) -> &[u8] {
-        let start = (f.key_end as usize + 1).min(f.val_end as usize);
-        &self.text[start..f.val_end as usize]
+    /// Token `t` (see `marks`).
+    #[inline(always)]
+    fn token(&self, t: usize) -> &[u8] {
+        &self.text[self.marks[t] as usize + 1..self.marks[t + 1] as usize]
     }
 
     /// All pairs in order, duplicates included: (key, raw value).
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.fields.iter().map(move |f| (self.key_of(f), self.value_of(f)))
+        (0..self.len()).map(move |i| (self.token(2 * i), self.token(2 * i + 1)))
     }
 
     /// The first key and its raw value: the message kind (SPEC §2.1).
     pub fn kind(&self) -> Option<(&[u8], &[u8])> {
-        self.fields.first().map(|f| (self.key_of(f), self.value_of(f)))
+        (!self.is_empty()).then(|| (self.token(0), self.token(1)))
     }
 
     /// True when the first key is `key`.
@@ -193,7 +192,19 @@ impl Message {
     /// Raw value of the first field named `key` (SPEC §2.2: first wins).
     pub fn get_raw(&self, key: &str) -> Option<&[u8]> {
         let key = key.as_bytes();
-        self.fields.iter().find(|f| self.key_of(f) == key).map(|f| self.value_of(f))
+        let (m, t) = (&self.marks[..], &self.text[..]);
+        let (_, pairs) = m.split_last()?;
+        let len = key.len() as u32;
+        let first = key.first().copied().unwrap_or(b'\\');
+        for (i, p) in pairs.chunks_exact(2).enumerate() {
+            // The key's length, then its first byte, decide for nearly every field; only a
+            // field that passes both is compared in full.
+            let (kb, vb) = (p[0] as usize, p[1] as usize);
+            if p[1] - p[0] - 1 == len && (len == 0 || t[kb + 1] == first) && t[kb + 1..vb] == *key {
+                return Some(&t[vb + 1..m[2 * i + 2] as usize]);
+            }
+        }
+        None
     }
 
     /// Boolean-by-presence: any value counts as true (SPEC §4.3, §24).
@@ -313,7 +324,7 @@ pub struct MessageBuilder {
 impl MessageBuilder {
     pub fn new() -> Self {
         // Most messages are under 256 bytes and 8 fields; reserving once avoids regrowth.
-        MessageBuilder { msg: Message { text: Vec::with_capacity(256), fields: Vec::with_capacity(8) }, error: None }
+        MessageBuilder { msg: Message { text: Vec::with_capacity(256), marks: Vec::with_capacity(17) }, error: None }
     }
 
     /// A raw value written as is: integers, top-level base64, flags. Must not contain `\`.
@@ -333,15 +344,15 @@ impl MessageBuilder {
             self.error = Some(EncodeError::BareFinal(key.to_owned()));
             return self;
         }
-        let t = &mut self.msg.text;
+        let (t, m) = (&mut self.msg.text, &mut self.msg.marks);
+        m.pop(); // the end mark; re-added after this field
+        m.push(t.len() as u32);
         t.push(b'\\');
-        let key_start = t.len() as u32;
         t.extend_from_slice(key.as_bytes());
-        let key_end = t.len() as u32;
+        m.push(t.len() as u32);
         t.push(b'\\');
         t.extend_from_slice(value);
-        let val_end = t.len() as u32;
-        self.msg.fields.push(Field { key_start, key_end, val_end });
+        m.push(t.len() as u32);
         self
     }
 
@@ -472,11 +483,27 @@ mod tests {
 
     proptest! {
         #[test]
-        fn backslash_positions_match_a_plain_search(text in proptest::collection::vec(prop_oneof![Just(b'\\'), any::<u8>()], 0..200)) {
-            let mut got = Vec::new();
-            for_each_backslash(&text, |p| got.push(p));
-            let want: Vec<usize> = text.iter().enumerate().filter(|(_, &b)| b == b'\\').map(|(i, _)| i).collect();
-            prop_assert_eq!(got, want);
+        fn iter_gives_the_tokens_between_backslashes_in_pairs(text in proptest::collection::vec(prop_oneof![Just(b'\\'), Just(b'a'), any::<u8>()], 1..200)) {
+            // Reference: split on every backslash; pairs of tokens after the leading one.
+            let mut frame = vec![b'\\'];
+            frame.extend_from_slice(&text);
+            let m = Message::parse(&frame);
+            if frame.len() < 2 {
+                prop_assert!(m.is_err());
+            } else {
+                let m = m.unwrap();
+                let tokens: Vec<&[u8]> = frame[1..].split(|b| *b == b'\\').collect();
+                let want: Vec<(&[u8], &[u8])> = tokens.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+                let got: Vec<(&[u8], &[u8])> = m.iter().collect();
+                prop_assert_eq!(&got, &want);
+                for (k, v) in &want {
+                    if let Ok(key) = std::str::from_utf8(k) {
+                        let first = want.iter().find(|(k2, _)| k2 == k).unwrap().1;
+                        prop_assert_eq!(m.get_raw(key), Some(first));
+                        let _ = v;
+                    }
+                }
+            }
         }
 
         #[test]

@@ -14,6 +14,7 @@ pub mod login;
 pub mod markup;
 pub mod message;
 pub mod persist;
+mod scan;
 pub mod status;
 pub mod zap;
 

@@ -10,12 +10,15 @@
 //!   no frame contains `\final\` or is longer than the cap, and a non-empty one never starts with
 //!   CR or LF;
 //! - `pending()` never exceeds cap + `\final\`.len() + the largest chunk;
-//! - once TooLarge, the framer stays failed, holds nothing, and ignores a valid frame pushed later.
+//! - once TooLarge, the framer stays failed, holds nothing, and ignores a valid frame pushed later;
+//! - `next_message` (framing and parsing in one pass, what the client uses) on the same chunks
+//!   gives the same frames, each parsed exactly as `Message::parse` parses it, and the same
+//!   outcome.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use msim::protocol::message::FINAL;
-use msim::protocol::{FrameError, Framer};
+use msim::protocol::{FrameError, Framer, Message};
 
 const CAPS: [usize; 4] = [16, 256, 1024, 4096];
 
@@ -120,6 +123,40 @@ fuzz_target!(|data: &[u8]| {
         assert!(f.pending() <= cap + FINAL.len());
     }
     assert_eq!(got, expected, "chunked frames differ from all-at-once");
+
+    // Chunked again, framed and parsed in one pass.
+    let mut f1 = Framer::new(cap);
+    let mut msg = Message::default();
+    let (mut n_frames, mut failed1) = (0usize, false);
+    let mut rest1 = stream;
+    let mut i = 0;
+    'chunks: while !rest1.is_empty() {
+        let n = sizes[i % sizes.len()].min(rest1.len());
+        i += 1;
+        let (chunk, r) = rest1.split_at(n);
+        rest1 = r;
+        f1.push(chunk);
+        loop {
+            match f1.next_message(&mut msg) {
+                Ok(Some(r)) => {
+                    let want = &expected[n_frames];
+                    assert_eq!(msg.as_bytes(), &want[..], "one-pass frame differs");
+                    match (r, Message::parse(want)) {
+                        (Ok(()), Ok(m)) => assert_eq!(msg, m, "one-pass parse differs"),
+                        (Err(a), Err(b)) => assert_eq!(a, b),
+                        (a, b) => panic!("one-pass parse {a:?} but parse gives {b:?}"),
+                    }
+                    n_frames += 1;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    failed1 = true;
+                    break 'chunks;
+                }
+            }
+        }
+    }
+    assert_eq!((n_frames, failed1), (expected.len(), whole_failed), "one-pass outcome differs");
     assert_eq!(failed, whole_failed, "chunked outcome differs from all-at-once");
     if failed {
         // Further chunks are ignored, whatever they hold.

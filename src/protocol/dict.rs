@@ -41,22 +41,32 @@ impl<'a> Dict<'a> {
         if raw.is_empty() {
             return Ok(Dict { pairs: Vec::new() });
         }
-        // Sized once (a vectorised count is cheaper than growing the vector pair by pair).
-        let items = memchr::memchr_iter(SEP, raw).count() + 1;
-        let mut pairs = Vec::with_capacity(items.min(MAX_PAIRS));
-        let mut start = 0usize;
-        let ends = memchr::memchr_iter(SEP, raw).chain(std::iter::once(raw.len()));
-        for (i, end) in ends.enumerate() {
-            let item = &raw[start..end];
-            start = end + 1;
-            if item.is_empty() {
-                continue;
+        // One pass over the item separators and `=` signs together (16 bytes at a time); most
+        // bodies have fewer than 16 pairs, so that much is reserved once.
+        let mut pairs = Vec::with_capacity(16);
+        let (mut start, mut eq, mut index) = (0usize, None::<usize>, 0usize);
+        let mut error = None;
+        let mut finish = |start: usize, end: usize, eq: Option<usize>, index: usize| {
+            if start == end || error.is_some() {
+                return;
             }
-            let eq = memchr::memchr(b'=', item).ok_or(DictError::MissingEquals(i))?;
-            if pairs.len() == MAX_PAIRS {
-                return Err(DictError::TooManyPairs);
+            match eq {
+                None => error = Some(DictError::MissingEquals(index)),
+                Some(_) if pairs.len() == MAX_PAIRS => error = Some(DictError::TooManyPairs),
+                Some(e) => pairs.push((&raw[start..e], &raw[e + 1..end])),
             }
-            pairs.push((&item[..eq], &item[eq + 1..]));
+        };
+        super::scan::for_each_of2(raw, SEP, b'=', |p, b| {
+            if b == SEP {
+                finish(start, p, eq, index);
+                (start, eq, index) = (p + 1, None, index + 1);
+            } else if eq.is_none() {
+                eq = Some(p);
+            }
+        });
+        finish(start, raw.len(), eq, index);
+        if let Some(e) = error {
+            return Err(e);
         }
         Ok(Dict { pairs })
     }
@@ -77,7 +87,9 @@ impl<'a> Dict<'a> {
     /// First raw value for `key`.
     pub fn get_raw(&self, key: &str) -> Option<&'a [u8]> {
         let key = key.as_bytes();
-        self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        // Length and first byte first: most keys are passed over without a comparison call.
+        let first = key.first();
+        self.pairs.iter().find(|(k, _)| k.len() == key.len() && k.first() == first && *k == key).map(|(_, v)| *v)
     }
 
     pub fn has(&self, key: &str) -> bool {

@@ -67,6 +67,27 @@ pub(crate) fn scan_to_final(text: &[u8], out: &mut Vec<u32>) -> Option<usize> {
     None
 }
 
+/// Calls `f(position, byte)` for every byte of `text` that is `a` or `b`, in order (one pass of
+/// masks: the dictionary parser's item and `=` boundaries).
+#[inline(always)]
+pub(crate) fn for_each_of2(text: &[u8], a: u8, b: u8, mut f: impl FnMut(usize, u8)) {
+    let mut base = 0;
+    while base + 16 <= text.len() {
+        let mut mask = eq_mask16(&text[base..], a) | eq_mask16(&text[base..], b);
+        while mask != 0 {
+            let p = base + mask.trailing_zeros() as usize;
+            f(p, text[p]);
+            mask &= mask - 1;
+        }
+        base += 16;
+    }
+    for (p, &x) in text.iter().enumerate().skip(base) {
+        if x == a || x == b {
+            f(p, x);
+        }
+    }
+}
+
 #[inline(always)]
 fn push_bits(mut mask: u32, base: usize, out: &mut Vec<u32>) {
     while mask != 0 {
@@ -139,6 +160,16 @@ mod tests {
             let want: Vec<u32> = text[..upto].iter().enumerate().filter(|(_, b)| **b == b'\\').map(|(i, _)| i as u32).collect();
             prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn for_each_of2_visits_both_bytes_in_order() {
+        let text: Vec<u8> = (0..100u8).map(|i| [b'=', 0x1c, b'x', b'='][usize::from(i % 4)]).collect();
+        let mut got = Vec::new();
+        for_each_of2(&text, 0x1c, b'=', |p, b| got.push((p, b)));
+        let want: Vec<(usize, u8)> =
+            text.iter().enumerate().filter(|(_, b)| **b == 0x1c || **b == b'=').map(|(p, b)| (p, *b)).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -140,7 +140,9 @@ fn a_server_that_stops_reading_never_blocks_the_callers_threads() {
     assert!(matches!(r, Ok(()) | Err(Error::QueueFull)), "{r:?}");
     // Bounds far above a syscall, far below the old blocking write's 30 s.
     assert!(slowest < Duration::from_secs(1) && took < Duration::from_secs(1), "{slowest:?} {took:?}");
-    assert!(p.session.queued_bytes() <= 512 * 1024 + 64 * 1024, "{}", p.session.queued_bytes());
+    // The cap is checked before an operation queues, so one IM may go past it: its frame and the
+    // copy kept to re-send it after a reconnect (2 × 60 KiB), plus a status.
+    assert!(p.session.queued_bytes() <= 512 * 1024 + 2 * 61 * 1024 + 1024, "{}", p.session.queued_bytes());
     // Once the server reads again everything accepted is written and reported, once each.
     read_again.store(true, Ordering::SeqCst);
     for _ in 0..accepted {

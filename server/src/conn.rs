@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use msim::protocol::kinds::ServerMessage;
@@ -41,6 +41,9 @@ pub struct Conn {
     stream: TcpStream,
     write_lock: Mutex<()>,
     closed: AtomicBool,
+    /// Bytes written to the socket since it was accepted (every write goes through this handle),
+    /// to compare with what the peer's TCP acknowledged (`liveness::bytes_acked`).
+    written: AtomicU64,
     login: OnceLock<LoginInfo>,
     status: Mutex<OwnStatus>,
     /// Offline messages were delivered in this session: reported as `Mail=On` by 7/18.
@@ -55,6 +58,7 @@ impl Conn {
             stream,
             write_lock: Mutex::new(()),
             closed: AtomicBool::new(false),
+            written: AtomicU64::new(0),
             login: OnceLock::new(),
             status: Mutex::new(OwnStatus { code: 1, text: String::new() }),
             had_offline: AtomicBool::new(false),
@@ -130,6 +134,37 @@ impl Conn {
         }
     }
 
+    /// Like [`Conn::send`], but on success returns the stream offset just past the message: it
+    /// has reached the peer once [`Conn::wait_acked`] reports at least that.
+    pub fn send_tracked(&self, msg: &ServerMessage) -> Option<u64> {
+        let bytes = msg.encode().map(|m| m.encode()).ok()?;
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_locked(guard, &bytes).then(|| self.written.load(Ordering::Acquire))
+    }
+
+    /// Bytes written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    /// Waits until the peer's TCP acknowledged `offset` bytes, the connection is gone, or
+    /// `limit` passed; returns the bytes acknowledged (where the kernel does not tell, the bytes
+    /// written). Only the session thread calls this (it
+    /// blocks the caller; nobody else waits on it).
+    pub fn wait_acked(&self, offset: u64, limit: std::time::Duration) -> u64 {
+        let deadline = std::time::Instant::now() + limit;
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let Some(p) = crate::liveness::tcp_progress(&self.stream) else { return self.bytes_written() };
+            if p.acked >= offset || p.gone || std::time::Instant::now() >= deadline {
+                return p.acked;
+            }
+            // An acknowledgement takes about one round trip: poll briefly, then back off.
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        }
+    }
+
     fn send_bytes(&self, bytes: &[u8]) -> bool {
         if self.is_closed() {
             return false;
@@ -138,17 +173,27 @@ impl Conn {
         self.write_locked(guard, bytes)
     }
 
-    fn write_locked(&self, _guard: std::sync::MutexGuard<'_, ()>, bytes: &[u8]) -> bool {
+    fn write_locked(&self, _guard: std::sync::MutexGuard<'_, ()>, mut bytes: &[u8]) -> bool {
         if self.is_closed() {
             return false;
         }
-        match (&self.stream).write_all(bytes) {
-            Ok(()) => true,
-            Err(_) => {
-                self.close();
-                false
+        // write_all, counting what each write put into the socket.
+        while !bytes.is_empty() {
+            match (&self.stream).write(bytes) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.written.fetch_add(n as u64, Ordering::AcqRel);
+                    bytes = &bytes[n..];
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
         }
+        if !bytes.is_empty() {
+            self.close();
+            return false;
+        }
+        true
     }
 
     /// Ends a connection this thread decided to end after sending a final message (fatal error,

@@ -102,6 +102,8 @@ pub enum Error {
     InvalidEmail,
     #[error("uid {0} is already in use")]
     UidTaken(u32),
+    #[error("uid {0} is out of range (uids are 1..=2147483647, SPEC §6.5)")]
+    UidOutOfRange(u64),
     #[error("{0}")]
     Username(#[from] rules::UsernameError),
     #[error("no such account")]

@@ -21,6 +21,49 @@ pub fn after_login(stream: &TcpStream, idle_timeout: Duration) {
     let _ = stream.set_read_timeout(if by_tcp { None } else { Some(idle_timeout) });
 }
 
+/// How far the peer's TCP has acknowledged our stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpProgress {
+    /// Data bytes the peer acknowledged since the connection opened (`tcpi_bytes_acked`).
+    pub acked: u64,
+    /// The connection is closed (reset or timed out): `acked` will not grow any more.
+    pub gone: bool,
+}
+
+/// The kernel's count of acknowledged bytes (Linux ≥ 4.1, `TCP_INFO`); None where it is not
+/// available. It survives a reset, unlike the send queue (`SIOCOUTQ`), which is emptied by one.
+#[cfg(target_os = "linux")]
+pub fn tcp_progress(stream: &TcpStream) -> Option<TcpProgress> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: tcp_info is plain integers; all-zero is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: a valid socket fd and an out-buffer of the size passed.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    let needed = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + std::mem::size_of::<u64>();
+    if r != 0 || (len as usize) < needed {
+        return None;
+    }
+    Some(TcpProgress { acked: info.tcpi_bytes_acked, gone: info.tcpi_state == TCP_CLOSE })
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn tcp_progress(_stream: &TcpStream) -> Option<TcpProgress> {
+    None
+}
+
+/// `TCP_CLOSE` of the kernel's TCP state numbers (include/net/tcp_states.h).
+#[cfg(target_os = "linux")]
+const TCP_CLOSE: u8 = 7;
+
 #[cfg(target_os = "linux")]
 fn set_dead_peer_timeout(stream: &TcpStream, limit: Duration) -> bool {
     use std::os::fd::AsRawFd;

@@ -11,6 +11,7 @@ use msim::protocol::login::verify_response;
 
 use crate::conn::{Conn, LoginInfo};
 use crate::handlers::persist::server_info;
+use crate::rules::MAX_ECHOED_INT;
 use crate::session::Flow;
 use crate::state::Shared;
 use crate::{log_if, now_unix, router};
@@ -19,6 +20,12 @@ use crate::{log_if, now_unix, router};
 pub const ERR_LOGGED_IN_ELSEWHERE: u32 = 6;
 pub const ERR_BAD_EMAIL: u32 = 259;
 pub const ERR_BAD_PASSWORD: u32 = 260;
+
+/// A random session key in 1..=2^31−1: never 0 (no key), never a value Pidgin would echo as a
+/// negative decimal (SPEC §6.5, §24).
+pub fn new_sesskey(rng: &mut impl rand::Rng) -> u32 {
+    rng.gen_range(1..=MAX_ECHOED_INT)
+}
 
 pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l: &Login2) -> Flow {
     let fail = |code: u32, text: &str| {
@@ -44,12 +51,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
     }
 
     let uid = account.uid;
-    let sesskey = loop {
-        let k: u32 = rand::random();
-        if k != 0 {
-            break k;
-        }
-    };
+    let sesskey = new_sesskey(&mut rand::thread_rng());
     conn.set_login(LoginInfo { uid, sesskey, clientver: l.clientver });
     crate::liveness::after_login(conn.stream(), shared.config.idle_timeout);
     conn.set_own_status(1, &account.headline);
@@ -80,4 +82,27 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
     router::send_contacts_presence(shared, conn, uid);
     router::announce(shared, uid, &conn.visible_status());
     Flow::Continue
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// Property: whatever the random source, a key is in 1..=2^31−1, so Pidgin's `%d` echoes it
+    /// unchanged. Sampled from a seeded generator (reproducible) and the thread's generator.
+    #[test]
+    fn session_keys_are_never_zero_and_never_reach_2_pow_31() {
+        let mut seeded = rand::rngs::StdRng::seed_from_u64(0x6d73_696d);
+        let mut high = 0u32;
+        for _ in 0..200_000 {
+            for k in [new_sesskey(&mut seeded), new_sesskey(&mut rand::thread_rng())] {
+                assert!((1..=MAX_ECHOED_INT).contains(&k), "key {k}");
+                high = high.max(k);
+            }
+        }
+        // The whole range is used, not a small corner of it.
+        assert!(high > MAX_ECHOED_INT / 2, "highest key {high}");
+    }
 }

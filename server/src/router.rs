@@ -94,26 +94,46 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
 }
 
 /// Delivers the stored IMs of `uid` to its new session, with their original time as `date`.
+///
+/// A stored IM is deleted only once the recipient's TCP acknowledged every byte of it: written
+/// into our socket is not enough, because a connection that resets (or vanishes) then loses
+/// whatever was still in the socket buffers, and the user would never see it (issue "Real
+/// peers" item 1). What was not acknowledged within `write_timeout` stays stored and comes
+/// again at the next login (at least once, never lost). Runs on the session's own thread, so
+/// the wait delays only this session's first requests.
 pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
     let pending = match shared.db.offline_for(uid) {
         Ok(p) => p,
         Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read offline messages: {e}")),
     };
-    let mut last = None;
+    // (id, stream offset at which the recipient has everything up to and including this IM)
+    let mut sent: Vec<(i64, u64)> = Vec::with_capacity(pending.len());
     for m in &pending {
-        // The recipient may have blocked the sender since the message was stored.
-        if !shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
-            if !conn.send(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
-                break; // keep the rest for the next login
+        // The recipient may have blocked the sender since the message was stored: such a message
+        // is dropped, which needs no acknowledgement beyond that of the IMs before it.
+        let end = if shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
+            sent.last().map_or(0, |&(_, end)| end)
+        } else {
+            match conn.send_tracked(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
+                Some(end) => {
+                    conn.had_offline.store(true, Ordering::Relaxed);
+                    end
+                }
+                None => break, // keep the rest for the next login
             }
-            conn.had_offline.store(true, Ordering::Relaxed);
-        }
-        last = Some(m.id);
+        };
+        sent.push((m.id, end));
     }
-    if let Some(last) = last {
-        if let Err(e) = shared.db.delete_offline_through(uid, last) {
-            log_if(shared, format_args!("uid {uid}: cannot delete delivered offline messages: {e}"));
-        }
+    let Some(&(_, last_end)) = sent.last() else { return };
+    let acked = conn.wait_acked(last_end, shared.config.write_timeout);
+    let Some(&(last, _)) = sent.iter().take_while(|&&(_, end)| end <= acked).last() else {
+        return log_if(shared, format_args!("uid {uid}: offline messages not acknowledged, kept for the next login"));
+    };
+    if last != sent[sent.len() - 1].0 {
+        log_if(shared, format_args!("uid {uid}: some offline messages not acknowledged, kept for the next login"));
+    }
+    if let Err(e) = shared.db.delete_offline_through(uid, last) {
+        log_if(shared, format_args!("uid {uid}: cannot delete delivered offline messages: {e}"));
     }
 }
 

@@ -4,6 +4,11 @@
 /// Longest username (SPEC §6.7, §20).
 pub const MAX_USERNAME_LEN: usize = 25;
 
+/// Largest integer the server issues for a client to echo (`sesskey`, uids, server-chosen rids,
+/// challenge numbers): 2^31 − 1. Pidgin reads integers with `atoi` into a `guint` and writes them
+/// back with `printf("%d")`, so anything larger comes back negative (SPEC §6.5, §24).
+pub const MAX_ECHOED_INT: u32 = i32::MAX as u32;
+
 /// Contacts per account; the value the server advertises as `MaxContacts` (SPEC §8, §20).
 pub const MAX_CONTACTS: usize = 1000;
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use msim::protocol::kinds::{ClientMessage, ServerMessage};
+use msim::protocol::message::MessageBuilder;
 use msim::protocol::{Framer, Message};
 
 use crate::conn::Conn;
@@ -198,8 +199,29 @@ fn sesskey_of(m: &ClientMessage) -> Option<u32> {
     }
 }
 
+/// SPEC §6.5: Pidgin writes every integer back with `printf("%d")`, so a key ≥ 2^31 arrives as
+/// a negative decimal (`-1739438191` for 2555529105). This server issues keys below 2^31, but a
+/// tolerant peer reads such a `sesskey` as the same 32-bit value: the message is rebuilt with the
+/// unsigned form. Only `sesskey` gets this; every other integer stays strict (SPEC §24), and a
+/// value outside -2^31..=-1 is left alone (the decoder then refuses it).
+fn with_unsigned_sesskey(msg: &Message) -> Option<Message> {
+    let raw = msg.get_raw("sesskey")?;
+    if raw.first() != Some(&b'-') {
+        return None;
+    }
+    let signed = i32::try_from(msim::protocol::message::parse_i64(raw)?).ok().filter(|v| *v < 0)?;
+    let mut b = MessageBuilder::new();
+    let mut first = true;
+    for (k, v) in msg.iter() {
+        let k = std::str::from_utf8(k).ok()?;
+        b = if k == "sesskey" && std::mem::take(&mut first) { b.int(k, u64::from(signed as u32)) } else { b.raw(k, v) };
+    }
+    b.finish().ok()
+}
+
 fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], msg: &Message) -> Flow {
-    let decoded = match ClientMessage::decode(msg) {
+    let rebuilt = with_unsigned_sesskey(msg);
+    let decoded = match ClientMessage::decode(rebuilt.as_ref().unwrap_or(msg)) {
         Ok(m) => m,
         Err(e) => {
             log_if(shared, format_args!("conn {}: bad request: {e}", conn.id));
@@ -245,11 +267,59 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use msim::protocol::kinds::ServerMessage;
+    use msim::protocol::{Framer, Message};
+
     use super::SessionEnd;
     use crate::conn::{Conn, LoginInfo};
     use crate::db::Db;
     use crate::state::Shared;
     use crate::Config;
+
+    /// SPEC §6.5: a session whose key is 2555529105 (≥ 2^31, as older servers issued) is reached
+    /// by Pidgin's `%d` echo `-1739438191`; any other negative key, or one outside 32 bits, is not.
+    #[test]
+    fn a_negative_sesskey_is_read_as_the_same_32_bit_value() {
+        let shared = Arc::new(Shared::new(Config { log: false, ..Config::default() }, Db::open(":memory:").unwrap()));
+        let uid = shared.db.create_account(None, "k@x.org", &[1; 20], Some("keyed"), None).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+        assert!(conn.set_login(LoginInfo { uid, sesskey: 2_555_529_105, clientver: 0 }));
+        client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut framer = Framer::default();
+        let mut ask_as = |key: &str, uid: &str, rid: u32| {
+            let text = format!("\\persist\\1\\sesskey\\{key}\\cmd\\1\\dsn\\1\\uid\\{uid}\\lid\\4\\rid\\{rid}\\body\\");
+            let msg = Message::parse(text.as_bytes()).unwrap();
+            assert_eq!(super::handle(&shared, &conn, &[0; 64], &msg), super::Flow::Continue);
+            loop {
+                if let Some(f) = framer.next_frame().unwrap() {
+                    return ServerMessage::decode(&Message::parse(f).unwrap()).unwrap();
+                }
+                let mut buf = [0u8; 4096];
+                let n = client.read(&mut buf).unwrap();
+                framer.push(&buf[..n]);
+            }
+        };
+        let own = uid.to_string();
+        let mut ask = |key: &str, rid: u32| ask_as(key, &own, rid);
+        let answered =
+            |m: &ServerMessage, rid: u32| matches!(m, ServerMessage::Persist(p) if p.rid == rid && p.cmd.0 == 257);
+        assert!(answered(&ask("2555529105", 1), 1));
+        assert!(answered(&ask("-1739438191", 2), 2), "the %d form of the key was refused");
+        // A different key, negative or not, is still the wrong key (error 2) ...
+        for (key, rid) in [("-1739438190", 3), ("-1", 4)] {
+            assert!(matches!(ask(key, rid), ServerMessage::Error { code: 2, .. }), "{key}");
+        }
+        // ... and what is no 32-bit value at all stays a malformed field (error 1, SPEC §24).
+        for (key, rid) in [("-2147483649", 5), ("--1739438191", 6), ("-", 7), ("- 1", 8), ("-0x1", 9)] {
+            assert!(matches!(ask(key, rid), ServerMessage::Error { code: 1, .. }), "{key}");
+        }
+        // Other integers stay strict: a negative uid is a malformed field (error 1).
+        let neg_uid = format!("-{uid}");
+        assert!(matches!(ask_as("2555529105", &neg_uid, 11), ServerMessage::Error { code: 1, .. }));
+    }
 
     #[test]
     fn a_panicking_session_thread_still_goes_offline_and_closes() {

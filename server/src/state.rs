@@ -5,17 +5,24 @@
 //! older session). Locks here are held only for map operations, never across IO.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::conn::Conn;
 use crate::db::Db;
+use crate::rules::MAX_ECHOED_INT;
 use crate::Config;
 
 /// First server-chosen rid for unsolicited persist replies; the capture's were 8-digit numbers
 /// (SPEC §7.3), well away from the small client counters they must not collide with.
 const FIRST_SERVER_RID: u32 = 10_000_000;
+
+/// The `n`-th server-chosen rid (n counts from 0).
+fn server_rid_at(n: u64) -> u32 {
+    let span = u64::from(MAX_ECHOED_INT - FIRST_SERVER_RID) + 1;
+    FIRST_SERVER_RID + (n % span) as u32
+}
 
 pub struct Shared {
     pub config: Config,
@@ -23,7 +30,7 @@ pub struct Shared {
     online: RwLock<HashMap<u32, Arc<Conn>>>,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
     next_conn_id: AtomicU64,
-    next_rid: AtomicU32,
+    next_rid: AtomicU64,
     stopping: AtomicBool,
     live_sessions: Mutex<usize>,
     sessions_done: Condvar,
@@ -39,7 +46,7 @@ impl Shared {
             online: RwLock::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             next_conn_id: AtomicU64::new(1),
-            next_rid: AtomicU32::new(FIRST_SERVER_RID),
+            next_rid: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             live_sessions: Mutex::new(0),
             sessions_done: Condvar::new(),
@@ -51,9 +58,11 @@ impl Shared {
         self.next_conn_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// A rid for a server-initiated persist reply (server info, web challenge).
+    /// A rid for a server-initiated persist reply (server info, web challenge): counts up from
+    /// [`FIRST_SERVER_RID`] and starts over there before reaching 2^31 (SPEC §6.5: Pidgin echoes
+    /// larger values as negative).
     pub fn server_rid(&self) -> u32 {
-        self.next_rid.fetch_add(1, Ordering::Relaxed)
+        server_rid_at(self.next_rid.fetch_add(1, Ordering::Relaxed))
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -120,5 +129,19 @@ impl Shared {
         } else {
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_rids_stay_below_2_pow_31_and_start_over() {
+        assert_eq!(server_rid_at(0), FIRST_SERVER_RID);
+        let last = u64::from(MAX_ECHOED_INT - FIRST_SERVER_RID);
+        assert_eq!(server_rid_at(last), MAX_ECHOED_INT);
+        assert_eq!(server_rid_at(last + 1), FIRST_SERVER_RID);
+        assert_eq!(server_rid_at(u64::MAX), server_rid_at(u64::MAX % (last + 1)));
     }
 }

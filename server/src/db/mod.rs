@@ -288,11 +288,17 @@ impl Db {
                 return Err(Error::Username(UsernameError::Taken));
             }
         }
-        let uid = match uid {
-            Some(u) => u,
+        // SPEC §6.5: a uid ≥ 2^31 would come back negative from Pidgin, and uid 0 marks
+        // server-originated data (SPEC §7.3).
+        let uid: u64 = match uid {
+            Some(u) => u.into(),
             None => {
                 tx.query_row("SELECT MAX(COALESCE(MAX(uid), 0) + 1, ?1) FROM accounts", [FIRST_UID], |r| r.get(0))?
             }
+        };
+        let uid = match u32::try_from(uid) {
+            Ok(u) if (1..=rules::MAX_ECHOED_INT).contains(&u) => u,
+            _ => return Err(Error::UidOutOfRange(uid)),
         };
         tx.execute(
             "INSERT INTO accounts (uid, email, pw_hash, username, display_name) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -447,6 +453,15 @@ mod tests {
             Err(Error::Username(UsernameError::Taken))
         ));
         assert!(matches!(db.create_account(Some(a), "c@x.org", &[1; 20], None, None), Err(Error::UidTaken(_))));
+        for bad in [0, 1 << 31, u32::MAX] {
+            assert!(matches!(
+                db.create_account(Some(bad), "d@x.org", &[1; 20], None, None),
+                Err(Error::UidOutOfRange(_))
+            ));
+        }
+        db.create_account(Some(rules::MAX_ECHOED_INT), "e@x.org", &[1; 20], None, None).unwrap();
+        // Past the highest uid there is none left to hand out.
+        assert!(matches!(db.create_account(None, "f@x.org", &[1; 20], None, None), Err(Error::UidOutOfRange(_))));
         assert_eq!(db.account_by_email("a@x.org").unwrap().unwrap().uid, a);
         assert_eq!(db.account_by_username("name").unwrap().unwrap().pw_hash, [1; 20]);
         assert_eq!(db.groups(a).unwrap().len(), DEFAULT_GROUPS.len());

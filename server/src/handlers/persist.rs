@@ -18,7 +18,7 @@ use rand::Rng;
 
 use crate::conn::Conn;
 use crate::db::{Account, ContactWrite, PLAIN_GROUP_FLAG};
-use crate::rules::{UsernameError, MAX_ADD_ALL_FRIENDS, MAX_CONTACTS};
+use crate::rules::{UsernameError, MAX_ADD_ALL_FRIENDS, MAX_CONTACTS, MAX_ECHOED_INT};
 use crate::state::Shared;
 use crate::{log_if, router, Error};
 
@@ -375,7 +375,8 @@ fn challenge_body() -> DictBuilder {
         let mut data = [0u8; 64];
         rng.fill(&mut data[..]);
         d = d
-            .int("Challenge", rng.gen_range(1_000_000_000..=u64::from(u32::MAX)))
+            // Ten digits, as captured, and below 2^31 (SPEC §6.5: a client may echo it with `%d`).
+            .int("Challenge", rng.gen_range(1_000_000_000..=u64::from(MAX_ECHOED_INT)))
             .str("ChallengeData", &base64::engine::general_purpose::STANDARD.encode(data));
     }
     d

@@ -91,6 +91,18 @@ impl Client {
     /// Sends login2 for `email`/`password` and returns the server's answer: `LoginOk` or `Error`.
     pub fn try_login(addr: SocketAddr, email: &str, password: &str) -> (Client, ServerMessage) {
         let mut c = Client::connect(addr);
+        let answer = c.login2(email, password);
+        (c, answer)
+    }
+
+    /// The socket, for tests that set socket options (receive buffer, linger).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// On a connected client: sends login2 and returns the answer, `LoginOk` or `Error`.
+    pub fn login2(&mut self, email: &str, password: &str) -> ServerMessage {
+        let c = self;
         let response = compute_response(&c.nonce, email, password);
         c.send(&ClientMessage::Login2(Login2 {
             algorithm: 196_610,
@@ -108,7 +120,7 @@ impl Client {
             c.sesskey = *sesskey;
             c.uniquenick = uniquenick.clone();
         }
-        (c, answer)
+        answer
     }
 
     /// Logs in, panicking on failure.
@@ -320,4 +332,39 @@ pub fn contact_ids(body: &[u8]) -> Vec<(u32, u32)> {
         .iter()
         .map(|r| (field(r, "ContactID").unwrap().parse().unwrap(), field(r, "Visibility").unwrap().parse().unwrap()))
         .collect()
+}
+
+/// Shrinks a socket's receive buffer, so a peer that stops reading stops acknowledging soon.
+pub fn set_recv_buffer(stream: &TcpStream, bytes: i32) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket fd and a c_int option value of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "SO_RCVBUF");
+}
+
+/// Closes a client with a TCP reset (SO_LINGER 0): unread data is discarded, as when a client
+/// crashes or its host drops the connection.
+pub fn reset(c: Client) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket fd and a `linger` value of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            c.stream().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "SO_LINGER");
+    drop(c);
 }

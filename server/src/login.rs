@@ -18,8 +18,12 @@ use crate::{log_if, now_unix, router};
 
 /// SPEC §16.2 codes.
 pub const ERR_LOGGED_IN_ELSEWHERE: u32 = 6;
-pub const ERR_BAD_EMAIL: u32 = 259;
-pub const ERR_BAD_PASSWORD: u32 = 260;
+/// Bad password *and* unknown e-mail (SPEC §24, §25): one answer for both, so the reply does not
+/// reveal which e-mails have accounts, and Pidgin treats it as an authentication failure (any
+/// other code, 259 included, is a network error to it and it reconnects forever). 259 is never sent.
+pub const ERR_BAD_CREDENTIALS: u32 = 260;
+/// The text of [`ERR_BAD_CREDENTIALS`], the same for both causes.
+pub const BAD_CREDENTIALS_TEXT: &str = "The e-mail address or password is incorrect.";
 
 /// A random session key in 1..=2^31−1: never 0 (no key), never a value Pidgin would echo as a
 /// negative decimal (SPEC §6.5, §24).
@@ -35,8 +39,10 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
     let account = match shared.db.account_by_email(&l.username) {
         Ok(Some(a)) => a,
         Ok(None) => {
+            // The same work as for a known account, so the answer's timing does not tell either.
+            let _ = verify_response(nonce, &l.username, &[0; 20], &l.response);
             log_if(shared, format_args!("conn {}: login for unknown e-mail", conn.id));
-            return fail(ERR_BAD_EMAIL, "No account exists for that e-mail address.");
+            return fail(ERR_BAD_CREDENTIALS, BAD_CREDENTIALS_TEXT);
         }
         Err(e) => {
             log_if(shared, format_args!("conn {}: database error during login: {e}", conn.id));
@@ -47,7 +53,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
     // plaintext is the one the client typed, compared case-insensitively.
     if verify_response(nonce, &l.username, &account.pw_hash, &l.response).is_err() {
         log_if(shared, format_args!("conn {}: bad password for uid {}", conn.id, account.uid));
-        return fail(ERR_BAD_PASSWORD, "The password provided is incorrect.");
+        return fail(ERR_BAD_CREDENTIALS, BAD_CREDENTIALS_TEXT);
     }
 
     let uid = account.uid;

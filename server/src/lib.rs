@@ -112,8 +112,9 @@ pub enum Error {
     ContactListFull,
     #[error("too many groups (at most {})", rules::MAX_GROUPS)]
     TooManyGroups,
-    #[error("a group name or nickname is longer than {} bytes", rules::MAX_NAME_TEXT)]
-    NameTooLong,
+    /// A text value refused for storage (`rules::check_text`); `field` is its protocol key.
+    #[error("the {field} {why}")]
+    BadText { field: &'static str, why: rules::TextError },
     #[error("the allow or block list is full (at most {} entries)", rules::MAX_LIST_ENTRIES)]
     ListFull,
 }

@@ -87,7 +87,16 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         }
     }
     // Only IMs wait for an offline target; typing, zaps and media are momentary (SPEC §11.2).
-    if m.kind == bm::IM && !shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now_unix())? {
+    if m.kind != bm::IM {
+        return Ok(());
+    }
+    let now = now_unix();
+    // Never store what could not be delivered later (it would block the recipient's box).
+    if text_bm(m.kind, sender, &m.msg, Some(now), m.cv).encode().is_err() {
+        log_if(shared, format_args!("uid {sender}: IM to {} cannot be encoded, not stored", m.target));
+        return Ok(());
+    }
+    if !shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now)? {
         log_if(shared, format_args!("uid {}: offline store full, IM from {sender} dropped", m.target));
     }
     Ok(())

@@ -35,6 +35,52 @@ pub const MAX_NAME_TEXT: usize = 256;
 /// Entries per allow or block list (SPEC §18.4 `a+`/`b+`), as many as contacts.
 pub const MAX_LIST_ENTRIES: usize = MAX_CONTACTS;
 
+/// Why a text value is refused for storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("contains the control character 0x{0:02X}")]
+    Control(u8),
+    #[error("is longer than {0} bytes")]
+    TooLong(usize),
+    #[error("cannot be encoded in a reply")]
+    NotEncodable,
+}
+
+/// Characters no stored text may hold: C0 controls and DEL, except tab, LF and CR. 0x1C separates
+/// dictionary pairs (SPEC §4.5), so the encoder refuses it in a value and one such headline used
+/// to fail every contact list that included it; NUL ends a C string in every C client. None of
+/// them is typed by a user.
+fn refused_char(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+}
+
+/// Checks a text value before it is stored: at most `max` bytes, no [`refused_char`], and
+/// accepted by the dictionary encoder (the strictest place it is sent), so the server never
+/// stores a value it cannot send back (issue "Hostile peers, round two" item 1).
+pub fn check_text(value: &str, max: usize) -> Result<(), TextError> {
+    if value.len() > max {
+        return Err(TextError::TooLong(max));
+    }
+    if let Some(c) = value.chars().find(|&c| refused_char(c)) {
+        return Err(TextError::Control(c as u8));
+    }
+    if msim::protocol::DictBuilder::new().str("v", value).as_bytes().is_err() {
+        return Err(TextError::NotEncodable);
+    }
+    Ok(())
+}
+
+/// A stored value as it may be sent: [`refused_char`]s dropped. Applied to every text read from
+/// the database, so a bad value written before these checks existed (or by another tool) costs
+/// only its own characters, never a whole reply for everyone who lists that user.
+pub fn clean_text(value: String) -> String {
+    if value.chars().any(refused_char) {
+        value.chars().filter(|&c| !refused_char(c)).collect()
+    } else {
+        value
+    }
+}
+
 /// Why a username is refused. The numbers are the `Code` of the 9/14 reply (SPEC §6.7: 0 = accepted;
 /// neither source documents non-zero codes, these are msim-server's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +115,23 @@ pub fn validate_username(name: &str) -> Result<(), UsernameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_rules_refuse_what_cannot_be_sent_back_and_cleaning_removes_it() {
+        let ok = ["", "plain", ":-) /\\ | = \"quotes\"", "tab\tnew\nline\r", "ünï €", "final"];
+        for v in ok {
+            assert_eq!(check_text(v, 64), Ok(()), "{v:?}");
+            assert_eq!(clean_text(v.to_owned()), v);
+        }
+        let bad = [("a\u{1c}b", 0x1c), ("nul\0", 0), ("\u{1}", 1), ("esc\u{1b}", 0x1b), ("del\u{7f}", 0x7f)];
+        for (v, byte) in bad {
+            assert_eq!(check_text(v, 64), Err(TextError::Control(byte)), "{v:?}");
+            let cleaned = clean_text(v.to_owned());
+            assert_eq!(check_text(&cleaned, 64), Ok(()), "{cleaned:?}");
+        }
+        assert_eq!(clean_text("a\u{1c}b".into()), "ab");
+        assert_eq!(check_text("12345", 4), Err(TextError::TooLong(4)));
+    }
 
     #[test]
     fn username_rules() {

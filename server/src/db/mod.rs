@@ -167,6 +167,17 @@ pub enum ProfileField {
 }
 
 impl ProfileField {
+    /// The field's key in `\setinfo\` and in replies.
+    pub fn key(self) -> &'static str {
+        match self {
+            ProfileField::DisplayName => "DisplayName",
+            ProfileField::Headline => "Headline",
+            ProfileField::BandName => "BandName",
+            ProfileField::SongName => "SongName",
+            ProfileField::ImageUrl => "ImageURL",
+        }
+    }
+
     fn column(self) -> &'static str {
         match self {
             ProfileField::DisplayName => "display_name",
@@ -207,18 +218,25 @@ pub struct Db {
 const ACCOUNT_COLS: &str = "uid, email, pw_hash, username, display_name, headline, band_name, song_name, \
                             image_url, show_only_to_list, privacy_mode, last_login";
 
+/// Text columns are read through [`rules::clean_text`]: a value that could not be sent back
+/// (stored before the checks on write existed, or by another tool) loses only its bad characters
+/// and never fails a reply that includes it.
+fn text(r: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(rules::clean_text(r.get(i)?))
+}
+
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let hash: Vec<u8> = r.get(2)?;
     Ok(Account {
         uid: r.get(0)?,
-        email: r.get(1)?,
+        email: text(r, 1)?,
         pw_hash: hash.try_into().unwrap_or([0; 20]),
-        username: r.get(3)?,
-        display_name: r.get(4)?,
-        headline: r.get(5)?,
-        band_name: r.get(6)?,
-        song_name: r.get(7)?,
-        image_url: r.get(8)?,
+        username: r.get::<_, Option<String>>(3)?.map(rules::clean_text),
+        display_name: text(r, 4)?,
+        headline: text(r, 5)?,
+        band_name: text(r, 6)?,
+        song_name: text(r, 7)?,
+        image_url: text(r, 8)?,
         show_only_to_list: r.get(9)?,
         privacy_mode: r.get(10)?,
         last_login: r.get(11)?,
@@ -228,10 +246,10 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
 fn contact_from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         contact: r.get(0)?,
-        group: r.get(1)?,
+        group: text(r, 1)?,
         position: r.get(2)?,
         visibility: r.get(3)?,
-        nickname: r.get(4)?,
+        nickname: text(r, 4)?,
         name_select: r.get(5)?,
     })
 }
@@ -275,8 +293,12 @@ impl Db {
         if let Some(name) = username {
             rules::validate_username(name).map_err(Error::Username)?;
         }
-        if email.is_empty() || !email.contains('@') {
+        if email.is_empty() || !email.contains('@') || rules::check_text(email, rules::MAX_PROFILE_TEXT).is_err() {
             return Err(Error::InvalidEmail);
+        }
+        if let Some(d) = display_name {
+            rules::check_text(d, rules::MAX_PROFILE_TEXT)
+                .map_err(|why| Error::BadText { field: "DisplayName", why })?;
         }
         let mut c = self.lock();
         let tx = c.transaction()?;
@@ -398,7 +420,10 @@ impl Db {
         }
     }
 
+    /// Stores a profile field; a value [`rules::check_text`] refuses is not stored
+    /// ([`Error::BadText`]).
     pub fn set_profile(&self, uid: u32, field: ProfileField, value: &str) -> Result<(), Error> {
+        rules::check_text(value, rules::MAX_PROFILE_TEXT).map_err(|why| Error::BadText { field: field.key(), why })?;
         let c = self.lock();
         c.execute(&format!("UPDATE accounts SET {} = ?2 WHERE uid = ?1", field.column()), params![uid, value])?;
         Ok(())

@@ -324,6 +324,8 @@ fn lookup_by_string(shared: &Shared, body: &Dict<'_>) -> Answer {
 /// `MaxAddAllFriends`, and shows the added ones' presence.
 fn import_friends(shared: &Shared, conn: &Conn, uid: u32, body: &Dict<'_>) -> Answer {
     let group = opt_str(body, "GroupName")?.filter(|g| !g.is_empty()).unwrap_or_else(|| IMPORT_GROUP.to_owned());
+    crate::rules::check_text(&group, crate::rules::MAX_NAME_TEXT)
+        .map_err(|why| Error::BadText { field: "GroupName", why })?;
     let mut added = 0;
     for other in shared.db.import_candidates(uid, MAX_ADD_ALL_FRIENDS)? {
         if !shared.db.add_contact(uid, other, Some(&group))? {

@@ -24,6 +24,9 @@ pub struct LoginInfo {
     pub sesskey: u32,
     /// `clientver` of login2 (SPEC §6.4), reported as `ClientVersion` by 1/17.
     pub clientver: u32,
+    /// The account's `LastLogin` before this session (Unix seconds, 0 = never): what others are
+    /// shown while this session is invisible, so an invisible login changes nothing they see.
+    pub previous_login: u64,
 }
 
 /// What the user last asked others to see (`\status\`, SPEC §12).

@@ -58,7 +58,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
 
     let uid = account.uid;
     let sesskey = new_sesskey(&mut rand::thread_rng());
-    conn.set_login(LoginInfo { uid, sesskey, clientver: l.clientver });
+    conn.set_login(LoginInfo { uid, sesskey, clientver: l.clientver, previous_login: account.last_login });
     crate::liveness::after_login(conn.stream(), shared.config.idle_timeout);
     conn.set_own_status(1, &account.headline);
     if let Err(e) = shared.db.touch_login(uid, now_unix()) {

@@ -17,6 +17,7 @@ use msim::protocol::kinds::{BmFromServer, BmToServer, ServerMessage};
 use msim::protocol::status::StatusList;
 
 use crate::conn::{offline_status, Conn};
+use crate::db::Account;
 use crate::state::Shared;
 use crate::{log_if, now_unix, Error};
 
@@ -58,6 +59,36 @@ pub fn can_see(shared: &Shared, subject: u32, viewer: u32) -> Result<bool, Error
         return Ok(db.contact(subject, viewer)?.is_some_and(|c| c.visibility != 2) || db.is_allowed(subject, viewer)?);
     }
     Ok(true)
+}
+
+/// `subject`'s account as a reply to `viewer` may show it, with the `ClientVersion` to report.
+///
+/// Persist replies about another user (0/1, 0/2, 1/17, and any later one) follow the rule of
+/// bm 100 ([`can_see`]), or they would leak what presence hides (issue "Hostile peers, round
+/// two" item 4): a viewer who may not see the subject gets no status text (`Headline`), no
+/// `LastLogin`, no privacy flags and `ClientVersion` 0, the same whether the subject is online or
+/// not. A viewer who may see it gets `ClientVersion` only while the subject is online and *not
+/// invisible*, and while it is invisible, the `LastLogin` from before this session: an invisible
+/// user looks exactly as when offline. Profile fields (names, band, song, picture) stay: they are
+/// the public profile, and a blocked user still needs a name to show.
+pub fn seen_by(shared: &Shared, mut subject: Account, viewer: u32) -> Result<(Account, u32), Error> {
+    if subject.uid != viewer && !can_see(shared, subject.uid, viewer)? {
+        subject.headline.clear();
+        subject.last_login = 0;
+        subject.show_only_to_list = false;
+        subject.privacy_mode = 0;
+        return Ok((subject, 0));
+    }
+    let session = shared.online(subject.uid).and_then(|c| c.login().map(|l| (l, c.own_status().code)));
+    let client_version = match session {
+        Some((l, 0)) => {
+            subject.last_login = l.previous_login;
+            0
+        }
+        Some((l, _)) => l.clientver,
+        None => 0,
+    };
+    Ok((subject, client_version))
 }
 
 /// Routes a client's bm.

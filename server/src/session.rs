@@ -286,7 +286,7 @@ mod tests {
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, peer) = listener.accept().unwrap();
         let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
-        assert!(conn.set_login(LoginInfo { uid, sesskey: 2_555_529_105, clientver: 0 }));
+        assert!(conn.set_login(LoginInfo { uid, sesskey: 2_555_529_105, clientver: 0, previous_login: 0 }));
         client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut framer = Framer::default();
         let mut ask_as = |key: &str, uid: &str, rid: u32| {
@@ -329,7 +329,7 @@ mod tests {
         let (stream, peer) = listener.accept().unwrap();
         let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
         shared.add_conn(conn.clone());
-        assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0 }));
+        assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0, previous_login: 0 }));
         shared.register(7, conn.clone());
         assert_eq!(shared.online_count(), 1);
 

@@ -6,7 +6,8 @@
 //! `ErrorMessage=…`, SPEC §16.3), so a client never waits for nothing. The contact list (0/1) is
 //! always answered, with an empty body when there are no contacts (SPEC §24).
 //!
-//! Replies never carry an empty `ImageURL` (Pidgin's plugin mishandles it, SPEC §24).
+//! Replies never carry an empty `ImageURL` (Pidgin's plugin mishandles it, SPEC §24). What a reply
+//! says about another user goes through `router::seen_by`, the presence rule of bm 100.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -98,7 +99,7 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
         DataItem::ImInfoById => {
             let other = need_u32(&body, "UserID")?;
             let Some(acct) = db.account(other)? else { return refuse("No such user.") };
-            let cv = shared.online(other).and_then(|c| c.login()).map_or(0, |l| l.clientver);
+            let (acct, cv) = router::seen_by(shared, acct, uid)?;
             Ok(im_info(&acct, Some(cv)))
         }
         DataItem::ListAllGroups => {
@@ -238,7 +239,10 @@ fn filetime(unix_secs: u64) -> u64 {
 /// One contact record (SPEC §10.1) appended to `d`: the 0/2 reply's key order (SPEC §7.5), then
 /// `DisplayName` and `UserName` so clients need no extra lookup per contact (Pidgin ignores them
 /// here; its per-record reads search forward from `ContactID`, so every record has every key).
+/// What the record says about the contact is what `owner` may see ([`router::seen_by`]).
 fn contact_record(shared: &Shared, d: DictBuilder, owner: u32, a: &Account) -> Answer {
+    let (seen, _) = router::seen_by(shared, a.clone(), owner)?;
+    let a = &seen;
     let row = shared.db.contact(owner, a.uid)?;
     let blocked = shared.db.is_blocked(owner, a.uid)?;
     let (group, position, visibility, nickname, name_select) = match &row {

@@ -368,3 +368,12 @@ pub fn reset(c: Client) {
     assert_eq!(r, 0, "SO_LINGER");
     drop(c);
 }
+
+/// Polls `cond` until it holds, at most [`WAIT`]; panics with `what` otherwise.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-//!               [--login-timeout SECS] [--max-connections N] [--quiet]
+//!               [--login-timeout SECS] [--max-connections N] [--max-outbound-bytes N] [--quiet]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account list
 //! msim-server [--db PATH] account remove EMAIL
@@ -21,13 +21,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
 
 pub const USAGE: &str = "usage:
   msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-              [--login-timeout SECS] [--max-connections N] [--quiet]
+              [--login-timeout SECS] [--max-connections N] [--max-outbound-bytes N] [--quiet]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
 
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
---login-timeout 60, --max-connections 20000
+--login-timeout 60, --max-connections 20000, --max-outbound-bytes 2097152
 (0 disables keepalives / the dead-connection limit / the login limit / the connection cap;
 a logged-in client may be silent). --demo seeds demo accounts and prints them.";
 
@@ -52,6 +52,10 @@ fn secs(flag: &str, v: &str) -> Result<Duration, String> {
     v.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("{flag} needs a whole number of seconds, got `{v}`"))
 }
 
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("{flag}: `{v}` is not a number"))
+}
+
 /// Parses the arguments after the program name.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
     let mut config = Config { listen: DEFAULT_LISTEN.into(), db: DEFAULT_DB.into(), ..Config::default() };
@@ -68,9 +72,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             "--ka-interval" => config.ka_interval = secs("--ka-interval", &value("--ka-interval")?)?,
             "--idle-timeout" => config.idle_timeout = secs("--idle-timeout", &value("--idle-timeout")?)?,
             "--login-timeout" => config.login_timeout = secs("--login-timeout", &value("--login-timeout")?)?,
-            "--max-connections" => {
-                let v = value("--max-connections")?;
-                config.max_connections = v.parse().map_err(|_| format!("--max-connections: `{v}` is not a number"))?
+            "--max-connections" => config.max_connections = number("--max-connections", &value("--max-connections")?)?,
+            "--max-outbound-bytes" => {
+                config.max_outbound_bytes = number("--max-outbound-bytes", &value("--max-outbound-bytes")?)?
             }
             "--username" => username = Some(value("--username")?),
             "--display-name" => display_name = Some(value("--display-name")?),
@@ -178,7 +182,9 @@ mod tests {
 
     #[test]
     fn parses_commands_and_options() {
-        let a = p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0").unwrap();
+        let a =
+            p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0 --max-outbound-bytes 9").unwrap();
+        assert_eq!(a.config.max_outbound_bytes, 9);
         assert_eq!(a.command, Command::Serve);
         assert_eq!((a.config.listen.as_str(), a.config.db.as_str(), a.config.demo), ("0.0.0.0:1", "x.db", true));
         assert_eq!((a.config.ka_interval, a.config.idle_timeout), (Duration::from_secs(5), Duration::ZERO));

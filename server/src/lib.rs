@@ -5,12 +5,13 @@
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
 //! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
-//! (blocking reads; dead peers detected by a read timeout before login and by TCP keepalive and
-//! `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may write to any connection; each
-//! connection's writes go through one lock ([`conn::Conn`]). Storage is SQLite ([`db`]).
+//! (`poll` on its socket and an eventfd; dead peers detected by an idle limit before login and by
+//! TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
+//! connection without ever blocking: what the socket does not take is queued in the connection's
+//! bounded outbox (`outbox`) and written by its own thread. Storage is SQLite ([`db`]).
 //!
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
-//! `state` shared tables, `session` the per-connection loop, `login` the login exchange,
+//! `outbox` non-blocking bounded output, `state` shared tables, `session` the per-connection loop, `login` the login exchange,
 //! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
 //! [`cli`] the command line.
 
@@ -22,6 +23,7 @@ mod handlers;
 mod keepalive;
 mod liveness;
 mod login;
+mod outbox;
 mod router;
 pub mod rules;
 mod session;
@@ -62,9 +64,13 @@ pub struct Config {
     /// Stack size of each connection thread. Most of it is never touched, so resident memory per
     /// session stays far below this; it only bounds the worst case.
     pub session_stack_size: usize,
-    /// A write that cannot complete within this time closes the connection, so one stuck peer
-    /// cannot hold up the threads that send to it.
+    /// A connection whose queued outgoing bytes make no progress for this long is closed: its
+    /// peer stopped reading. (Senders never wait for it either way, see `max_outbound_bytes`.)
     pub write_timeout: Duration,
+    /// Outgoing bytes queued per connection beyond what its socket took. A peer that stops
+    /// reading is closed (logged) when a message would pass this, so one slow reader costs
+    /// bounded memory and never blocks the sessions that send to it.
+    pub max_outbound_bytes: usize,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
@@ -85,6 +91,8 @@ impl Default for Config {
             contact_list_delay: Duration::ZERO,
             session_stack_size: 256 * 1024,
             write_timeout: Duration::from_secs(10),
+            // Eight full frames (SPEC §24's 256 KiB cap) on top of the kernel's socket buffer.
+            max_outbound_bytes: 2 * 1024 * 1024,
             log: true,
             demo: false,
         }

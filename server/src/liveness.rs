@@ -1,24 +1,30 @@
 //! How a connection's end is noticed without closing clients that are merely quiet.
 //!
-//! Before login, a connection that sends nothing for `idle_timeout` is closed by its read timeout:
-//! it holds a thread and has not authenticated. After login, silence is normal — Pidgin's plugin
-//! sends nothing at all while the user is idle unless its mail check is on (SPEC §17) — so the
-//! read timeout is lifted and the *peer's TCP stack* is asked instead: keepalive probes while the
+//! Before login, a connection that sends nothing for `idle_timeout` is closed by its session's idle
+//! limit: it holds a thread and has not authenticated. After login, silence is normal — Pidgin's
+//! plugin sends nothing at all while the user is idle unless its mail check is on (SPEC §17) — so
+//! the limit is lifted and the *peer's TCP stack* is asked instead: keepalive probes while the
 //! line is quiet, and `TCP_USER_TIMEOUT` = `idle_timeout` for data (our `\ka\`, routed messages)
 //! and probes that stay unacknowledged. A client that vanished (host down, cable pulled, NAT state
 //! lost) is dropped within about `idle_timeout`; one that is alive but quiet stays signed on.
 //! This is our reading of SPEC §24 "closes sessions idle longer than the dead-connection limit":
 //! idle means no sign of life, and an acknowledged keepalive is one.
+//!
+//! Also here: how far the peer has acknowledged our stream ([`tcp_progress`]), which decides when
+//! a delivered offline IM may be deleted.
 
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// Switches a connection that just logged in from the read timeout (which may have been shortened
-/// to the login deadline) to TCP-level liveness checks. A zero `idle_timeout` disables both. Off
-/// Linux (no `TCP_USER_TIMEOUT`) the read timeout stays, at `idle_timeout`.
-pub fn after_login(stream: &TcpStream, idle_timeout: Duration) {
+/// Switches a connection that just logged in from the idle limit to TCP-level liveness checks.
+/// True when the kernel now watches the peer (or `idle_timeout` is zero: no limit at all), so the
+/// session lifts its idle limit; false off Linux (no `TCP_USER_TIMEOUT`), where the session keeps
+/// closing connections silent for `idle_timeout`.
+pub fn after_login(stream: &TcpStream, idle_timeout: Duration) -> bool {
     let by_tcp = idle_timeout.is_zero() || set_dead_peer_timeout(stream, idle_timeout);
-    let _ = stream.set_read_timeout(if by_tcp { None } else { Some(idle_timeout) });
+    // The session polls and never blocks in a read; no read timeout is left over from before.
+    let _ = stream.set_read_timeout(None);
+    by_tcp
 }
 
 /// How far the peer's TCP has acknowledged our stream.
@@ -120,7 +126,7 @@ mod tests {
         let _client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (s, _) = l.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(180))).unwrap();
-        after_login(&s, Duration::from_secs(180));
+        assert!(after_login(&s, Duration::from_secs(180)));
         assert_eq!(s.read_timeout().unwrap(), None);
         assert_eq!(get(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
         assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), 60);
@@ -134,7 +140,7 @@ mod tests {
         let _client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (s, _) = l.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(3))).unwrap(); // what was left of the login time
-        after_login(&s, Duration::ZERO);
+        assert!(after_login(&s, Duration::ZERO));
         assert_eq!(s.read_timeout().unwrap(), None);
         assert_eq!(get(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 0);
         assert_eq!(get(&s, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT), 0);

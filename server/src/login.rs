@@ -59,7 +59,6 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
     let uid = account.uid;
     let sesskey = new_sesskey(&mut rand::thread_rng());
     conn.set_login(LoginInfo { uid, sesskey, clientver: l.clientver, previous_login: account.last_login });
-    crate::liveness::after_login(conn.stream(), shared.config.idle_timeout);
     conn.set_own_status(1, &account.headline);
     if let Err(e) = shared.db.touch_login(uid, now_unix()) {
         log_if(shared, format_args!("conn {}: cannot record login time: {e}", conn.id));
@@ -80,7 +79,8 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
             fatal: true,
             text: "You have been logged out because you logged in from another location.".into(),
         });
-        old.close();
+        // Its own thread writes the error, then closes (the error must not be cut off).
+        old.end_after_flush();
     }
     conn.send(&server_info(shared.server_rid()));
     log_if(shared, format_args!("conn {}: logged in as uid {uid} (client build {})", conn.id, l.clientver));

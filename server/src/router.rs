@@ -16,7 +16,7 @@ use msim::protocol::buddy::{bm, BmPayload};
 use msim::protocol::kinds::{BmFromServer, BmToServer, ServerMessage};
 use msim::protocol::status::StatusList;
 
-use crate::conn::{offline_status, Conn};
+use crate::conn::{offline_status, Conn, PendingIm};
 use crate::db::Account;
 use crate::state::Shared;
 use crate::{log_if, now_unix, Error};
@@ -113,7 +113,15 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         return Ok(()); // dropped silently, see module docs
     }
     if let Some(target) = online {
-        if target.send(&text_bm(m.kind, sender, &m.msg, None, m.cv)) {
+        let msg = text_bm(m.kind, sender, &m.msg, None, m.cv);
+        let sent = if m.kind == bm::IM {
+            // Kept with the queued bytes: stored for later if the connection ends before writing it.
+            let im = PendingIm { sender, kind: m.kind, msg: m.msg.clone(), cv: m.cv, sent_at: now_unix() };
+            target.send_im(&msg, im)
+        } else {
+            target.send(&msg)
+        };
+        if sent {
             return Ok(());
         }
     }
@@ -131,6 +139,20 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         log_if(shared, format_args!("uid {}: offline store full, IM from {sender} dropped", m.target));
     }
     Ok(())
+}
+
+/// Stores the IMs a connection of `uid` closed before writing them (a peer that stopped reading,
+/// a connection that died with IMs queued), for its next login.
+pub fn store_unsent(shared: &Shared, uid: u32, ims: Vec<PendingIm>) {
+    for im in ims {
+        match shared.db.store_offline(uid, im.sender, im.kind, &im.msg, im.cv, im.sent_at) {
+            Ok(true) => {}
+            Ok(false) => {
+                log_if(shared, format_args!("uid {uid}: offline store full, unsent IM from {} dropped", im.sender))
+            }
+            Err(e) => log_if(shared, format_args!("uid {uid}: cannot store an unsent IM: {e}")),
+        }
+    }
 }
 
 /// Delivers the stored IMs of `uid` to its new session, with their original time as `date`.
@@ -154,6 +176,12 @@ pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
         let end = if shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
             sent.last().map_or(0, |&(_, end)| end)
         } else {
+            // Never more than half the outbox at a time: the rest waits here, in this session's
+            // own thread, until the peer has read enough (a large box must not look like a
+            // peer that stopped reading).
+            if conn.queued() > shared.config.max_outbound_bytes / 2 && !conn.flush_own(shared.config.write_timeout) {
+                break;
+            }
             match conn.send_tracked(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
                 Some(end) => {
                     conn.had_offline.store(true, Ordering::Relaxed);
@@ -165,6 +193,7 @@ pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
         sent.push((m.id, end));
     }
     let Some(&(_, last_end)) = sent.last() else { return };
+    conn.flush_own(shared.config.write_timeout);
     let acked = conn.wait_acked(last_end, shared.config.write_timeout);
     let Some(&(last, _)) = sent.iter().take_while(|&&(_, end)| end <= acked).last() else {
         return log_if(shared, format_args!("uid {uid}: offline messages not acknowledged, kept for the next login"));

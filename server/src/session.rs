@@ -6,8 +6,9 @@
 //! a well-formed message whose fields are wrong for its kind gets the same error non-fatally and is
 //! skipped. Either way only this connection is affected.
 
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::net::TcpStream;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,10 +47,10 @@ pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
         Err(_) => return,
     };
     let _ = stream.set_nodelay(true);
-    let idle = shared.config.idle_timeout;
-    let _ = stream.set_read_timeout(if idle.is_zero() { None } else { Some(idle) });
-    let _ = stream.set_write_timeout(Some(shared.config.write_timeout));
-    let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+    let conn = match Conn::new(shared.next_conn_id(), peer, stream, shared.config.max_outbound_bytes) {
+        Ok(c) => Arc::new(c),
+        Err(e) => return log_if(shared, format_args!("connection from {peer} refused: {e}")),
+    };
     shared.add_conn(conn.clone());
     let thread_shared = shared.clone();
     let thread_conn = conn.clone();
@@ -83,6 +84,10 @@ impl Drop for SessionEnd<'_> {
         // Already closed on a normal end; after a panic this ends the peer's wait.
         conn.close();
         if let Some(login) = conn.login() {
+            // Live IMs that were queued but never written: stored for the next login, not lost.
+            router::store_unsent(shared, login.uid, conn.take_unsent_ims());
+        }
+        if let Some(login) = conn.login() {
             if shared.unregister(login.uid, conn.id) {
                 router::on_logout(shared, login.uid);
             }
@@ -113,39 +118,111 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
     reason
 }
 
-/// Reads until the connection ends; returns why, and whether this thread ended it after a final
-/// message of its own (then the close lingers, see [`Conn::close_gracefully`]).
+/// What `poll` reported for a connection.
+struct Ready {
+    /// Data, end of stream or an error can be read from the socket.
+    readable: bool,
+}
+
+/// Waits for the socket (readable, or writable when `want_write`) or the connection's wake fd,
+/// at most `timeout` (None = no limit).
+fn wait(conn: &Conn, want_write: bool, timeout: Option<Duration>) -> Ready {
+    let sock_events = libc::POLLIN | if want_write { libc::POLLOUT } else { 0 };
+    let mut fds = [
+        libc::pollfd { fd: conn.stream().as_raw_fd(), events: sock_events, revents: 0 },
+        libc::pollfd { fd: conn.wake_fd(), events: libc::POLLIN, revents: 0 },
+    ];
+    // Rounded up, so a deadline is never polled for as 0 ms too early and spun on.
+    let ms = timeout.map_or(-1, |t| libc::c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX));
+    // SAFETY: two valid pollfds, count 2.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    if n <= 0 {
+        return Ready { readable: false };
+    }
+    if fds[1].revents != 0 {
+        conn.clear_wake();
+    }
+    Ready { readable: fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 }
+}
+
+/// One non-blocking read (the socket itself stays blocking; see `outbox.rs`).
+fn recv(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    // SAFETY: a valid socket fd and a writable buffer of the length passed.
+    let n = unsafe { libc::recv(stream.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if n < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Runs the connection until it ends; returns why, and whether this thread ended it after a
+/// final message of its own (then the close lingers, see [`Conn::close_gracefully`]).
+///
+/// One `poll` loop per connection: it reads the socket, writes what other threads had to queue
+/// (`outbox.rs`: senders never block on this socket), and keeps the timers — the login deadline
+/// and the idle limit until login (after it the kernel watches the peer, `liveness.rs`), and
+/// `write_timeout` for queued bytes that make no progress (a peer that stopped reading).
 fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'static str, bool) {
+    let config = &shared.config;
     let mut framer = Framer::default();
     let mut msg = Message::default();
     let mut buf = [0u8; READ_CHUNK];
-    let login_by = (!shared.config.login_timeout.is_zero()).then(|| Instant::now() + shared.config.login_timeout);
+    let login_by = (!config.login_timeout.is_zero()).then(|| Instant::now() + config.login_timeout);
+    let mut last_read = Instant::now();
+    let mut logged_in = false;
+    // Until login (and after it where the kernel cannot watch the peer), silence ends a session.
+    let mut idle_limit = (!config.idle_timeout.is_zero()).then_some(config.idle_timeout);
     loop {
-        // Until login, the read also ends at the login deadline, so a client that trickles bytes
-        // cannot hold its thread (and its slot under max_connections) for long.
-        let before_login = conn.login().is_none();
-        if let (true, Some(deadline)) = (before_login, login_by) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return ("no login within the login timeout", false);
+        if !logged_in && conn.login().is_some() {
+            logged_in = true;
+            if crate::liveness::after_login(conn.stream(), config.idle_timeout) {
+                idle_limit = None;
             }
-            let idle = shared.config.idle_timeout;
-            let _ = conn.stream().set_read_timeout(Some(if idle.is_zero() { left } else { left.min(idle) }));
         }
-        let n = match conn.stream().read(&mut buf) {
+        let mut deadline: Option<(Instant, &'static str)> = None;
+        let mut consider = |at: Instant, why: &'static str| {
+            if deadline.is_none_or(|(d, _)| at < d) {
+                deadline = Some((at, why));
+            }
+        };
+        if let (false, Some(by)) = (logged_in, login_by) {
+            // A client that trickles bytes cannot hold its thread (and its slot) for long.
+            consider(by, "no login within the login timeout");
+        }
+        if let Some(idle) = idle_limit {
+            consider(last_read + idle, "idle timeout");
+        }
+        if let Some(since) = conn.stalled_since() {
+            consider(since + config.write_timeout, "peer stopped reading (write timeout)");
+        }
+        let now = Instant::now();
+        if let Some((at, why)) = deadline.filter(|&(at, _)| now >= at) {
+            let _ = at;
+            return (why, false);
+        }
+        let ready = wait(conn, conn.queued() > 0, deadline.map(|(at, _)| at - now));
+        if conn.is_closed() {
+            return ("closed by server", false);
+        }
+        if conn.ending() {
+            return ("replaced by a newer login", true);
+        }
+        if conn.queued() > 0 && !conn.flush() {
+            return ("write error", false);
+        }
+        if !ready.readable {
+            continue;
+        }
+        let n = match recv(conn.stream(), &mut buf) {
             Ok(0) => return ("peer closed", false),
             Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            // The read timeout, which only runs until login (liveness.rs).
-            Err(e) if e.kind() == ErrorKind::WouldBlock && login_by.is_some_and(|d| Instant::now() >= d) => {
-                return ("no login within the login timeout", false)
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return ("idle timeout", false),
+            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock) => continue,
             // TCP_USER_TIMEOUT or keepalive gave up: the peer stopped acknowledging.
             Err(e) if e.kind() == ErrorKind::TimedOut => return ("dead connection (peer stopped responding)", false),
-            Err(_) if conn.is_closed() => return ("closed by server", false),
             Err(_) => return ("read error", false),
         };
+        last_read = Instant::now();
         framer.push(&buf[..n]);
         loop {
             let frame = match framer.next_frame() {
@@ -285,7 +362,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, peer) = listener.accept().unwrap();
-        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20).unwrap());
         assert!(conn.set_login(LoginInfo { uid, sesskey: 2_555_529_105, clientver: 0, previous_login: 0 }));
         client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut framer = Framer::default();
@@ -327,7 +404,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, peer) = listener.accept().unwrap();
-        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20).unwrap());
         shared.add_conn(conn.clone());
         assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0, previous_login: 0 }));
         shared.register(7, conn.clone());

@@ -71,6 +71,8 @@ pub struct Config {
     /// reading is closed (logged) when a message would pass this, so one slow reader costs
     /// bounded memory and never blocks the sessions that send to it.
     pub max_outbound_bytes: usize,
+    /// How much offline mail a recipient's box holds and one sender may fill (`rules.rs`).
+    pub offline_limits: rules::OfflineLimits,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
@@ -93,6 +95,7 @@ impl Default for Config {
             write_timeout: Duration::from_secs(10),
             // Eight full frames (SPEC §24's 256 KiB cap) on top of the kernel's socket buffer.
             max_outbound_bytes: 2 * 1024 * 1024,
+            offline_limits: rules::OfflineLimits::default(),
             log: true,
             demo: false,
         }

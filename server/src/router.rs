@@ -18,6 +18,7 @@ use msim::protocol::status::StatusList;
 
 use crate::conn::{offline_status, Conn, PendingIm};
 use crate::db::Account;
+use crate::rules::OfflineRefusal;
 use crate::state::Shared;
 use crate::{log_if, now_unix, Error};
 
@@ -135,21 +136,32 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         log_if(shared, format_args!("uid {sender}: IM to {} cannot be encoded, not stored", m.target));
         return Ok(());
     }
-    if !shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now)? {
-        log_if(shared, format_args!("uid {}: offline store full, IM from {sender} dropped", m.target));
+    let stored = shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now, &shared.config.offline_limits)?;
+    if let Err(why) = stored {
+        tell_not_stored(shared, sender, m.target, why);
     }
     Ok(())
 }
 
+/// Tells `sender` (if online) that its IM to `target` was not stored: `\error\` 1, not fatal (SPEC
+/// §16.2 has no code for it; Pidgin shows the text). Logged once per refused IM, without the text.
+fn tell_not_stored(shared: &Shared, sender: u32, target: u32, why: OfflineRefusal) {
+    log_if(shared, format_args!("uid {target}: offline IM from {sender} not stored: {why}"));
+    if let Some(conn) = shared.online(sender) {
+        let text = format!("Your message to {target} was not stored for later delivery: {why}.");
+        conn.send(&ServerMessage::Error { code: 1, fatal: false, text });
+    }
+}
+
 /// Stores the IMs a connection of `uid` closed before writing them (a peer that stopped reading,
-/// a connection that died with IMs queued), for its next login.
+/// a connection that died with IMs queued), for its next login; their senders are told about any
+/// that do not fit.
 pub fn store_unsent(shared: &Shared, uid: u32, ims: Vec<PendingIm>) {
     for im in ims {
-        match shared.db.store_offline(uid, im.sender, im.kind, &im.msg, im.cv, im.sent_at) {
-            Ok(true) => {}
-            Ok(false) => {
-                log_if(shared, format_args!("uid {uid}: offline store full, unsent IM from {} dropped", im.sender))
-            }
+        let limits = &shared.config.offline_limits;
+        match shared.db.store_offline(uid, im.sender, im.kind, &im.msg, im.cv, im.sent_at, limits) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => tell_not_stored(shared, im.sender, uid, why),
             Err(e) => log_if(shared, format_args!("uid {uid}: cannot store an unsent IM: {e}")),
         }
     }

@@ -15,13 +15,55 @@ pub const MAX_CONTACTS: usize = 1000;
 /// Cap for import-all-friends (14/21); advertised as `MaxAddAllFriends` (SPEC §8, §18.6).
 pub const MAX_ADD_ALL_FRIENDS: usize = 100;
 
-/// Offline IMs held per recipient. The protocol has no limit; without one, anyone could fill the
-/// disk by messaging an account that never logs in. 500 is far above any real backlog.
-pub const MAX_OFFLINE_PER_RECIPIENT: usize = 500;
-
 /// Longest IM text stored offline, in bytes: the frame cap (SPEC §24) bounds live messages; stored
 /// ones get the same bound.
 pub const MAX_OFFLINE_TEXT: usize = 256 * 1024;
+
+/// How much offline mail one recipient's box holds, and how much of it one sender may fill. The
+/// protocol has no limits; without them anyone could fill the disk by messaging an account that
+/// never logs in, and without a per-sender share one sender could fill a box so that nobody else
+/// gets through (measured before: one sender's 500 IMs left room for 1 of 300 from a friend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfflineLimits {
+    /// IMs per recipient; 500 is far above any real backlog.
+    pub max_ims: usize,
+    /// Bytes of IM text per recipient (was only bounded by 500 × 256 KiB = 125 MB).
+    pub max_bytes: usize,
+    /// IMs one sender may have waiting for one recipient: a tenth of the box.
+    pub per_sender_ims: usize,
+    /// Bytes one sender may have waiting for one recipient: an eighth of the box, still room for
+    /// two IMs of the largest size.
+    pub per_sender_bytes: usize,
+}
+
+impl Default for OfflineLimits {
+    fn default() -> OfflineLimits {
+        OfflineLimits { max_ims: 500, max_bytes: 4 * 1024 * 1024, per_sender_ims: 50, per_sender_bytes: 512 * 1024 }
+    }
+}
+
+impl OfflineLimits {
+    /// No limit but [`MAX_OFFLINE_TEXT`]: for tools and tests that plant stored IMs.
+    pub fn unlimited() -> OfflineLimits {
+        OfflineLimits {
+            max_ims: usize::MAX,
+            max_bytes: usize::MAX,
+            per_sender_ims: usize::MAX,
+            per_sender_bytes: usize::MAX,
+        }
+    }
+}
+
+/// Why an IM was not stored for an offline recipient; the sender is told (`router.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OfflineRefusal {
+    #[error("the recipient's offline box is full")]
+    BoxFull,
+    #[error("you already have as many messages waiting for this recipient as one sender may")]
+    SenderShareUsed,
+    #[error("the message is longer than an offline message may be ({} bytes)", MAX_OFFLINE_TEXT)]
+    TooLong,
+}
 
 /// Longest profile string accepted from `\setinfo\` or `\status\` (headline, band, song, display
 /// name). Real profiles were short; this keeps one client from bloating everyone's contact lists.

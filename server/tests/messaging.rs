@@ -118,7 +118,8 @@ fn offline_ims_written_but_never_acknowledged_are_kept_for_the_next_login() {
     let big = "x".repeat(200 * 1024);
     let texts: Vec<String> = (0..12).map(|i| format!("{i:02} {big}")).collect();
     for t in &texts {
-        assert!(s.db().store_offline(b, a, bm::IM, t, None, 1).unwrap());
+        let unlimited = msim_server::rules::OfflineLimits::unlimited();
+        assert_eq!(s.db().store_offline(b, a, bm::IM, t, None, 1, &unlimited).unwrap(), Ok(()));
     }
 
     let mut first = Client::connect(s.addr());

@@ -27,7 +27,12 @@ fn im_number(m: &ServerMessage, from: u32) -> Option<u32> {
 
 #[test]
 fn a_recipient_that_never_reads_is_closed_and_never_stalls_the_sender() {
-    let s = server_with(|c| c.max_outbound_bytes = 512 * 1024);
+    let s = server_with(|c| {
+        c.max_outbound_bytes = 512 * 1024;
+        // Every unwritten IM must fit in the box, to check that none is lost (the box's own limits
+        // are `offline_box.rs`'s subject).
+        c.offline_limits = msim_server::rules::OfflineLimits::unlimited();
+    });
     let sender_uid = s.add_account("fast@example.com", "fpw", Some("fast"), None).unwrap();
     let slow_uid = s.add_account("slow@example.com", "spw", Some("slow"), None).unwrap();
     s.add_contact(sender_uid, slow_uid, "IM Friends").unwrap();

@@ -15,6 +15,7 @@
 //! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
 //! [`cli`] the command line.
 
+mod attempts;
 pub mod cli;
 mod conn;
 pub mod db;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use attempts::LoginLimits;
 use state::Shared;
 
 /// Server settings. `Default` gives a loopback test server on an ephemeral port with an in-memory
@@ -71,6 +73,9 @@ pub struct Config {
     /// reading is closed (logged) when a message would pass this, so one slow reader costs
     /// bounded memory and never blocks the sessions that send to it.
     pub max_outbound_bytes: usize,
+    /// Limits on failed logins per source address and per account, and how often the log
+    /// summarises them (`attempts.rs`).
+    pub login_limits: LoginLimits,
     /// How much offline mail a recipient's box holds and one sender may fill (`rules.rs`).
     pub offline_limits: rules::OfflineLimits,
     /// Log connections and errors to stderr.
@@ -96,6 +101,7 @@ impl Default for Config {
             // Eight full frames (SPEC §24's 256 KiB cap) on top of the kernel's socket buffer.
             max_outbound_bytes: 2 * 1024 * 1024,
             offline_limits: rules::OfflineLimits::default(),
+            login_limits: LoginLimits::default(),
             log: true,
             demo: false,
         }

@@ -38,7 +38,12 @@ const LINGER: Duration = Duration::from_secs(1);
 pub enum Flow {
     Continue,
     Close,
+    /// Close after a failed or refused login: counted in the attempt summary, not logged alone.
+    LoginFailed,
 }
+
+/// The end reason of a connection closed by [`Flow::LoginFailed`]; not logged.
+const LOGIN_FAILED: &str = "login failed";
 
 /// Starts the thread for a new connection; on failure (no memory for a thread) the socket is dropped.
 pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
@@ -92,14 +97,17 @@ impl Drop for SessionEnd<'_> {
                 router::on_logout(shared, login.uid);
             }
         }
-        log_if(shared, format_args!("conn {} from {}: closed ({})", conn.id, conn.peer, self.reason));
+        if self.reason != LOGIN_FAILED {
+            log_if(shared, format_args!("conn {} from {}: closed ({})", conn.id, conn.peer, self.reason));
+        }
         shared.remove_conn(conn.id);
     }
 }
 
 /// Runs a session until its connection ends and returns why; [`SessionEnd`] does the cleanup.
+/// (A connection is logged when it logs in and when it closes, not when it opens: a guessing loop
+/// would otherwise write a line per attempt.)
 fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
-    log_if(shared, format_args!("conn {} from {}: connected", conn.id, conn.peer));
     let nonce: [u8; 64] = {
         let mut n = [0u8; 64];
         rand::Rng::fill(&mut rand::thread_rng(), &mut n[..]);
@@ -239,8 +247,10 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
                 send_parse_error(conn, true);
                 return ("unparseable input", true);
             }
-            if handle(shared, conn, nonce, &msg) == Flow::Close {
-                return ("session ended", true);
+            match handle(shared, conn, nonce, &msg) {
+                Flow::Continue => {}
+                Flow::Close => return ("session ended", true),
+                Flow::LoginFailed => return (LOGIN_FAILED, true),
             }
             if big {
                 // Give back the buffers a large message grew, so an idle session stays small.

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
+use crate::attempts::Attempts;
 use crate::conn::Conn;
 use crate::db::Db;
 use crate::rules::MAX_ECHOED_INT;
@@ -27,6 +28,8 @@ fn server_rid_at(n: u64) -> u32 {
 pub struct Shared {
     pub config: Config,
     pub db: Db,
+    /// Failed-login limits and their log summary.
+    pub attempts: Attempts,
     online: RwLock<HashMap<u32, Arc<Conn>>>,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
     next_conn_id: AtomicU64,
@@ -41,6 +44,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(config: Config, db: Db) -> Shared {
         Shared {
+            attempts: Attempts::new(config.login_limits),
             config,
             db,
             online: RwLock::new(HashMap::new()),

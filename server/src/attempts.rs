@@ -94,6 +94,8 @@ struct Summary {
     bad_password: u64,
     unknown_email: u64,
     refused: u64,
+    full: u64,
+    prelogin_cap: u64,
     addresses: HashSet<IpAddr>,
     /// (address, kind) already logged on its own line in this period.
     logged: HashSet<(IpAddr, &'static str)>,
@@ -114,6 +116,10 @@ pub struct Attempts {
     limits: LoginLimits,
     tables: Mutex<Tables>,
 }
+
+/// Connections refused at accept, also counted in the summary.
+pub const SERVER_FULL: &str = "server full (max_connections)";
+pub const PRELOGIN_CAP: &str = "too many connections from one address not logged in";
 
 /// The kinds of failure the summary counts.
 pub const BAD_PASSWORD: &str = "bad password";
@@ -208,6 +214,18 @@ impl Attempts {
         l.summary_interval.is_zero() || t.summary.logged.insert((addr, kind))
     }
 
+    /// Records a connection refused at accept (`why`: [`SERVER_FULL`] or [`PRELOGIN_CAP`]). True
+    /// when it should be logged on its own line (the first per address and kind in a period).
+    pub fn connection_refused(&self, addr: IpAddr, why: &'static str) -> bool {
+        let mut t = self.lock();
+        if why == SERVER_FULL {
+            t.summary.full += 1;
+        } else {
+            t.summary.prelogin_cap += 1;
+        }
+        self.limits.summary_interval.is_zero() || t.summary.logged.insert((addr, why))
+    }
+
     /// Records a successful login: the address is no longer one that failed on this account, and
     /// the account's failures are forgotten (the owner got in). The address's own failures stay:
     /// logging into one's own account must not reset a guesser's budget for others.
@@ -229,16 +247,24 @@ impl Attempts {
         }
         t.summary_since = Some(now);
         let s = std::mem::take(&mut t.summary);
-        (s.bad_password + s.unknown_email + s.refused > 0).then(|| {
-            format!(
-                "failed logins in the last {} s: {} {BAD_PASSWORD}, {} {UNKNOWN_EMAIL}, {} {REFUSED}, from {} address(es)",
-                now.duration_since(since).as_secs(),
+        let secs = now.duration_since(since).as_secs();
+        let mut lines = Vec::new();
+        if s.bad_password + s.unknown_email + s.refused > 0 {
+            lines.push(format!(
+                "failed logins in the last {secs} s: {} {BAD_PASSWORD}, {} {UNKNOWN_EMAIL}, {} {REFUSED}, from {} address(es)",
                 s.bad_password,
                 s.unknown_email,
                 s.refused,
                 s.addresses.len()
-            )
-        })
+            ));
+        }
+        if s.full + s.prelogin_cap > 0 {
+            lines.push(format!(
+                "connections refused in the last {secs} s: {} {SERVER_FULL}, {} {PRELOGIN_CAP}",
+                s.full, s.prelogin_cap
+            ));
+        }
+        (!lines.is_empty()).then(|| lines.join("; "))
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-//!               [--login-timeout SECS] [--max-connections N] [--max-outbound-bytes N]
-//!               [--login-failures-per-address N] [--login-failures-per-account N]
+//!               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
+//!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
 //!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account list
@@ -23,18 +23,18 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
 
 pub const USAGE: &str = "usage:
   msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-              [--login-timeout SECS] [--max-connections N] [--max-outbound-bytes N]
-              [--login-failures-per-address N] [--login-failures-per-account N]
+              [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
+              [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
 
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
---login-timeout 60, --max-connections 20000, --max-outbound-bytes 2097152,
+--login-timeout 60, --max-connections 20000, --max-prelogin-per-address 16, --max-outbound-bytes 2097152,
 --login-failures-per-address 10, --login-failures-per-account 10, --login-backoff-max 300,
 --login-forget-after 900, --login-log-interval 60
-(0 disables keepalives / the dead-connection limit / the login limit / the connection cap /
+(0 disables keepalives / the dead-connection limit / the login limit / a connection cap /
 a failed-login limit / the failed-login summary (a line per failure instead); a logged-in client
 may be silent). Past its free failed logins, an address waits 1 s, then 2, 4, … up to the
 backoff maximum between attempts; an account's limit slows only addresses that failed on it. --demo seeds demo accounts and prints them.";
@@ -81,6 +81,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             "--idle-timeout" => config.idle_timeout = secs("--idle-timeout", &value("--idle-timeout")?)?,
             "--login-timeout" => config.login_timeout = secs("--login-timeout", &value("--login-timeout")?)?,
             "--max-connections" => config.max_connections = number("--max-connections", &value("--max-connections")?)?,
+            "--max-prelogin-per-address" => {
+                config.max_prelogin_per_address =
+                    number("--max-prelogin-per-address", &value("--max-prelogin-per-address")?)?
+            }
             "--max-outbound-bytes" => {
                 config.max_outbound_bytes = number("--max-outbound-bytes", &value("--max-outbound-bytes")?)?
             }
@@ -212,8 +216,8 @@ mod tests {
     #[test]
     fn parses_commands_and_options() {
         let a =
-            p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0 --max-outbound-bytes 9").unwrap();
-        assert_eq!(a.config.max_outbound_bytes, 9);
+            p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0 --max-outbound-bytes 9 --max-prelogin-per-address 3").unwrap();
+        assert_eq!((a.config.max_outbound_bytes, a.config.max_prelogin_per_address), (9, 3));
         let b = p("--login-failures-per-address 3 --login-failures-per-account 0 --login-backoff-max 7 \
                    --login-forget-after 8 --login-log-interval 0")
         .unwrap();

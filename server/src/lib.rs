@@ -37,6 +37,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use attempts::LoginLimits;
+pub use session::PRELOGIN_MAX_FRAME;
 use state::Shared;
 
 /// Server settings. `Default` gives a loopback test server on an ephemeral port with an in-memory
@@ -60,6 +61,10 @@ pub struct Config {
     /// Connections served at once (each costs a thread); more are accepted and closed at once,
     /// and logged. Zero = no limit. Bounds the server's memory against connection floods.
     pub max_connections: usize,
+    /// Connections from one address that have not logged in yet, served at once; more from that
+    /// address are accepted and closed at once. Zero = no cap. Keeps one address from filling
+    /// `max_connections` with connections that trickle bytes and never log in.
+    pub max_prelogin_per_address: usize,
     /// Test knob: delay before answering the contact-list request (0/1), to exercise clients'
     /// handling of a slow server (SPEC §24). Zero in normal use.
     pub contact_list_delay: Duration,
@@ -95,6 +100,9 @@ impl Default for Config {
             login_timeout: Duration::from_secs(60),
             // 10 000 signed-on sessions are benchmarked (BENCHMARKS.md): about 0.9 GiB at this cap.
             max_connections: 20_000,
+            // A login takes a round trip or two; 16 clients behind one NAT address would have to
+            // connect within the same fraction of a second to meet this.
+            max_prelogin_per_address: 16,
             contact_list_delay: Duration::ZERO,
             session_stack_size: 256 * 1024,
             write_timeout: Duration::from_secs(10),
@@ -265,20 +273,33 @@ fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             break;
         }
         match stream {
+            // Dropping the stream closes it; the client sees the server close (SPEC §16 has no
+            // "server full" code to send). Refusals are counted in the periodic summary (one
+            // line for the first per address), not logged one by one: a flood would fill the log.
             Ok(stream)
                 if shared.config.max_connections != 0 && shared.conn_count() >= shared.config.max_connections =>
             {
-                // Dropping the stream closes it; the client sees the server close (SPEC §16 has
-                // no "server full" code to send).
-                log_if(&shared, format_args!("connection refused: {} connections already", shared.conn_count()));
-                drop(stream);
+                refused(&shared, &stream, attempts::SERVER_FULL);
             }
-            Ok(stream) => session::spawn(&shared, stream),
+            Ok(stream) => match stream.peer_addr() {
+                Ok(peer) if shared.take_prelogin_slot(peer.ip()) => session::spawn(&shared, stream, peer),
+                Ok(_) => refused(&shared, &stream, attempts::PRELOGIN_CAP),
+                Err(_) => {}
+            },
             Err(e) => {
                 log_if(&shared, format_args!("accept failed: {e}"));
                 // Out of file descriptors and the like: back off instead of spinning.
                 std::thread::sleep(Duration::from_millis(50));
             }
+        }
+    }
+}
+
+/// Closes a connection refused at accept (`why`: one of the `attempts` refusal kinds).
+fn refused(shared: &Shared, stream: &TcpStream, why: &'static str) {
+    if let Ok(peer) = stream.peer_addr() {
+        if shared.attempts.connection_refused(peer.ip(), why) {
+            log_if(shared, format_args!("connection from {peer} refused: {why} (more are summarised)"));
         }
     }
 }

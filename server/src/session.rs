@@ -7,11 +7,12 @@
 //! skipped. Either way only this connection is affected.
 
 use std::io::ErrorKind;
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use msim::protocol::frame::DEFAULT_MAX_FRAME;
 use msim::protocol::kinds::{ClientMessage, ServerMessage};
 use msim::protocol::message::MessageBuilder;
 use msim::protocol::{Framer, Message};
@@ -25,6 +26,12 @@ pub const PARSE_ERROR_TEXT: &str = "There was an error parsing an incoming reque
 
 /// Bytes read per `read` call; messages are small, and a big buffer per thread is memory per session.
 const READ_CHUNK: usize = 4096;
+
+/// The frame cap before login: `login2` is a few hundred bytes (a response of at most a few dozen
+/// bytes of base64 and an e-mail address), so 4 KiB is ample; together with one read buffer a
+/// connection that has not logged in holds about 8 KiB of input, not 256 KiB (SPEC §24's cap
+/// applies after login).
+pub const PRELOGIN_MAX_FRAME: usize = 4 * 1024;
 
 /// A message larger than this makes the session drop its grown buffers afterwards. Ordinary
 /// traffic (IMs, persist requests) is well below it.
@@ -46,15 +53,16 @@ pub enum Flow {
 const LOGIN_FAILED: &str = "login failed";
 
 /// Starts the thread for a new connection; on failure (no memory for a thread) the socket is dropped.
-pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
-    let peer = match stream.peer_addr() {
-        Ok(p) => p,
-        Err(_) => return,
-    };
+/// The connection holds one of its address's pre-login slots (`Shared::take_prelogin_slot`),
+/// given back at login or when it ends.
+pub fn spawn(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let conn = match Conn::new(shared.next_conn_id(), peer, stream, shared.config.max_outbound_bytes) {
         Ok(c) => Arc::new(c),
-        Err(e) => return log_if(shared, format_args!("connection from {peer} refused: {e}")),
+        Err(e) => {
+            shared.release_prelogin_slot(peer.ip());
+            return log_if(shared, format_args!("connection from {peer} refused: {e}"));
+        }
     };
     shared.add_conn(conn.clone());
     let thread_shared = shared.clone();
@@ -63,12 +71,18 @@ pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
         .name(format!("msim-conn-{}", conn.id))
         .stack_size(shared.config.session_stack_size)
         .spawn(move || {
-            let mut end = SessionEnd { shared: &thread_shared, conn: &thread_conn, reason: "session thread panicked" };
-            end.reason = run(&thread_shared, &thread_conn);
+            let mut end = SessionEnd {
+                shared: &thread_shared,
+                conn: &thread_conn,
+                reason: "session thread panicked",
+                logged_in: false,
+            };
+            end.reason = run(&thread_shared, &thread_conn, &mut end.logged_in);
         });
     if let Err(e) = spawned {
         log_if(shared, format_args!("conn {} from {peer}: cannot start a thread: {e}", conn.id));
         conn.close();
+        shared.release_prelogin_slot(peer.ip());
         shared.remove_conn(conn.id);
     }
 }
@@ -81,6 +95,8 @@ struct SessionEnd<'a> {
     shared: &'a Arc<Shared>,
     conn: &'a Arc<Conn>,
     reason: &'static str,
+    /// The session gave its pre-login slot back when it logged in.
+    logged_in: bool,
 }
 
 impl Drop for SessionEnd<'_> {
@@ -88,6 +104,9 @@ impl Drop for SessionEnd<'_> {
         let (shared, conn) = (self.shared, self.conn);
         // Already closed on a normal end; after a panic this ends the peer's wait.
         conn.close();
+        if !self.logged_in {
+            shared.release_prelogin_slot(conn.peer.ip());
+        }
         if let Some(login) = conn.login() {
             // Live IMs that were queued but never written: stored for the next login, not lost.
             router::store_unsent(shared, login.uid, conn.take_unsent_ims());
@@ -107,7 +126,7 @@ impl Drop for SessionEnd<'_> {
 /// Runs a session until its connection ends and returns why; [`SessionEnd`] does the cleanup.
 /// (A connection is logged when it logs in and when it closes, not when it opens: a guessing loop
 /// would otherwise write a line per attempt.)
-fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
+fn run(shared: &Arc<Shared>, conn: &Arc<Conn>, logged_in: &mut bool) -> &'static str {
     let nonce: [u8; 64] = {
         let mut n = [0u8; 64];
         rand::Rng::fill(&mut rand::thread_rng(), &mut n[..]);
@@ -117,7 +136,7 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
     conn.send(&ServerMessage::Challenge { nonce });
     conn.send(&handlers::persist::server_info(shared.server_rid()));
 
-    let (reason, server_ended) = read_loop(shared, conn, &nonce);
+    let (reason, server_ended) = read_loop(shared, conn, &nonce, logged_in);
     if server_ended {
         conn.close_gracefully(LINGER);
     } else {
@@ -171,22 +190,29 @@ fn recv(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
 /// (`outbox.rs`: senders never block on this socket), and keeps the timers — the login deadline
 /// and the idle limit until login (after it the kernel watches the peer, `liveness.rs`), and
 /// `write_timeout` for queued bytes that make no progress (a peer that stopped reading).
-fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'static str, bool) {
+fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], logged_in: &mut bool) -> (&'static str, bool) {
     let config = &shared.config;
-    let mut framer = Framer::default();
+    // Until login, frames are capped at a few KiB (`PRELOGIN_MAX_FRAME`), so a connection that has
+    // not authenticated holds little memory.
+    let mut framer = Framer::new(PRELOGIN_MAX_FRAME);
     let mut msg = Message::default();
     let mut buf = [0u8; READ_CHUNK];
     let login_by = (!config.login_timeout.is_zero()).then(|| Instant::now() + config.login_timeout);
     let mut last_read = Instant::now();
-    let mut logged_in = false;
     // Until login (and after it where the kernel cannot watch the peer), silence ends a session.
     let mut idle_limit = (!config.idle_timeout.is_zero()).then_some(config.idle_timeout);
     loop {
-        if !logged_in && conn.login().is_some() {
-            logged_in = true;
+        if !*logged_in && conn.login().is_some() {
+            *logged_in = true;
+            shared.release_prelogin_slot(conn.peer.ip());
             if crate::liveness::after_login(conn.stream(), config.idle_timeout) {
                 idle_limit = None;
             }
+        }
+        if *logged_in && framer.cap() < DEFAULT_MAX_FRAME && framer.pending() == 0 {
+            // A client cannot send before it has the session key of lc=2, so nothing is pending
+            // here in practice; if a stray byte is, the small framer stays until it is consumed.
+            framer = Framer::default();
         }
         let mut deadline: Option<(Instant, &'static str)> = None;
         let mut consider = |at: Instant, why: &'static str| {
@@ -194,7 +220,7 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
                 deadline = Some((at, why));
             }
         };
-        if let (false, Some(by)) = (logged_in, login_by) {
+        if let (false, Some(by)) = (*logged_in, login_by) {
             // A client that trickles bytes cannot hold its thread (and its slot) for long.
             consider(by, "no login within the login timeout");
         }
@@ -256,7 +282,7 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
                 // Give back the buffers a large message grew, so an idle session stays small.
                 msg = Message::default();
                 if framer.pending() == 0 {
-                    framer = Framer::default();
+                    framer = Framer::new(framer.cap());
                 }
             }
         }
@@ -422,7 +448,7 @@ mod tests {
 
         let (s, c) = (shared.clone(), conn.clone());
         let joined = std::thread::spawn(move || {
-            let _end = SessionEnd { shared: &s, conn: &c, reason: "session thread panicked" };
+            let _end = SessionEnd { shared: &s, conn: &c, reason: "session thread panicked", logged_in: true };
             panic!("injected panic in a handler");
         })
         .join();

@@ -5,6 +5,7 @@
 //! older session). Locks here are held only for map operations, never across IO.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
@@ -36,6 +37,8 @@ pub struct Shared {
     next_rid: AtomicU64,
     stopping: AtomicBool,
     live_sessions: Mutex<usize>,
+    /// Connections not logged in yet, per source address (`Config::max_prelogin_per_address`).
+    prelogin: Mutex<HashMap<IpAddr, usize>>,
     sessions_done: Condvar,
     /// Wakes the keepalive thread early when the server stops.
     pub ka_wake: (Mutex<()>, Condvar),
@@ -53,6 +56,7 @@ impl Shared {
             next_rid: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             live_sessions: Mutex::new(0),
+            prelogin: Mutex::new(HashMap::new()),
             sessions_done: Condvar::new(),
             ka_wake: (Mutex::new(()), Condvar::new()),
         }
@@ -81,6 +85,30 @@ impl Shared {
     pub fn add_conn(&self, conn: Arc<Conn>) {
         *self.live_sessions.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(conn.id, conn);
+    }
+
+    /// Counts a new connection from `ip` as not logged in yet; false (nothing counted) when that
+    /// address already has `max_prelogin_per_address` such connections. The slot is given back by
+    /// [`Shared::release_prelogin_slot`] at login or when the connection ends.
+    pub fn take_prelogin_slot(&self, ip: IpAddr) -> bool {
+        let cap = self.config.max_prelogin_per_address;
+        let mut map = self.prelogin.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if cap != 0 && *n >= cap {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    pub fn release_prelogin_slot(&self, ip: IpAddr) {
+        let mut map = self.prelogin.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&ip);
+            }
+        }
     }
 
     /// Connections with a running session thread.

@@ -110,8 +110,6 @@ impl Drop for SessionEnd<'_> {
         if let Some(login) = conn.login() {
             // Live IMs that were queued but never written: stored for the next login, not lost.
             router::store_unsent(shared, login.uid, conn.take_unsent_ims());
-        }
-        if let Some(login) = conn.login() {
             if shared.unregister(login.uid, conn.id) {
                 router::on_logout(shared, login.uid);
             }
@@ -231,8 +229,7 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], logged_in
             consider(since + config.write_timeout, "peer stopped reading (write timeout)");
         }
         let now = Instant::now();
-        if let Some((at, why)) = deadline.filter(|&(at, _)| now >= at) {
-            let _ = at;
+        if let Some((_, why)) = deadline.filter(|&(at, _)| now >= at) {
             return (why, false);
         }
         let ready = wait(conn, conn.queued() > 0, deadline.map(|(at, _)| at - now));

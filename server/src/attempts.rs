@@ -115,6 +115,8 @@ struct Tables {
 pub struct Attempts {
     limits: LoginLimits,
     tables: Mutex<Tables>,
+    /// `Config::log`.
+    log: bool,
 }
 
 /// Connections refused at accept, also counted in the summary.
@@ -126,24 +128,26 @@ pub const BAD_PASSWORD: &str = "bad password";
 pub const UNKNOWN_EMAIL: &str = "unknown e-mail";
 const REFUSED: &str = "refused by the attempt limits";
 
+/// Makes room in a full table: forgotten entries first, then everything (true when it had to).
 fn forget<K: Eq + std::hash::Hash, V>(
     map: &mut HashMap<K, V>,
     now: Instant,
     limits: &LoginLimits,
     last: impl Fn(&V) -> Instant,
-) {
+) -> bool {
     if map.len() >= MAX_TRACKED {
         map.retain(|_, v| now.duration_since(last(v)) < limits.forget_after);
         if map.len() >= MAX_TRACKED {
-            crate::log(format_args!("login attempt limits: {MAX_TRACKED} keys tracked, starting over"));
             map.clear();
+            return true;
         }
     }
+    false
 }
 
 impl Attempts {
-    pub fn new(limits: LoginLimits) -> Attempts {
-        Attempts { limits, tables: Mutex::new(Tables::default()) }
+    pub fn new(limits: LoginLimits, log: bool) -> Attempts {
+        Attempts { limits, tables: Mutex::new(Tables::default()), log }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -197,12 +201,15 @@ impl Attempts {
             r.failures = r.failures.saturating_add(1);
             r.last = now;
         };
-        forget(&mut t.by_address, now, l, |r| r.last);
+        let mut cleared = forget(&mut t.by_address, now, l, |r| r.last);
         bump(t.by_address.entry(addr).or_insert(Record { failures: 0, last: now }));
-        forget(&mut t.by_account, now, l, |r| r.last);
+        cleared |= forget(&mut t.by_account, now, l, |r| r.last);
         bump(t.by_account.entry(account.clone()).or_insert(Record { failures: 0, last: now }));
-        forget(&mut t.pair, now, l, |&at| at);
+        cleared |= forget(&mut t.pair, now, l, |&at| at);
         t.pair.insert((account, addr), now);
+        if cleared && self.log {
+            crate::log(format_args!("login attempt limits: {MAX_TRACKED} keys tracked, starting over"));
+        }
         if kind == UNKNOWN_EMAIL {
             t.summary.unknown_email += 1;
         } else {
@@ -289,7 +296,7 @@ mod tests {
 
     #[test]
     fn an_address_gets_its_free_failures_then_a_doubling_wait_then_is_forgotten() {
-        let a = Attempts::new(limits());
+        let a = Attempts::new(limits(), false);
         let t0 = Instant::now();
         for i in 0..3 {
             assert_eq!(a.check(ip(1), "x@y", t0), Ok(()), "failure {i} is free");
@@ -315,7 +322,7 @@ mod tests {
 
     #[test]
     fn an_account_under_attack_slows_the_failing_addresses_but_never_a_clean_one() {
-        let a = Attempts::new(limits());
+        let a = Attempts::new(limits(), false);
         let t0 = Instant::now();
         // Five addresses fail once each on alice: her free failures are used.
         for i in 1..=5 {
@@ -332,7 +339,7 @@ mod tests {
 
     #[test]
     fn a_user_who_mistypes_twice_is_never_held_up() {
-        let a = Attempts::new(LoginLimits::default());
+        let a = Attempts::new(LoginLimits::default(), false);
         let t0 = Instant::now();
         a.failed(ip(1), "me@x", BAD_PASSWORD, t0);
         a.failed(ip(1), "me@x", BAD_PASSWORD, t0);
@@ -341,7 +348,7 @@ mod tests {
 
     #[test]
     fn the_log_gets_one_line_per_address_and_kind_then_a_summary() {
-        let a = Attempts::new(limits());
+        let a = Attempts::new(limits(), false);
         let t0 = Instant::now();
         assert_eq!(a.summary(t0, false), None);
         let own_lines: usize = (0..100).map(|_| usize::from(a.failed(ip(1), "x@y", BAD_PASSWORD, t0))).sum();

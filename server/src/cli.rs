@@ -31,7 +31,7 @@ pub const USAGE: &str = "usage:
   msim-server [--db PATH] account remove EMAIL
 
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
---login-timeout 60, --max-connections 20000, --max-prelogin-per-address 16, --max-outbound-bytes 2097152,
+--login-timeout 60, --max-connections 20000, --max-prelogin-per-address 64, --max-outbound-bytes 2097152,
 --login-failures-per-address 10, --login-failures-per-account 10, --login-backoff-max 300,
 --login-forget-after 900, --login-log-interval 60
 (0 disables keepalives / the dead-connection limit / the login limit / a connection cap /

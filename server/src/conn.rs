@@ -55,11 +55,13 @@ pub struct Conn {
     status: Mutex<OwnStatus>,
     /// Offline messages were delivered in this session: reported as `Mail=On` by 7/18.
     pub had_offline: AtomicBool,
+    /// `Config::log`: whether this connection's own events go to the log.
+    log: bool,
 }
 
 impl Conn {
     /// A connection whose outbox queues at most `outbox_limit` unwritten bytes.
-    pub fn new(id: u64, peer: SocketAddr, stream: TcpStream, outbox_limit: usize) -> std::io::Result<Conn> {
+    pub fn new(id: u64, peer: SocketAddr, stream: TcpStream, outbox_limit: usize, log: bool) -> std::io::Result<Conn> {
         Ok(Conn {
             id,
             peer,
@@ -71,6 +73,7 @@ impl Conn {
             login: OnceLock::new(),
             status: Mutex::new(OwnStatus { code: 1, text: String::new() }),
             had_offline: AtomicBool::new(false),
+            log,
         })
     }
 
@@ -148,9 +151,15 @@ impl Conn {
         match msg.encode() {
             Ok(m) => Some(m.encode()),
             Err(e) => {
-                crate::log(format_args!("conn {}: cannot encode outgoing message: {e}", self.id));
+                self.log(format_args!("conn {}: cannot encode outgoing message: {e}", self.id));
                 None
             }
+        }
+    }
+
+    fn log(&self, args: std::fmt::Arguments<'_>) {
+        if self.log {
+            crate::log(args);
         }
     }
 
@@ -172,7 +181,7 @@ impl Conn {
             }
             Err(PushError::Full) => {
                 if !self.is_closed() {
-                    crate::log(format_args!(
+                    self.log(format_args!(
                         "conn {} from {}: peer is not reading ({} bytes waiting, limit reached), closing it",
                         self.id,
                         self.peer,

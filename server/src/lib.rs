@@ -100,9 +100,10 @@ impl Default for Config {
             login_timeout: Duration::from_secs(60),
             // 10 000 signed-on sessions are benchmarked (BENCHMARKS.md): about 0.9 GiB at this cap.
             max_connections: 20_000,
-            // A login takes a round trip or two; 16 clients behind one NAT address would have to
-            // connect within the same fraction of a second to meet this.
-            max_prelogin_per_address: 16,
+            // A login takes a round trip or two, so even many clients behind one NAT address
+            // (reconnecting together after a server restart) rarely have 64 logins under way at
+            // once; one address holding 64 slots leaves the rest of max_connections to others.
+            max_prelogin_per_address: 64,
             contact_list_delay: Duration::ZERO,
             session_stack_size: 256 * 1024,
             write_timeout: Duration::from_secs(10),

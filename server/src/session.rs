@@ -57,7 +57,8 @@ const LOGIN_FAILED: &str = "login failed";
 /// given back at login or when it ends.
 pub fn spawn(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let conn = match Conn::new(shared.next_conn_id(), peer, stream, shared.config.max_outbound_bytes) {
+    let conn = match Conn::new(shared.next_conn_id(), peer, stream, shared.config.max_outbound_bytes, shared.config.log)
+    {
         Ok(c) => Arc::new(c),
         Err(e) => {
             shared.release_prelogin_slot(peer.ip());
@@ -395,7 +396,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, peer) = listener.accept().unwrap();
-        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20).unwrap());
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20, false).unwrap());
         assert!(conn.set_login(LoginInfo { uid, sesskey: 2_555_529_105, clientver: 0, previous_login: 0 }));
         client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut framer = Framer::default();
@@ -437,7 +438,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, peer) = listener.accept().unwrap();
-        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20).unwrap());
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20, false).unwrap());
         shared.add_conn(conn.clone());
         assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0, previous_login: 0 }));
         shared.register(7, conn.clone());

@@ -47,7 +47,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(config: Config, db: Db) -> Shared {
         Shared {
-            attempts: Attempts::new(config.login_limits),
+            attempts: Attempts::new(config.login_limits, config.log),
             config,
             db,
             online: RwLock::new(HashMap::new()),

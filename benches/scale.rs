@@ -90,7 +90,9 @@ fn email(i: usize) -> String {
 
 fn server_child(n: usize) {
     raise_nofile();
-    let config = msim_server::Config { log: false, ..Default::default() };
+    // Every client signs on from 127.0.0.1, `in_flight` at a time: lift the per-address cap on
+    // connections not logged in yet (a guard against one address filling the server).
+    let config = msim_server::Config { log: false, max_prelogin_per_address: 0, ..Default::default() };
     let stack = config.session_stack_size;
     let s = msim_server::Server::start(config).expect("server starts");
     let uids: Vec<u32> =

@@ -194,6 +194,9 @@ fn harness() -> &'static Harness {
             ka_interval: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(2),
+            // Fuzzed login2s fail by the thousand from 127.0.0.1; the attempt limits would then
+            // refuse the harness's own logins. They have their own tests (server/tests/login_limits.rs).
+            login_limits: msim_server::LoginLimits { per_address_free: 0, per_account_free: 0, ..Default::default() },
             ..Config::default()
         };
         let server = Server::start(config).expect("server starts");

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-//!               [--login-timeout SECS] [--max-connections N] [--quiet]
+//!               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
+//!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
+//!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account list
 //! msim-server [--db PATH] account remove EMAIL
@@ -21,15 +23,21 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
 
 pub const USAGE: &str = "usage:
   msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-              [--login-timeout SECS] [--max-connections N] [--quiet]
+              [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
+              [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
+              [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
 
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
---login-timeout 60, --max-connections 20000
-(0 disables keepalives / the dead-connection limit / the login limit / the connection cap;
-a logged-in client may be silent). --demo seeds demo accounts and prints them.";
+--login-timeout 60, --max-connections 20000, --max-prelogin-per-address 64, --max-outbound-bytes 2097152,
+--login-failures-per-address 10, --login-failures-per-account 10, --login-backoff-max 300,
+--login-forget-after 900, --login-log-interval 60
+(0 disables keepalives / the dead-connection limit / the login limit / a connection cap /
+a failed-login limit / the failed-login summary (a line per failure instead); a logged-in client
+may be silent). Past its free failed logins, an address waits 1 s, then 2, 4, … up to the
+backoff maximum between attempts; an account's limit slows only addresses that failed on it. --demo seeds demo accounts and prints them.";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +60,10 @@ fn secs(flag: &str, v: &str) -> Result<Duration, String> {
     v.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("{flag} needs a whole number of seconds, got `{v}`"))
 }
 
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("{flag}: `{v}` is not a number"))
+}
+
 /// Parses the arguments after the program name.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
     let mut config = Config { listen: DEFAULT_LISTEN.into(), db: DEFAULT_DB.into(), ..Config::default() };
@@ -68,9 +80,30 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             "--ka-interval" => config.ka_interval = secs("--ka-interval", &value("--ka-interval")?)?,
             "--idle-timeout" => config.idle_timeout = secs("--idle-timeout", &value("--idle-timeout")?)?,
             "--login-timeout" => config.login_timeout = secs("--login-timeout", &value("--login-timeout")?)?,
-            "--max-connections" => {
-                let v = value("--max-connections")?;
-                config.max_connections = v.parse().map_err(|_| format!("--max-connections: `{v}` is not a number"))?
+            "--max-connections" => config.max_connections = number("--max-connections", &value("--max-connections")?)?,
+            "--max-prelogin-per-address" => {
+                config.max_prelogin_per_address =
+                    number("--max-prelogin-per-address", &value("--max-prelogin-per-address")?)?
+            }
+            "--max-outbound-bytes" => {
+                config.max_outbound_bytes = number("--max-outbound-bytes", &value("--max-outbound-bytes")?)?
+            }
+            "--login-failures-per-address" => {
+                config.login_limits.per_address_free =
+                    number("--login-failures-per-address", &value("--login-failures-per-address")?)?
+            }
+            "--login-failures-per-account" => {
+                config.login_limits.per_account_free =
+                    number("--login-failures-per-account", &value("--login-failures-per-account")?)?
+            }
+            "--login-backoff-max" => {
+                config.login_limits.backoff_max = secs("--login-backoff-max", &value("--login-backoff-max")?)?
+            }
+            "--login-forget-after" => {
+                config.login_limits.forget_after = secs("--login-forget-after", &value("--login-forget-after")?)?
+            }
+            "--login-log-interval" => {
+                config.login_limits.summary_interval = secs("--login-log-interval", &value("--login-log-interval")?)?
             }
             "--username" => username = Some(value("--username")?),
             "--display-name" => display_name = Some(value("--display-name")?),
@@ -172,13 +205,25 @@ fn execute(args: Args) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn secs_(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
     fn p(s: &str) -> Result<Args, String> {
         parse(s.split_whitespace().map(String::from))
     }
 
     #[test]
     fn parses_commands_and_options() {
-        let a = p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0").unwrap();
+        let a =
+            p("--listen 0.0.0.0:1 --db x.db --demo --ka-interval 5 --idle-timeout 0 --max-outbound-bytes 9 --max-prelogin-per-address 3").unwrap();
+        assert_eq!((a.config.max_outbound_bytes, a.config.max_prelogin_per_address), (9, 3));
+        let b = p("--login-failures-per-address 3 --login-failures-per-account 0 --login-backoff-max 7 \
+                   --login-forget-after 8 --login-log-interval 0")
+        .unwrap();
+        let l = b.config.login_limits;
+        assert_eq!((l.per_address_free, l.per_account_free), (3, 0));
+        assert_eq!((l.backoff_max, l.forget_after, l.summary_interval), (secs_(7), secs_(8), Duration::ZERO));
         assert_eq!(a.command, Command::Serve);
         assert_eq!((a.config.listen.as_str(), a.config.db.as_str(), a.config.demo), ("0.0.0.0:1", "x.db", true));
         assert_eq!((a.config.ka_interval, a.config.idle_timeout), (Duration::from_secs(5), Duration::ZERO));

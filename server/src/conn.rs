@@ -1,14 +1,18 @@
-//! One client connection as the rest of the server sees it: the socket, the single write lock
-//! that keeps outgoing messages whole, the login identity and the presence others see.
+//! One client connection as the rest of the server sees it: the socket, its outbox (which keeps
+//! outgoing messages whole and never blocks a sender), the login identity and the presence others
+//! see.
 //!
 //! Anyone may send to a connection from any thread (routing, presence fan-out, keepalive); only
-//! the connection's own session thread reads from it. Writes never interleave: every message is
-//! encoded first, then written while holding `write_lock`.
+//! the connection's own session thread reads from it and writes what the outbox had to queue.
 
-use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use crate::outbox::PendingIm;
+use crate::outbox::{Outbox, PushError};
 
 use msim::protocol::kinds::ServerMessage;
 use msim::protocol::status::{Presence, StatusList};
@@ -24,6 +28,9 @@ pub struct LoginInfo {
     pub sesskey: u32,
     /// `clientver` of login2 (SPEC §6.4), reported as `ClientVersion` by 1/17.
     pub clientver: u32,
+    /// The account's `LastLogin` before this session (Unix seconds, 0 = never): what others are
+    /// shown while this session is invisible, so an invisible login changes nothing they see.
+    pub previous_login: u64,
 }
 
 /// What the user last asked others to see (`\status\`, SPEC §12).
@@ -39,26 +46,35 @@ pub struct Conn {
     pub id: u64,
     pub peer: SocketAddr,
     stream: TcpStream,
-    write_lock: Mutex<()>,
+    outbox: Outbox,
     closed: AtomicBool,
+    /// Set by [`Conn::end_after_flush`].
+    ending: AtomicBool,
+    unsent_ims: Mutex<Vec<PendingIm>>,
     login: OnceLock<LoginInfo>,
     status: Mutex<OwnStatus>,
     /// Offline messages were delivered in this session: reported as `Mail=On` by 7/18.
     pub had_offline: AtomicBool,
+    /// `Config::log`: whether this connection's own events go to the log.
+    log: bool,
 }
 
 impl Conn {
-    pub fn new(id: u64, peer: SocketAddr, stream: TcpStream) -> Conn {
-        Conn {
+    /// A connection whose outbox queues at most `outbox_limit` unwritten bytes.
+    pub fn new(id: u64, peer: SocketAddr, stream: TcpStream, outbox_limit: usize, log: bool) -> std::io::Result<Conn> {
+        Ok(Conn {
             id,
             peer,
             stream,
-            write_lock: Mutex::new(()),
+            outbox: Outbox::new(outbox_limit)?,
             closed: AtomicBool::new(false),
+            ending: AtomicBool::new(false),
+            unsent_ims: Mutex::new(Vec::new()),
             login: OnceLock::new(),
             status: Mutex::new(OwnStatus { code: 1, text: String::new() }),
             had_offline: AtomicBool::new(false),
-        }
+            log,
+        })
     }
 
     /// The socket, for the session thread's reads (`&TcpStream` implements `Read`).
@@ -97,79 +113,197 @@ impl Conn {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Sends one message whole. False when the connection is closed or the write failed (the
-    /// connection is then closed: a peer that cannot take data within the write timeout is gone).
+    /// Queues one message (see [`Outbox`]); never blocks. False when the connection is closed, or
+    /// when the peer stopped reading and the message would pass the outbox limit: that connection
+    /// is then closed (logged), and the sender carries on.
     pub fn send(&self, msg: &ServerMessage) -> bool {
-        let bytes = match msg.encode() {
-            Ok(m) => m.encode(),
-            Err(e) => {
-                crate::log(format_args!("conn {}: cannot encode outgoing message: {e}", self.id));
-                return false;
-            }
-        };
-        self.send_bytes(&bytes)
+        self.send_with(msg, None).is_some()
     }
 
-    /// Sends `msg` with `first` run while the write lock is held, so nothing another thread sends
+    /// Like [`Conn::send`] for a live IM: if the connection ends before the IM was written, it is
+    /// handed to [`Conn::take_unsent_ims`] (and stored for the next login) instead of being lost.
+    pub fn send_im(&self, msg: &ServerMessage, im: PendingIm) -> bool {
+        self.send_with(msg, Some(im)).is_some()
+    }
+
+    /// Like [`Conn::send`], but returns the stream offset just past the message: it has reached
+    /// the peer once [`Conn::wait_acked`] reports at least that.
+    pub fn send_tracked(&self, msg: &ServerMessage) -> Option<u64> {
+        self.send_with(msg, None)
+    }
+
+    /// Sends `msg` with `first` run while the outbox is locked, so nothing another thread sends
     /// can reach the peer before `msg`. Login uses it to register the session and send `lc=2` as
     /// one step: no routed message can overtake the login reply.
     pub fn send_after(&self, msg: &ServerMessage, first: impl FnOnce()) -> bool {
-        let Ok(bytes) = msg.encode().map(|m| m.encode()) else { return false };
-        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        first();
-        self.write_locked(guard, &bytes)
+        let Some(bytes) = self.encode(msg) else { return false };
+        let pushed = self.outbox.push_after(&self.stream, bytes, None, first);
+        self.pushed(pushed).is_some()
     }
 
-    /// Like [`Conn::send`], but gives up at once when another thread is writing: used by the
-    /// keepalive sweep, which must never wait on a slow peer (a write in progress is traffic anyway).
+    /// Like [`Conn::send`], but skips the message while earlier ones are still queued: used by the
+    /// keepalive sweep (queued bytes are traffic anyway).
     pub fn try_send(&self, msg: &ServerMessage) -> bool {
-        let Ok(bytes) = msg.encode().map(|m| m.encode()) else { return false };
-        match self.write_lock.try_lock() {
-            Ok(guard) => self.write_locked(guard, &bytes),
-            Err(_) => true,
-        }
+        self.outbox.queued() > 0 || self.send(msg)
     }
 
-    fn send_bytes(&self, bytes: &[u8]) -> bool {
-        if self.is_closed() {
-            return false;
-        }
-        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.write_locked(guard, bytes)
-    }
-
-    fn write_locked(&self, _guard: std::sync::MutexGuard<'_, ()>, bytes: &[u8]) -> bool {
-        if self.is_closed() {
-            return false;
-        }
-        match (&self.stream).write_all(bytes) {
-            Ok(()) => true,
-            Err(_) => {
-                self.close();
-                false
+    fn encode(&self, msg: &ServerMessage) -> Option<Vec<u8>> {
+        match msg.encode() {
+            Ok(m) => Some(m.encode()),
+            Err(e) => {
+                self.log(format_args!("conn {}: cannot encode outgoing message: {e}", self.id));
+                None
             }
+        }
+    }
+
+    fn log(&self, args: std::fmt::Arguments<'_>) {
+        if self.log {
+            crate::log(args);
+        }
+    }
+
+    fn send_with(&self, msg: &ServerMessage, im: Option<PendingIm>) -> Option<u64> {
+        if self.is_closed() {
+            return None;
+        }
+        let bytes = self.encode(msg)?;
+        let pushed = self.outbox.push(&self.stream, bytes, im);
+        self.pushed(pushed)
+    }
+
+    fn pushed(&self, r: Result<u64, PushError>) -> Option<u64> {
+        match r {
+            Ok(end) => Some(end),
+            Err(PushError::Closed) => {
+                self.close();
+                None
+            }
+            Err(PushError::Full) => {
+                if !self.is_closed() {
+                    self.log(format_args!(
+                        "conn {} from {}: peer is not reading ({} bytes waiting, limit reached), closing it",
+                        self.id,
+                        self.peer,
+                        self.outbox.queued()
+                    ));
+                }
+                self.close();
+                None
+            }
+        }
+    }
+
+    /// Writes what is queued as far as the socket takes it; false when the socket failed. For the
+    /// session thread, when `poll` says the socket is writable.
+    pub fn flush(&self) -> bool {
+        self.outbox.flush(&self.stream).is_ok()
+    }
+
+    /// Unwritten bytes queued.
+    pub fn queued(&self) -> usize {
+        self.outbox.queued()
+    }
+
+    /// Since when queued bytes have been waiting without any progress.
+    pub fn stalled_since(&self) -> Option<Instant> {
+        self.outbox.stalled_since()
+    }
+
+    /// Writes everything queued, waiting for the socket up to `limit`; true when all was written.
+    /// Only the session thread calls this: it blocks the caller, and no one else waits on it.
+    pub fn flush_own(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if !self.flush() {
+                return false;
+            }
+            if self.queued() == 0 {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !wait_writable(&self.stream, left) {
+                return false;
+            }
+        }
+    }
+
+    /// Bytes written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.outbox.written()
+    }
+
+    /// Waits until the peer's TCP acknowledged `offset` bytes, the connection is gone, or
+    /// `limit` passed; returns the bytes acknowledged (where the kernel does not tell, the bytes
+    /// written). Only the session thread calls this (it blocks the caller; nobody else waits on it).
+    pub fn wait_acked(&self, offset: u64, limit: Duration) -> u64 {
+        let deadline = Instant::now() + limit;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let Some(p) = crate::liveness::tcp_progress(&self.stream) else { return self.bytes_written() };
+            if p.acked >= offset || p.gone || Instant::now() >= deadline {
+                return p.acked;
+            }
+            // An acknowledgement takes about one round trip: poll briefly, then back off.
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// The fd that wakes the session thread's `poll` (bytes queued, or the session must end).
+    pub fn wake_fd(&self) -> RawFd {
+        self.outbox.wake_fd()
+    }
+
+    pub fn clear_wake(&self) {
+        self.outbox.clear_wake();
+    }
+
+    /// Asks the session thread to end this connection after writing what is queued (a session
+    /// replaced by a new login gets its error 6 first). Any thread may call it.
+    pub fn end_after_flush(&self) {
+        self.ending.store(true, Ordering::Release);
+        self.outbox.wake();
+    }
+
+    /// True once [`Conn::end_after_flush`] was called.
+    pub fn ending(&self) -> bool {
+        self.ending.load(Ordering::Acquire)
+    }
+
+    /// IMs queued for this connection that it closed before writing (see [`Conn::send_im`]).
+    pub fn take_unsent_ims(&self) -> Vec<PendingIm> {
+        std::mem::take(&mut *self.unsent_ims.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn close_outbox(&self) {
+        let ims = self.outbox.close();
+        if !ims.is_empty() {
+            self.unsent_ims.lock().unwrap_or_else(|p| p.into_inner()).extend(ims);
         }
     }
 
     /// Ends a connection this thread decided to end after sending a final message (fatal error,
-    /// logout): stops writing (the peer sees the message, then end of stream), then reads and
-    /// discards what the peer still sends for up to `linger`. Closing with unread input would
-    /// make the kernel send a reset, which can destroy the final message before the peer reads it.
-    /// Only the session thread may call this (it reads the socket).
-    pub fn close_gracefully(&self, linger: std::time::Duration) {
+    /// logout, replaced): writes what is queued (up to `linger`), stops writing (the peer sees the
+    /// message, then end of stream), then reads and discards what the peer still sends for up to
+    /// `linger`. Closing with unread input would make the kernel send a reset, which can destroy
+    /// the final message before the peer reads it. Only the session thread may call this (it
+    /// reads the socket).
+    pub fn close_gracefully(&self, linger: Duration) {
+        if self.is_closed() {
+            return;
+        }
+        self.flush_own(linger);
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        {
-            // Not in the middle of another thread's message.
-            let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = self.stream.shutdown(Shutdown::Write);
-        }
-        let deadline = std::time::Instant::now() + linger;
+        self.close_outbox();
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + linger;
         let mut buf = [0u8; 1024];
         let mut discarded = 0usize;
         while discarded < LINGER_DISCARD_LIMIT {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
                 break;
             }
@@ -181,12 +315,24 @@ impl Conn {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    /// Shuts the socket down; the session thread's read then ends and it cleans up.
+    /// Shuts the socket down at once (what is queued is dropped; queued IMs are kept for
+    /// [`Conn::take_unsent_ims`]); the session thread's `poll` then returns and it cleans up.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            self.close_outbox();
             let _ = self.stream.shutdown(Shutdown::Both);
+            self.outbox.wake();
         }
     }
+}
+
+/// Waits until `stream` can take more bytes, at most `limit`; false on timeout or error.
+pub fn wait_writable(stream: &TcpStream, limit: Duration) -> bool {
+    let mut fds = [libc::pollfd { fd: stream.as_raw_fd(), events: libc::POLLOUT, revents: 0 }];
+    let ms = libc::c_int::try_from(limit.as_millis()).unwrap_or(libc::c_int::MAX).max(1);
+    // SAFETY: one valid pollfd, count 1.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, ms) };
+    n > 0 && fds[0].revents & libc::POLLOUT != 0
 }
 
 /// `|s|0|ss|Offline…`: what others see on logout, disconnect or invisibility (SPEC §11.5).

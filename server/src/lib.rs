@@ -5,15 +5,17 @@
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
 //! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
-//! (blocking reads; dead peers detected by a read timeout before login and by TCP keepalive and
-//! `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may write to any connection; each
-//! connection's writes go through one lock (`conn::Conn`). Storage is SQLite ([`db`]).
+//! (`poll` on its socket and an eventfd; dead peers detected by an idle limit before login and by
+//! TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
+//! connection without ever blocking: what the socket does not take is queued in the connection's
+//! bounded outbox (`outbox`) and written by its own thread. Storage is SQLite ([`db`]).
 //!
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
-//! `state` shared tables, `session` the per-connection loop, `login` the login exchange,
+//! `outbox` non-blocking bounded output, `state` shared tables, `session` the per-connection loop, `login` the login exchange,
 //! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
 //! [`cli`] the command line.
 
+mod attempts;
 pub mod cli;
 mod conn;
 pub mod db;
@@ -22,6 +24,7 @@ mod handlers;
 mod keepalive;
 mod liveness;
 mod login;
+mod outbox;
 mod router;
 pub mod rules;
 mod session;
@@ -33,6 +36,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use attempts::LoginLimits;
+pub use session::PRELOGIN_MAX_FRAME;
 use state::Shared;
 
 /// Server settings. `Default` gives a loopback test server on an ephemeral port with an in-memory
@@ -56,15 +61,28 @@ pub struct Config {
     /// Connections served at once (each costs a thread); more are accepted and closed at once,
     /// and logged. Zero = no limit. Bounds the server's memory against connection floods.
     pub max_connections: usize,
+    /// Connections from one address that have not logged in yet, served at once; more from that
+    /// address are accepted and closed at once. Zero = no cap. Keeps one address from filling
+    /// `max_connections` with connections that trickle bytes and never log in.
+    pub max_prelogin_per_address: usize,
     /// Test knob: delay before answering the contact-list request (0/1), to exercise clients'
     /// handling of a slow server (SPEC §24). Zero in normal use.
     pub contact_list_delay: Duration,
     /// Stack size of each connection thread. Most of it is never touched, so resident memory per
     /// session stays far below this; it only bounds the worst case.
     pub session_stack_size: usize,
-    /// A write that cannot complete within this time closes the connection, so one stuck peer
-    /// cannot hold up the threads that send to it.
+    /// A connection whose queued outgoing bytes make no progress for this long is closed: its
+    /// peer stopped reading. (Senders never wait for it either way, see `max_outbound_bytes`.)
     pub write_timeout: Duration,
+    /// Outgoing bytes queued per connection beyond what its socket took. A peer that stops
+    /// reading is closed (logged) when a message would pass this, so one slow reader costs
+    /// bounded memory and never blocks the sessions that send to it.
+    pub max_outbound_bytes: usize,
+    /// Limits on failed logins per source address and per account, and how often the log
+    /// summarises them (`attempts.rs`).
+    pub login_limits: LoginLimits,
+    /// How much offline mail a recipient's box holds and one sender may fill (`rules.rs`).
+    pub offline_limits: rules::OfflineLimits,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
@@ -82,9 +100,17 @@ impl Default for Config {
             login_timeout: Duration::from_secs(60),
             // 10 000 signed-on sessions are benchmarked (BENCHMARKS.md): about 0.9 GiB at this cap.
             max_connections: 20_000,
+            // A login takes a round trip or two, so even many clients behind one NAT address
+            // (reconnecting together after a server restart) rarely have 64 logins under way at
+            // once; one address holding 64 slots leaves the rest of max_connections to others.
+            max_prelogin_per_address: 64,
             contact_list_delay: Duration::ZERO,
             session_stack_size: 256 * 1024,
             write_timeout: Duration::from_secs(10),
+            // Eight full frames (SPEC §24's 256 KiB cap) on top of the kernel's socket buffer.
+            max_outbound_bytes: 2 * 1024 * 1024,
+            offline_limits: rules::OfflineLimits::default(),
+            login_limits: LoginLimits::default(),
             log: true,
             demo: false,
         }
@@ -102,6 +128,8 @@ pub enum Error {
     InvalidEmail,
     #[error("uid {0} is already in use")]
     UidTaken(u32),
+    #[error("uid {0} is out of range (uids are 1..=2147483647, SPEC §6.5)")]
+    UidOutOfRange(u64),
     #[error("{0}")]
     Username(#[from] rules::UsernameError),
     #[error("no such account")]
@@ -110,8 +138,9 @@ pub enum Error {
     ContactListFull,
     #[error("too many groups (at most {})", rules::MAX_GROUPS)]
     TooManyGroups,
-    #[error("a group name or nickname is longer than {} bytes", rules::MAX_NAME_TEXT)]
-    NameTooLong,
+    /// A text value refused for storage (`rules::check_text`); `field` is its protocol key.
+    #[error("the {field} {why}")]
+    BadText { field: &'static str, why: rules::TextError },
     #[error("the allow or block list is full (at most {} entries)", rules::MAX_LIST_ENTRIES)]
     ListFull,
 }
@@ -245,20 +274,33 @@ fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             break;
         }
         match stream {
+            // Dropping the stream closes it; the client sees the server close (SPEC §16 has no
+            // "server full" code to send). Refusals are counted in the periodic summary (one
+            // line for the first per address), not logged one by one: a flood would fill the log.
             Ok(stream)
                 if shared.config.max_connections != 0 && shared.conn_count() >= shared.config.max_connections =>
             {
-                // Dropping the stream closes it; the client sees the server close (SPEC §16 has
-                // no "server full" code to send).
-                log_if(&shared, format_args!("connection refused: {} connections already", shared.conn_count()));
-                drop(stream);
+                refused(&shared, &stream, attempts::SERVER_FULL);
             }
-            Ok(stream) => session::spawn(&shared, stream),
+            Ok(stream) => match stream.peer_addr() {
+                Ok(peer) if shared.take_prelogin_slot(peer.ip()) => session::spawn(&shared, stream, peer),
+                Ok(_) => refused(&shared, &stream, attempts::PRELOGIN_CAP),
+                Err(_) => {}
+            },
             Err(e) => {
                 log_if(&shared, format_args!("accept failed: {e}"));
                 // Out of file descriptors and the like: back off instead of spinning.
                 std::thread::sleep(Duration::from_millis(50));
             }
+        }
+    }
+}
+
+/// Closes a connection refused at accept (`why`: one of the `attempts` refusal kinds).
+fn refused(shared: &Shared, stream: &TcpStream, why: &'static str) {
+    if let Ok(peer) = stream.peer_addr() {
+        if shared.attempts.connection_refused(peer.ip(), why) {
+            log_if(shared, format_args!("connection from {peer} refused: {why} (more are summarised)"));
         }
     }
 }

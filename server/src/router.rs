@@ -16,7 +16,9 @@ use msim::protocol::buddy::{bm, BmPayload};
 use msim::protocol::kinds::{BmFromServer, BmToServer, ServerMessage};
 use msim::protocol::status::StatusList;
 
-use crate::conn::{offline_status, Conn};
+use crate::conn::{offline_status, Conn, PendingIm};
+use crate::db::Account;
+use crate::rules::OfflineRefusal;
 use crate::state::Shared;
 use crate::{log_if, now_unix, Error};
 
@@ -60,6 +62,36 @@ pub fn can_see(shared: &Shared, subject: u32, viewer: u32) -> Result<bool, Error
     Ok(true)
 }
 
+/// `subject`'s account as a reply to `viewer` may show it, with the `ClientVersion` to report.
+///
+/// Persist replies about another user (0/1, 0/2, 1/17, and any later one) follow the rule of
+/// bm 100 ([`can_see`]), or they would leak what presence hides (issue "Hostile peers, round
+/// two" item 4): a viewer who may not see the subject gets no status text (`Headline`), no
+/// `LastLogin`, no privacy flags and `ClientVersion` 0, the same whether the subject is online or
+/// not. A viewer who may see it gets `ClientVersion` only while the subject is online and *not
+/// invisible*, and while it is invisible, the `LastLogin` from before this session: an invisible
+/// user looks exactly as when offline. Profile fields (names, band, song, picture) stay: they are
+/// the public profile, and a blocked user still needs a name to show.
+pub fn seen_by(shared: &Shared, mut subject: Account, viewer: u32) -> Result<(Account, u32), Error> {
+    if subject.uid != viewer && !can_see(shared, subject.uid, viewer)? {
+        subject.headline.clear();
+        subject.last_login = 0;
+        subject.show_only_to_list = false;
+        subject.privacy_mode = 0;
+        return Ok((subject, 0));
+    }
+    let session = shared.online(subject.uid).and_then(|c| c.login().map(|l| (l, c.own_status().code)));
+    let client_version = match session {
+        Some((l, 0)) => {
+            subject.last_login = l.previous_login;
+            0
+        }
+        Some((l, _)) => l.clientver,
+        None => 0,
+    };
+    Ok((subject, client_version))
+}
+
 /// Routes a client's bm.
 pub fn route_bm(shared: &Shared, sender: u32, m: &BmToServer) {
     if let Err(e) = try_route_bm(shared, sender, m) {
@@ -82,38 +114,107 @@ fn try_route_bm(shared: &Shared, sender: u32, m: &BmToServer) -> Result<(), Erro
         return Ok(()); // dropped silently, see module docs
     }
     if let Some(target) = online {
-        if target.send(&text_bm(m.kind, sender, &m.msg, None, m.cv)) {
+        let msg = text_bm(m.kind, sender, &m.msg, None, m.cv);
+        let sent = if m.kind == bm::IM {
+            // Kept with the queued bytes: stored for later if the connection ends before writing it.
+            let im = PendingIm { sender, kind: m.kind, msg: m.msg.clone(), cv: m.cv, sent_at: now_unix() };
+            target.send_im(&msg, im)
+        } else {
+            target.send(&msg)
+        };
+        if sent {
             return Ok(());
         }
     }
     // Only IMs wait for an offline target; typing, zaps and media are momentary (SPEC §11.2).
-    if m.kind == bm::IM && !shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now_unix())? {
-        log_if(shared, format_args!("uid {}: offline store full, IM from {sender} dropped", m.target));
+    if m.kind != bm::IM {
+        return Ok(());
+    }
+    let now = now_unix();
+    // Never store what could not be delivered later (it would block the recipient's box).
+    if text_bm(m.kind, sender, &m.msg, Some(now), m.cv).encode().is_err() {
+        log_if(shared, format_args!("uid {sender}: IM to {} cannot be encoded, not stored", m.target));
+        return Ok(());
+    }
+    let stored = shared.db.store_offline(m.target, sender, m.kind, &m.msg, m.cv, now, &shared.config.offline_limits)?;
+    if let Err(why) = stored {
+        tell_not_stored(shared, sender, m.target, why);
     }
     Ok(())
 }
 
+/// Tells `sender` (if online) that its IM to `target` was not stored: `\error\` 1, not fatal (SPEC
+/// §16.2 has no code for it; Pidgin shows the text). Logged once per refused IM, without the text.
+fn tell_not_stored(shared: &Shared, sender: u32, target: u32, why: OfflineRefusal) {
+    log_if(shared, format_args!("uid {target}: offline IM from {sender} not stored: {why}"));
+    if let Some(conn) = shared.online(sender) {
+        let text = format!("Your message to {target} was not stored for later delivery: {why}.");
+        conn.send(&ServerMessage::Error { code: 1, fatal: false, text });
+    }
+}
+
+/// Stores the IMs a connection of `uid` closed before writing them (a peer that stopped reading,
+/// a connection that died with IMs queued), for its next login; their senders are told about any
+/// that do not fit.
+pub fn store_unsent(shared: &Shared, uid: u32, ims: Vec<PendingIm>) {
+    for im in ims {
+        let limits = &shared.config.offline_limits;
+        match shared.db.store_offline(uid, im.sender, im.kind, &im.msg, im.cv, im.sent_at, limits) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => tell_not_stored(shared, im.sender, uid, why),
+            Err(e) => log_if(shared, format_args!("uid {uid}: cannot store an unsent IM: {e}")),
+        }
+    }
+}
+
 /// Delivers the stored IMs of `uid` to its new session, with their original time as `date`.
+///
+/// A stored IM is deleted only once the recipient's TCP acknowledged every byte of it: written
+/// into our socket is not enough, because a connection that resets (or vanishes) then loses
+/// whatever was still in the socket buffers, and the user would never see it (issue "Real
+/// peers" item 1). What was not acknowledged within `write_timeout` stays stored and comes
+/// again at the next login (at least once, never lost). Runs on the session's own thread, so
+/// the wait delays only this session's first requests.
 pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
     let pending = match shared.db.offline_for(uid) {
         Ok(p) => p,
         Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read offline messages: {e}")),
     };
-    let mut last = None;
+    // (id, stream offset at which the recipient has everything up to and including this IM)
+    let mut sent: Vec<(i64, u64)> = Vec::with_capacity(pending.len());
     for m in &pending {
-        // The recipient may have blocked the sender since the message was stored.
-        if !shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
-            if !conn.send(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
-                break; // keep the rest for the next login
+        // The recipient may have blocked the sender since the message was stored: such a message
+        // is dropped, which needs no acknowledgement beyond that of the IMs before it.
+        let end = if shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
+            sent.last().map_or(0, |&(_, end)| end)
+        } else {
+            // Never more than half the outbox at a time: the rest waits here, in this session's
+            // own thread, until the peer has read enough (a large box must not look like a
+            // peer that stopped reading).
+            if conn.queued() > shared.config.max_outbound_bytes / 2 && !conn.flush_own(shared.config.write_timeout) {
+                break;
             }
-            conn.had_offline.store(true, Ordering::Relaxed);
-        }
-        last = Some(m.id);
+            match conn.send_tracked(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
+                Some(end) => {
+                    conn.had_offline.store(true, Ordering::Relaxed);
+                    end
+                }
+                None => break, // keep the rest for the next login
+            }
+        };
+        sent.push((m.id, end));
     }
-    if let Some(last) = last {
-        if let Err(e) = shared.db.delete_offline_through(uid, last) {
-            log_if(shared, format_args!("uid {uid}: cannot delete delivered offline messages: {e}"));
-        }
+    let Some(&(_, last_end)) = sent.last() else { return };
+    conn.flush_own(shared.config.write_timeout);
+    let acked = conn.wait_acked(last_end, shared.config.write_timeout);
+    let Some(&(last, _)) = sent.iter().take_while(|&&(_, end)| end <= acked).last() else {
+        return log_if(shared, format_args!("uid {uid}: offline messages not acknowledged, kept for the next login"));
+    };
+    if last != sent[sent.len() - 1].0 {
+        log_if(shared, format_args!("uid {uid}: some offline messages not acknowledged, kept for the next login"));
+    }
+    if let Err(e) = shared.db.delete_offline_through(uid, last) {
+        log_if(shared, format_args!("uid {uid}: cannot delete delivered offline messages: {e}"));
     }
 }
 

@@ -6,12 +6,15 @@
 //! a well-formed message whose fields are wrong for its kind gets the same error non-fatally and is
 //! skipped. Either way only this connection is affected.
 
-use std::io::{ErrorKind, Read};
-use std::net::TcpStream;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use msim::protocol::frame::DEFAULT_MAX_FRAME;
 use msim::protocol::kinds::{ClientMessage, ServerMessage};
+use msim::protocol::message::MessageBuilder;
 use msim::protocol::{Framer, Message};
 
 use crate::conn::Conn;
@@ -23,6 +26,12 @@ pub const PARSE_ERROR_TEXT: &str = "There was an error parsing an incoming reque
 
 /// Bytes read per `read` call; messages are small, and a big buffer per thread is memory per session.
 const READ_CHUNK: usize = 4096;
+
+/// The frame cap before login: `login2` is a few hundred bytes (a response of at most a few dozen
+/// bytes of base64 and an e-mail address), so 4 KiB is ample; together with one read buffer a
+/// connection that has not logged in holds about 8 KiB of input, not 256 KiB (SPEC §24's cap
+/// applies after login).
+pub const PRELOGIN_MAX_FRAME: usize = 4 * 1024;
 
 /// A message larger than this makes the session drop its grown buffers afterwards. Ordinary
 /// traffic (IMs, persist requests) is well below it.
@@ -36,19 +45,26 @@ const LINGER: Duration = Duration::from_secs(1);
 pub enum Flow {
     Continue,
     Close,
+    /// Close after a failed or refused login: counted in the attempt summary, not logged alone.
+    LoginFailed,
 }
 
+/// The end reason of a connection closed by [`Flow::LoginFailed`]; not logged.
+const LOGIN_FAILED: &str = "login failed";
+
 /// Starts the thread for a new connection; on failure (no memory for a thread) the socket is dropped.
-pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
-    let peer = match stream.peer_addr() {
-        Ok(p) => p,
-        Err(_) => return,
-    };
+/// The connection holds one of its address's pre-login slots (`Shared::take_prelogin_slot`),
+/// given back at login or when it ends.
+pub fn spawn(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let idle = shared.config.idle_timeout;
-    let _ = stream.set_read_timeout(if idle.is_zero() { None } else { Some(idle) });
-    let _ = stream.set_write_timeout(Some(shared.config.write_timeout));
-    let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+    let conn = match Conn::new(shared.next_conn_id(), peer, stream, shared.config.max_outbound_bytes, shared.config.log)
+    {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            shared.release_prelogin_slot(peer.ip());
+            return log_if(shared, format_args!("connection from {peer} refused: {e}"));
+        }
+    };
     shared.add_conn(conn.clone());
     let thread_shared = shared.clone();
     let thread_conn = conn.clone();
@@ -56,12 +72,18 @@ pub fn spawn(shared: &Arc<Shared>, stream: TcpStream) {
         .name(format!("msim-conn-{}", conn.id))
         .stack_size(shared.config.session_stack_size)
         .spawn(move || {
-            let mut end = SessionEnd { shared: &thread_shared, conn: &thread_conn, reason: "session thread panicked" };
-            end.reason = run(&thread_shared, &thread_conn);
+            let mut end = SessionEnd {
+                shared: &thread_shared,
+                conn: &thread_conn,
+                reason: "session thread panicked",
+                logged_in: false,
+            };
+            end.reason = run(&thread_shared, &thread_conn, &mut end.logged_in);
         });
     if let Err(e) = spawned {
         log_if(shared, format_args!("conn {} from {peer}: cannot start a thread: {e}", conn.id));
         conn.close();
+        shared.release_prelogin_slot(peer.ip());
         shared.remove_conn(conn.id);
     }
 }
@@ -74,6 +96,8 @@ struct SessionEnd<'a> {
     shared: &'a Arc<Shared>,
     conn: &'a Arc<Conn>,
     reason: &'static str,
+    /// The session gave its pre-login slot back when it logged in.
+    logged_in: bool,
 }
 
 impl Drop for SessionEnd<'_> {
@@ -81,19 +105,27 @@ impl Drop for SessionEnd<'_> {
         let (shared, conn) = (self.shared, self.conn);
         // Already closed on a normal end; after a panic this ends the peer's wait.
         conn.close();
+        if !self.logged_in {
+            shared.release_prelogin_slot(conn.peer.ip());
+        }
         if let Some(login) = conn.login() {
+            // Live IMs that were queued but never written: stored for the next login, not lost.
+            router::store_unsent(shared, login.uid, conn.take_unsent_ims());
             if shared.unregister(login.uid, conn.id) {
                 router::on_logout(shared, login.uid);
             }
         }
-        log_if(shared, format_args!("conn {} from {}: closed ({})", conn.id, conn.peer, self.reason));
+        if self.reason != LOGIN_FAILED {
+            log_if(shared, format_args!("conn {} from {}: closed ({})", conn.id, conn.peer, self.reason));
+        }
         shared.remove_conn(conn.id);
     }
 }
 
 /// Runs a session until its connection ends and returns why; [`SessionEnd`] does the cleanup.
-fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
-    log_if(shared, format_args!("conn {} from {}: connected", conn.id, conn.peer));
+/// (A connection is logged when it logs in and when it closes, not when it opens: a guessing loop
+/// would otherwise write a line per attempt.)
+fn run(shared: &Arc<Shared>, conn: &Arc<Conn>, logged_in: &mut bool) -> &'static str {
     let nonce: [u8; 64] = {
         let mut n = [0u8; 64];
         rand::Rng::fill(&mut rand::thread_rng(), &mut n[..]);
@@ -103,7 +135,7 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
     conn.send(&ServerMessage::Challenge { nonce });
     conn.send(&handlers::persist::server_info(shared.server_rid()));
 
-    let (reason, server_ended) = read_loop(shared, conn, &nonce);
+    let (reason, server_ended) = read_loop(shared, conn, &nonce, logged_in);
     if server_ended {
         conn.close_gracefully(LINGER);
     } else {
@@ -112,39 +144,117 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>) -> &'static str {
     reason
 }
 
-/// Reads until the connection ends; returns why, and whether this thread ended it after a final
-/// message of its own (then the close lingers, see [`Conn::close_gracefully`]).
-fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'static str, bool) {
-    let mut framer = Framer::default();
+/// What `poll` reported for a connection.
+struct Ready {
+    /// Data, end of stream or an error can be read from the socket.
+    readable: bool,
+}
+
+/// Waits for the socket (readable, or writable when `want_write`) or the connection's wake fd,
+/// at most `timeout` (None = no limit).
+fn wait(conn: &Conn, want_write: bool, timeout: Option<Duration>) -> Ready {
+    let sock_events = libc::POLLIN | if want_write { libc::POLLOUT } else { 0 };
+    let mut fds = [
+        libc::pollfd { fd: conn.stream().as_raw_fd(), events: sock_events, revents: 0 },
+        libc::pollfd { fd: conn.wake_fd(), events: libc::POLLIN, revents: 0 },
+    ];
+    // Rounded up, so a deadline is never polled for as 0 ms too early and spun on.
+    let ms = timeout.map_or(-1, |t| libc::c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX));
+    // SAFETY: two valid pollfds, count 2.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    if n <= 0 {
+        return Ready { readable: false };
+    }
+    if fds[1].revents != 0 {
+        conn.clear_wake();
+    }
+    Ready { readable: fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 }
+}
+
+/// One non-blocking read (the socket itself stays blocking; see `outbox.rs`).
+fn recv(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    // SAFETY: a valid socket fd and a writable buffer of the length passed.
+    let n = unsafe { libc::recv(stream.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if n < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Runs the connection until it ends; returns why, and whether this thread ended it after a
+/// final message of its own (then the close lingers, see [`Conn::close_gracefully`]).
+///
+/// One `poll` loop per connection: it reads the socket, writes what other threads had to queue
+/// (`outbox.rs`: senders never block on this socket), and keeps the timers — the login deadline
+/// and the idle limit until login (after it the kernel watches the peer, `liveness.rs`), and
+/// `write_timeout` for queued bytes that make no progress (a peer that stopped reading).
+fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], logged_in: &mut bool) -> (&'static str, bool) {
+    let config = &shared.config;
+    // Until login, frames are capped at a few KiB (`PRELOGIN_MAX_FRAME`), so a connection that has
+    // not authenticated holds little memory.
+    let mut framer = Framer::new(PRELOGIN_MAX_FRAME);
     let mut msg = Message::default();
     let mut buf = [0u8; READ_CHUNK];
-    let login_by = (!shared.config.login_timeout.is_zero()).then(|| Instant::now() + shared.config.login_timeout);
+    let login_by = (!config.login_timeout.is_zero()).then(|| Instant::now() + config.login_timeout);
+    let mut last_read = Instant::now();
+    // Until login (and after it where the kernel cannot watch the peer), silence ends a session.
+    let mut idle_limit = (!config.idle_timeout.is_zero()).then_some(config.idle_timeout);
     loop {
-        // Until login, the read also ends at the login deadline, so a client that trickles bytes
-        // cannot hold its thread (and its slot under max_connections) for long.
-        let before_login = conn.login().is_none();
-        if let (true, Some(deadline)) = (before_login, login_by) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return ("no login within the login timeout", false);
+        if !*logged_in && conn.login().is_some() {
+            *logged_in = true;
+            shared.release_prelogin_slot(conn.peer.ip());
+            if crate::liveness::after_login(conn.stream(), config.idle_timeout) {
+                idle_limit = None;
             }
-            let idle = shared.config.idle_timeout;
-            let _ = conn.stream().set_read_timeout(Some(if idle.is_zero() { left } else { left.min(idle) }));
         }
-        let n = match conn.stream().read(&mut buf) {
+        if *logged_in && framer.cap() < DEFAULT_MAX_FRAME && framer.pending() == 0 {
+            // A client cannot send before it has the session key of lc=2, so nothing is pending
+            // here in practice; if a stray byte is, the small framer stays until it is consumed.
+            framer = Framer::default();
+        }
+        let mut deadline: Option<(Instant, &'static str)> = None;
+        let mut consider = |at: Instant, why: &'static str| {
+            if deadline.is_none_or(|(d, _)| at < d) {
+                deadline = Some((at, why));
+            }
+        };
+        if let (false, Some(by)) = (*logged_in, login_by) {
+            // A client that trickles bytes cannot hold its thread (and its slot) for long.
+            consider(by, "no login within the login timeout");
+        }
+        if let Some(idle) = idle_limit {
+            consider(last_read + idle, "idle timeout");
+        }
+        if let Some(since) = conn.stalled_since() {
+            consider(since + config.write_timeout, "peer stopped reading (write timeout)");
+        }
+        let now = Instant::now();
+        if let Some((_, why)) = deadline.filter(|&(at, _)| now >= at) {
+            return (why, false);
+        }
+        let ready = wait(conn, conn.queued() > 0, deadline.map(|(at, _)| at - now));
+        if conn.is_closed() {
+            return ("closed by server", false);
+        }
+        if conn.ending() {
+            return ("replaced by a newer login", true);
+        }
+        if conn.queued() > 0 && !conn.flush() {
+            return ("write error", false);
+        }
+        if !ready.readable {
+            continue;
+        }
+        let n = match recv(conn.stream(), &mut buf) {
             Ok(0) => return ("peer closed", false),
             Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            // The read timeout, which only runs until login (liveness.rs).
-            Err(e) if e.kind() == ErrorKind::WouldBlock && login_by.is_some_and(|d| Instant::now() >= d) => {
-                return ("no login within the login timeout", false)
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return ("idle timeout", false),
+            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock) => continue,
             // TCP_USER_TIMEOUT or keepalive gave up: the peer stopped acknowledging.
             Err(e) if e.kind() == ErrorKind::TimedOut => return ("dead connection (peer stopped responding)", false),
-            Err(_) if conn.is_closed() => return ("closed by server", false),
             Err(_) => return ("read error", false),
         };
+        last_read = Instant::now();
         framer.push(&buf[..n]);
         loop {
             let frame = match framer.next_frame() {
@@ -161,14 +271,16 @@ fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64]) -> (&'sta
                 send_parse_error(conn, true);
                 return ("unparseable input", true);
             }
-            if handle(shared, conn, nonce, &msg) == Flow::Close {
-                return ("session ended", true);
+            match handle(shared, conn, nonce, &msg) {
+                Flow::Continue => {}
+                Flow::Close => return ("session ended", true),
+                Flow::LoginFailed => return (LOGIN_FAILED, true),
             }
             if big {
                 // Give back the buffers a large message grew, so an idle session stays small.
                 msg = Message::default();
                 if framer.pending() == 0 {
-                    framer = Framer::default();
+                    framer = Framer::new(framer.cap());
                 }
             }
         }
@@ -198,8 +310,29 @@ fn sesskey_of(m: &ClientMessage) -> Option<u32> {
     }
 }
 
+/// SPEC §6.5: Pidgin writes every integer back with `printf("%d")`, so a key ≥ 2^31 arrives as
+/// a negative decimal (`-1739438191` for 2555529105). This server issues keys below 2^31, but a
+/// tolerant peer reads such a `sesskey` as the same 32-bit value: the message is rebuilt with the
+/// unsigned form. Only `sesskey` gets this; every other integer stays strict (SPEC §24), and a
+/// value outside -2^31..=-1 is left alone (the decoder then refuses it).
+fn with_unsigned_sesskey(msg: &Message) -> Option<Message> {
+    let raw = msg.get_raw("sesskey")?;
+    if raw.first() != Some(&b'-') {
+        return None;
+    }
+    let signed = i32::try_from(msim::protocol::message::parse_i64(raw)?).ok().filter(|v| *v < 0)?;
+    let mut b = MessageBuilder::new();
+    let mut first = true;
+    for (k, v) in msg.iter() {
+        let k = std::str::from_utf8(k).ok()?;
+        b = if k == "sesskey" && std::mem::take(&mut first) { b.int(k, u64::from(signed as u32)) } else { b.raw(k, v) };
+    }
+    b.finish().ok()
+}
+
 fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], msg: &Message) -> Flow {
-    let decoded = match ClientMessage::decode(msg) {
+    let rebuilt = with_unsigned_sesskey(msg);
+    let decoded = match ClientMessage::decode(rebuilt.as_ref().unwrap_or(msg)) {
         Ok(m) => m,
         Err(e) => {
             log_if(shared, format_args!("conn {}: bad request: {e}", conn.id));
@@ -245,11 +378,59 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use msim::protocol::kinds::ServerMessage;
+    use msim::protocol::{Framer, Message};
+
     use super::SessionEnd;
     use crate::conn::{Conn, LoginInfo};
     use crate::db::Db;
     use crate::state::Shared;
     use crate::Config;
+
+    /// SPEC §6.5: a session whose key is 2555529105 (≥ 2^31, as older servers issued) is reached
+    /// by Pidgin's `%d` echo `-1739438191`; any other negative key, or one outside 32 bits, is not.
+    #[test]
+    fn a_negative_sesskey_is_read_as_the_same_32_bit_value() {
+        let shared = Arc::new(Shared::new(Config { log: false, ..Config::default() }, Db::open(":memory:").unwrap()));
+        let uid = shared.db.create_account(None, "k@x.org", &[1; 20], Some("keyed"), None).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20, false).unwrap());
+        assert!(conn.set_login(LoginInfo { uid, sesskey: 2_555_529_105, clientver: 0, previous_login: 0 }));
+        client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut framer = Framer::default();
+        let mut ask_as = |key: &str, uid: &str, rid: u32| {
+            let text = format!("\\persist\\1\\sesskey\\{key}\\cmd\\1\\dsn\\1\\uid\\{uid}\\lid\\4\\rid\\{rid}\\body\\");
+            let msg = Message::parse(text.as_bytes()).unwrap();
+            assert_eq!(super::handle(&shared, &conn, &[0; 64], &msg), super::Flow::Continue);
+            loop {
+                if let Some(f) = framer.next_frame().unwrap() {
+                    return ServerMessage::decode(&Message::parse(f).unwrap()).unwrap();
+                }
+                let mut buf = [0u8; 4096];
+                let n = client.read(&mut buf).unwrap();
+                framer.push(&buf[..n]);
+            }
+        };
+        let own = uid.to_string();
+        let mut ask = |key: &str, rid: u32| ask_as(key, &own, rid);
+        let answered =
+            |m: &ServerMessage, rid: u32| matches!(m, ServerMessage::Persist(p) if p.rid == rid && p.cmd.0 == 257);
+        assert!(answered(&ask("2555529105", 1), 1));
+        assert!(answered(&ask("-1739438191", 2), 2), "the %d form of the key was refused");
+        // A different key, negative or not, is still the wrong key (error 2) ...
+        for (key, rid) in [("-1739438190", 3), ("-1", 4)] {
+            assert!(matches!(ask(key, rid), ServerMessage::Error { code: 2, .. }), "{key}");
+        }
+        // ... and what is no 32-bit value at all stays a malformed field (error 1, SPEC §24).
+        for (key, rid) in [("-2147483649", 5), ("--1739438191", 6), ("-", 7), ("- 1", 8), ("-0x1", 9)] {
+            assert!(matches!(ask(key, rid), ServerMessage::Error { code: 1, .. }), "{key}");
+        }
+        // Other integers stay strict: a negative uid is a malformed field (error 1).
+        let neg_uid = format!("-{uid}");
+        assert!(matches!(ask_as("2555529105", &neg_uid, 11), ServerMessage::Error { code: 1, .. }));
+    }
 
     #[test]
     fn a_panicking_session_thread_still_goes_offline_and_closes() {
@@ -257,15 +438,15 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, peer) = listener.accept().unwrap();
-        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream));
+        let conn = Arc::new(Conn::new(shared.next_conn_id(), peer, stream, 1 << 20, false).unwrap());
         shared.add_conn(conn.clone());
-        assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0 }));
+        assert!(conn.set_login(LoginInfo { uid: 7, sesskey: 1, clientver: 0, previous_login: 0 }));
         shared.register(7, conn.clone());
         assert_eq!(shared.online_count(), 1);
 
         let (s, c) = (shared.clone(), conn.clone());
         let joined = std::thread::spawn(move || {
-            let _end = SessionEnd { shared: &s, conn: &c, reason: "session thread panicked" };
+            let _end = SessionEnd { shared: &s, conn: &c, reason: "session thread panicked", logged_in: true };
             panic!("injected panic in a handler");
         })
         .join();

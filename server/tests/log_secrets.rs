@@ -58,7 +58,7 @@ fn the_server_log_never_contains_a_password_or_a_response() {
     assert!(matches!(answer, ServerMessage::Error { code: 260, .. }), "{answer:?}");
     responses.push(compute_response_b64(&bad.nonce, "sec@example.com", WRONG));
     let (nobody, answer) = Client::try_login(addr, "nobody@example.com", PASSWORD);
-    assert!(matches!(answer, ServerMessage::Error { code: 259, .. }), "{answer:?}");
+    assert!(matches!(answer, ServerMessage::Error { code: 260, .. }), "{answer:?}");
     responses.push(compute_response_b64(&nobody.nonce, "nobody@example.com", PASSWORD));
     // A login2 whose response is not base64 (carrying the password in clear).
     let mut raw = Client::connect(addr);

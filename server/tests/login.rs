@@ -1,4 +1,4 @@
-//! Login (SPEC §6, §16, §24): challenge, server info, lc=2, errors 259/260/6/2.
+//! Login (SPEC §6, §16, §24): challenge, server info, lc=2, errors 260 (bad password or unknown e-mail)/6/2.
 
 mod common;
 
@@ -50,12 +50,18 @@ fn bad_password_gets_fatal_error_260_and_close() {
     assert_eq!(s.online_count(), 0);
 }
 
+/// Issue "Real peers" item 2 (SPEC §24, §25): an unknown e-mail gets exactly the bad-password
+/// answer — code 260, same text, fatal — never 259, which Pidgin treats as a network error and
+/// answers by reconnecting forever; and the reply does not tell which e-mails have accounts.
 #[test]
-fn unknown_email_gets_fatal_error_259() {
+fn unknown_email_gets_the_same_fatal_error_260_as_a_bad_password() {
     let s = server();
-    let (mut c, answer) = Client::try_login(s.addr(), "nobody@example.com", "x");
-    assert!(matches!(answer, ServerMessage::Error { code: 259, fatal: true, .. }), "{answer:?}");
+    s.add_account("bob@example.com", "bobpw", Some("bob"), None).unwrap();
+    let (mut c, unknown) = Client::try_login(s.addr(), "nobody@example.com", "x");
+    assert!(matches!(unknown, ServerMessage::Error { code: 260, fatal: true, .. }), "{unknown:?}");
     assert!(c.closed_within(WAIT));
+    let (_, wrong) = Client::try_login(s.addr(), "bob@example.com", "wrong");
+    assert_eq!(unknown, wrong, "the two causes must not be told apart");
 }
 
 #[test]

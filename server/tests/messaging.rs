@@ -103,3 +103,41 @@ fn offline_im_is_stored_and_delivered_with_date_after_restart() {
     let r = b.persist(1, 7, 18, DictBuilder::new());
     assert_eq!(r.body, b"");
 }
+
+/// Issue "Real peers" item 1, last sentence: a stored IM must not be deleted before it reached the
+/// recipient. Here the recipient's client stops reading right after `lc=2` (a small receive
+/// buffer, so its TCP soon stops acknowledging) and then resets the connection. The server could
+/// write several 200 KiB IMs into its own socket buffer, but none of them reached the client:
+/// all must still be stored, and arrive in order at the next login. (Before: "written" counted as
+/// delivered, and every IM that fit into the server's socket buffer was deleted and lost.)
+#[test]
+fn offline_ims_written_but_never_acknowledged_are_kept_for_the_next_login() {
+    let s = server_with(|c| c.write_timeout = std::time::Duration::from_secs(2));
+    let a = s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    let b = s.add_account("b@example.com", "bpw", Some("bb"), None).unwrap();
+    let big = "x".repeat(200 * 1024);
+    let texts: Vec<String> = (0..12).map(|i| format!("{i:02} {big}")).collect();
+    for t in &texts {
+        let unlimited = msim_server::rules::OfflineLimits::unlimited();
+        assert_eq!(s.db().store_offline(b, a, bm::IM, t, None, 1, &unlimited).unwrap(), Ok(()));
+    }
+
+    let mut first = Client::connect(s.addr());
+    set_recv_buffer(first.stream(), 16 * 1024);
+    assert!(matches!(first.login2("b@example.com", "bpw"), ServerMessage::LoginOk { .. }));
+    // The server writes what its socket buffer takes, then waits for acknowledgements.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    reset(first);
+
+    let mut again = Client::login(s.addr(), "b@example.com", "bpw");
+    for t in &texts {
+        let (got, date) = again.expect_bm(bm::IM, a);
+        assert_eq!((&got[..2], got.len(), date), (&t[..2], t.len(), Some(1)));
+    }
+    // The session answers requests only after its offline delivery is settled.
+    again.persist(1, 1, 4, DictBuilder::new());
+    drop(again);
+    // Now acknowledged, hence deleted: a third login gets nothing.
+    let mut third = Client::login(s.addr(), "b@example.com", "bpw");
+    third.expect_none(|m| matches!(m, ServerMessage::Bm(x) if x.kind == bm::IM), QUIET);
+}

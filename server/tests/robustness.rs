@@ -45,7 +45,8 @@ fn malformed_input_gets_error_1_and_others_are_still_served() {
 #[test]
 fn oversized_frame_gets_fatal_error_1_and_close() {
     let s = server();
-    let mut c = Client::connect(s.addr());
+    s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    let mut c = Client::login(s.addr(), "a@example.com", "apw");
     // One byte more than a frame may hold (cap + the terminator's length): the last byte sent is
     // the one that breaks the cap, so the server has read everything when it answers.
     let junk = vec![b'x'; msim::protocol::frame::DEFAULT_MAX_FRAME + 8];
@@ -53,6 +54,25 @@ fn oversized_frame_gets_fatal_error_1_and_close() {
     let e = c.expect(is_error, WAIT);
     assert!(matches!(e, ServerMessage::Error { code: 1, fatal: true, .. }), "{e:?}");
     assert!(c.closed_within(WAIT));
+}
+
+/// Issue "Hostile peers, round two", connection cap: before login a frame may hold only
+/// `PRELOGIN_MAX_FRAME` (4 KiB; login2 is a few hundred bytes), so a connection that has not
+/// authenticated holds kilobytes, not 256 KiB. After login the full cap applies (a 100 KiB IM).
+#[test]
+fn before_login_a_frame_over_4_kib_gets_fatal_error_1_and_after_login_256_kib_apply() {
+    let s = server();
+    let mut c = Client::connect(s.addr());
+    c.send_raw(&vec![b'x'; msim_server::PRELOGIN_MAX_FRAME + 8]);
+    let e = c.expect(is_error, WAIT);
+    assert!(matches!(e, ServerMessage::Error { code: 1, fatal: true, .. }), "{e:?}");
+    assert!(c.closed_within(WAIT));
+    // A login2 of a realistic size passes, and after it large messages do.
+    s.add_account("a@example.com", "apw", Some("aa"), None).unwrap();
+    let mut a = Client::login(s.addr(), "a@example.com", "apw");
+    let big = "y".repeat(100 * 1024);
+    a.im(a.uid, &big);
+    assert_eq!(a.expect_bm(1, a.uid).0.len(), big.len());
 }
 
 #[test]

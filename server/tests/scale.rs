@@ -1,7 +1,8 @@
 //! Many concurrent sessions (ignored by default; run with
 //! `MSIM_SESSIONS=5000 cargo test -p msim-server --release --test scale -- --ignored --nocapture`).
 //! Reports the process's resident memory per session; clients live in the same process, so the
-//! figure is an upper bound for the server's share. Each session needs two file descriptors here.
+//! figure is an upper bound for the server's share. Each session needs three file descriptors here
+//! (client socket, server socket, the server's eventfd).
 
 mod common;
 

@@ -86,8 +86,11 @@ impl Db {
 
     /// Applies a contact-info write (0/9), creating the row when needed. False when the list is full.
     pub fn write_contact(&self, owner: u32, contact: u32, w: &ContactWrite) -> Result<bool, Error> {
-        if w.nickname.as_ref().is_some_and(|n| n.len() > rules::MAX_NAME_TEXT) {
-            return Err(Error::NameTooLong);
+        if let Some(n) = &w.nickname {
+            rules::check_text(n, rules::MAX_NAME_TEXT).map_err(|why| Error::BadText { field: "NickName", why })?;
+        }
+        if let Some(g) = &w.group {
+            rules::check_text(g, rules::MAX_NAME_TEXT).map_err(|why| Error::BadText { field: "GroupName", why })?;
         }
         if self.contact(owner, contact)?.is_none() {
             let visibility = w.visibility.unwrap_or(1);
@@ -233,7 +236,9 @@ impl Db {
             "SELECT group_id, name, position, flag FROM groups WHERE owner = ?1 ORDER BY position, group_id",
         )?;
         let rows = st
-            .query_map([owner], |r| Ok(Group { id: r.get(0)?, name: r.get(1)?, position: r.get(2)?, flag: r.get(3)? }))?
+            .query_map([owner], |r| {
+                Ok(Group { id: r.get(0)?, name: rules::clean_text(r.get(1)?), position: r.get(2)?, flag: r.get(3)? })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -281,12 +286,10 @@ fn ensure_group(tx: &rusqlite::Transaction<'_>, owner: u32, name: &str) -> Resul
     Ok(())
 }
 
-/// Refuses a name over [`rules::MAX_NAME_TEXT`], and a group that does not exist yet when the
-/// owner already has [`rules::MAX_GROUPS`].
+/// Refuses a name over [`rules::MAX_NAME_TEXT`] or one [`rules::check_text`] refuses, and a group
+/// that does not exist yet when the owner already has [`rules::MAX_GROUPS`].
 fn check_new_group(c: &Connection, owner: u32, name: &str) -> Result<(), Error> {
-    if name.len() > rules::MAX_NAME_TEXT {
-        return Err(Error::NameTooLong);
-    }
+    rules::check_text(name, rules::MAX_NAME_TEXT).map_err(|why| Error::BadText { field: "GroupName", why })?;
     let exists =
         c.prepare_cached("SELECT 1 FROM groups WHERE owner = ?1 AND name = ?2")?.exists(params![owner, name])?;
     let count: usize = c.query_row("SELECT COUNT(*) FROM groups WHERE owner = ?1", [owner], |r| r.get(0))?;

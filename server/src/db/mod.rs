@@ -167,6 +167,17 @@ pub enum ProfileField {
 }
 
 impl ProfileField {
+    /// The field's key in `\setinfo\` and in replies.
+    pub fn key(self) -> &'static str {
+        match self {
+            ProfileField::DisplayName => "DisplayName",
+            ProfileField::Headline => "Headline",
+            ProfileField::BandName => "BandName",
+            ProfileField::SongName => "SongName",
+            ProfileField::ImageUrl => "ImageURL",
+        }
+    }
+
     fn column(self) -> &'static str {
         match self {
             ProfileField::DisplayName => "display_name",
@@ -207,18 +218,25 @@ pub struct Db {
 const ACCOUNT_COLS: &str = "uid, email, pw_hash, username, display_name, headline, band_name, song_name, \
                             image_url, show_only_to_list, privacy_mode, last_login";
 
+/// Text columns are read through [`rules::clean_text`]: a value that could not be sent back
+/// (stored before the checks on write existed, or by another tool) loses only its bad characters
+/// and never fails a reply that includes it.
+fn text(r: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(rules::clean_text(r.get(i)?))
+}
+
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let hash: Vec<u8> = r.get(2)?;
     Ok(Account {
         uid: r.get(0)?,
-        email: r.get(1)?,
+        email: text(r, 1)?,
         pw_hash: hash.try_into().unwrap_or([0; 20]),
-        username: r.get(3)?,
-        display_name: r.get(4)?,
-        headline: r.get(5)?,
-        band_name: r.get(6)?,
-        song_name: r.get(7)?,
-        image_url: r.get(8)?,
+        username: r.get::<_, Option<String>>(3)?.map(rules::clean_text),
+        display_name: text(r, 4)?,
+        headline: text(r, 5)?,
+        band_name: text(r, 6)?,
+        song_name: text(r, 7)?,
+        image_url: text(r, 8)?,
         show_only_to_list: r.get(9)?,
         privacy_mode: r.get(10)?,
         last_login: r.get(11)?,
@@ -228,10 +246,10 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
 fn contact_from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         contact: r.get(0)?,
-        group: r.get(1)?,
+        group: text(r, 1)?,
         position: r.get(2)?,
         visibility: r.get(3)?,
-        nickname: r.get(4)?,
+        nickname: text(r, 4)?,
         name_select: r.get(5)?,
     })
 }
@@ -275,8 +293,12 @@ impl Db {
         if let Some(name) = username {
             rules::validate_username(name).map_err(Error::Username)?;
         }
-        if email.is_empty() || !email.contains('@') {
+        if email.is_empty() || !email.contains('@') || rules::check_text(email, rules::MAX_PROFILE_TEXT).is_err() {
             return Err(Error::InvalidEmail);
+        }
+        if let Some(d) = display_name {
+            rules::check_text(d, rules::MAX_PROFILE_TEXT)
+                .map_err(|why| Error::BadText { field: "DisplayName", why })?;
         }
         let mut c = self.lock();
         let tx = c.transaction()?;
@@ -288,11 +310,17 @@ impl Db {
                 return Err(Error::Username(UsernameError::Taken));
             }
         }
-        let uid = match uid {
-            Some(u) => u,
+        // SPEC §6.5: a uid ≥ 2^31 would come back negative from Pidgin, and uid 0 marks
+        // server-originated data (SPEC §7.3).
+        let uid: u64 = match uid {
+            Some(u) => u.into(),
             None => {
                 tx.query_row("SELECT MAX(COALESCE(MAX(uid), 0) + 1, ?1) FROM accounts", [FIRST_UID], |r| r.get(0))?
             }
+        };
+        let uid = match u32::try_from(uid) {
+            Ok(u) if (1..=rules::MAX_ECHOED_INT).contains(&u) => u,
+            _ => return Err(Error::UidOutOfRange(uid)),
         };
         tx.execute(
             "INSERT INTO accounts (uid, email, pw_hash, username, display_name) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -392,7 +420,10 @@ impl Db {
         }
     }
 
+    /// Stores a profile field; a value [`rules::check_text`] refuses is not stored
+    /// ([`Error::BadText`]).
     pub fn set_profile(&self, uid: u32, field: ProfileField, value: &str) -> Result<(), Error> {
+        rules::check_text(value, rules::MAX_PROFILE_TEXT).map_err(|why| Error::BadText { field: field.key(), why })?;
         let c = self.lock();
         c.execute(&format!("UPDATE accounts SET {} = ?2 WHERE uid = ?1", field.column()), params![uid, value])?;
         Ok(())
@@ -447,6 +478,15 @@ mod tests {
             Err(Error::Username(UsernameError::Taken))
         ));
         assert!(matches!(db.create_account(Some(a), "c@x.org", &[1; 20], None, None), Err(Error::UidTaken(_))));
+        for bad in [0, 1 << 31, u32::MAX] {
+            assert!(matches!(
+                db.create_account(Some(bad), "d@x.org", &[1; 20], None, None),
+                Err(Error::UidOutOfRange(_))
+            ));
+        }
+        db.create_account(Some(rules::MAX_ECHOED_INT), "e@x.org", &[1; 20], None, None).unwrap();
+        // Past the highest uid there is none left to hand out.
+        assert!(matches!(db.create_account(None, "f@x.org", &[1; 20], None, None), Err(Error::UidOutOfRange(_))));
         assert_eq!(db.account_by_email("a@x.org").unwrap().unwrap().uid, a);
         assert_eq!(db.account_by_username("name").unwrap().unwrap().pw_hash, [1; 20]);
         assert_eq!(db.groups(a).unwrap().len(), DEFAULT_GROUPS.len());
@@ -518,10 +558,34 @@ mod tests {
     }
 
     #[test]
+    fn the_offline_box_has_a_share_per_sender_and_caps_in_ims_and_bytes() {
+        use rules::{OfflineLimits, OfflineRefusal};
+        let (db, u) = db_with(4);
+        let (to, a, b, c) = (u[0], u[1], u[2], u[3]);
+        let limits = OfflineLimits { max_ims: 5, max_bytes: 100, per_sender_ims: 2, per_sender_bytes: 40 };
+        let store = |from, text: &str| db.store_offline(to, from, 1, text, None, 1, &limits).unwrap();
+        assert_eq!(store(a, "1"), Ok(()));
+        assert_eq!(store(a, "2"), Ok(()));
+        assert_eq!(store(a, "3"), Err(OfflineRefusal::SenderShareUsed), "a sender's count share");
+        assert_eq!(store(b, &"é".repeat(21)), Err(OfflineRefusal::SenderShareUsed), "bytes, not characters");
+        assert_eq!(store(b, &"x".repeat(40)), Ok(()));
+        assert_eq!(store(c, &"x".repeat(39)), Ok(()));
+        assert_eq!(store(u[0], &"x".repeat(30)), Err(OfflineRefusal::BoxFull), "81 + 30 > 100 bytes");
+        assert_eq!(store(u[0], "y"), Ok(()));
+        assert_eq!(store(c, "z"), Err(OfflineRefusal::BoxFull), "5 IMs");
+        let big = "x".repeat(rules::MAX_OFFLINE_TEXT + 1);
+        assert_eq!(
+            db.store_offline(to, a, 1, &big, None, 1, &OfflineLimits::unlimited()).unwrap(),
+            Err(OfflineRefusal::TooLong)
+        );
+    }
+
+    #[test]
     fn offline_messages_are_kept_until_confirmed() {
         let (db, u) = db_with(2);
-        assert!(db.store_offline(u[0], u[1], 1, "one", Some(697), 10).unwrap());
-        assert!(db.store_offline(u[0], u[1], 1, "two", None, 11).unwrap());
+        let limits = rules::OfflineLimits::default();
+        assert_eq!(db.store_offline(u[0], u[1], 1, "one", Some(697), 10, &limits).unwrap(), Ok(()));
+        assert_eq!(db.store_offline(u[0], u[1], 1, "two", None, 11, &limits).unwrap(), Ok(()));
         let got = db.offline_for(u[0]).unwrap();
         assert_eq!(got.iter().map(|m| m.msg.as_str()).collect::<Vec<_>>(), ["one", "two"]);
         db.delete_offline_through(u[0], got[0].id).unwrap();

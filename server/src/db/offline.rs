@@ -3,11 +3,13 @@
 use rusqlite::params;
 
 use super::{Db, Offline};
-use crate::rules;
+use crate::rules::{self, OfflineLimits, OfflineRefusal};
 use crate::Error;
 
 impl Db {
-    /// Stores an IM for later delivery. False when the recipient's backlog is full.
+    /// Stores an IM for later delivery, within `limits` (the recipient's box and the sender's
+    /// share of it, in IMs and in bytes).
+    #[allow(clippy::too_many_arguments)]
     pub fn store_offline(
         &self,
         recipient: u32,
@@ -16,18 +18,33 @@ impl Db {
         msg: &str,
         cv: Option<u32>,
         now: u64,
-    ) -> Result<bool, Error> {
-        let c = self.lock();
-        let n: usize =
-            c.query_row("SELECT COUNT(*) FROM offline_messages WHERE recipient = ?1", [recipient], |r| r.get(0))?;
-        if n >= rules::MAX_OFFLINE_PER_RECIPIENT || msg.len() > rules::MAX_OFFLINE_TEXT {
-            return Ok(false);
+        limits: &OfflineLimits,
+    ) -> Result<Result<(), OfflineRefusal>, Error> {
+        if msg.len() > rules::MAX_OFFLINE_TEXT {
+            return Ok(Err(OfflineRefusal::TooLong));
         }
-        c.execute(
+        let mut c = self.lock();
+        let tx = c.transaction()?;
+        // (all IMs, all bytes, this sender's IMs, this sender's bytes) waiting for the recipient
+        let (n, bytes, mine, my_bytes): (usize, usize, usize, usize) = tx.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(length(CAST(msg AS BLOB))), 0),
+                    COALESCE(SUM(sender = ?2), 0), COALESCE(SUM(CASE WHEN sender = ?2 THEN length(CAST(msg AS BLOB)) END), 0)
+             FROM offline_messages WHERE recipient = ?1",
+            params![recipient, sender],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        if mine >= limits.per_sender_ims || my_bytes.saturating_add(msg.len()) > limits.per_sender_bytes {
+            return Ok(Err(OfflineRefusal::SenderShareUsed));
+        }
+        if n >= limits.max_ims || bytes.saturating_add(msg.len()) > limits.max_bytes {
+            return Ok(Err(OfflineRefusal::BoxFull));
+        }
+        tx.execute(
             "INSERT INTO offline_messages (recipient, sender, kind, msg, cv, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![recipient, sender, kind, msg, cv, now],
         )?;
-        Ok(true)
+        tx.commit()?;
+        Ok(Ok(()))
     }
 
     /// The recipient's stored messages, oldest first. They stay stored until

@@ -8,14 +8,14 @@ pub mod persist;
 use std::sync::Arc;
 
 use msim::protocol::dict::Dict;
-use msim::protocol::kinds::ClientMessage;
+use msim::protocol::kinds::{ClientMessage, ServerMessage};
 
 use crate::conn::Conn;
 use crate::db::ProfileField;
 use crate::rules::MAX_PROFILE_TEXT;
 use crate::session::Flow;
 use crate::state::Shared;
-use crate::{log_if, router};
+use crate::{log_if, router, Error};
 
 pub fn dispatch(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, m: ClientMessage) -> Flow {
     match m {
@@ -47,19 +47,32 @@ fn clamp(s: &str) -> &str {
     &s[..end]
 }
 
+/// Tells the client that a value it sent was not stored (`\status\` and `\setinfo\` have no reply
+/// of their own): `\error\` 1, not fatal, naming the field and the reason (SPEC §16.2 has no
+/// dedicated code; 1 is "the request could not be used").
+fn refuse_text(shared: &Shared, conn: &Conn, uid: u32, e: &Error) {
+    log_if(shared, format_args!("uid {uid}: value not stored: {e}"));
+    conn.send(&ServerMessage::Error { code: 1, fatal: false, text: format!("Not stored: {e}.") });
+}
+
 /// `\status\` (SPEC §12): the code others see (0 = invisible, shown as offline) and the status text,
-/// which is also the user's headline (SPEC §12: there is no separate headline message).
+/// which is also the user's headline (SPEC §12: there is no separate headline message). Text the
+/// server could not send back (`rules::check_text`) is refused as a whole: nothing changes and the
+/// client gets an error.
 fn status(shared: &Shared, conn: &Conn, uid: u32, code: u32, text: &str) {
     let text = clamp(text);
-    conn.set_own_status(code, text);
-    if let Err(e) = shared.db.set_profile(uid, ProfileField::Headline, text) {
-        log_if(shared, format_args!("uid {uid}: cannot store headline: {e}"));
+    match shared.db.set_profile(uid, ProfileField::Headline, text) {
+        Ok(()) => {}
+        Err(e @ Error::BadText { .. }) => return refuse_text(shared, conn, uid, &e),
+        Err(e) => log_if(shared, format_args!("uid {uid}: cannot store headline: {e}")),
     }
+    conn.set_own_status(code, text);
     router::announce(shared, uid, &conn.visible_status());
 }
 
-/// `\setinfo\` (SPEC §5, §6.7): profile fields. There is no reply on the wire, so refused values
-/// (an invalid or taken UserName) are only logged; 9/14 is where a client learns the outcome.
+/// `\setinfo\` (SPEC §5, §6.7): profile fields. There is no reply on the wire: a refused UserName
+/// (invalid or taken) is only logged, 9/14 is where a client learns the outcome; a text value the
+/// server could not send back gets an `\error\` and is not stored (the other keys still apply).
 fn set_info(shared: &Shared, conn: &Conn, uid: u32, info: &[u8]) {
     let dict = match Dict::parse(info) {
         Ok(d) => d,
@@ -89,8 +102,13 @@ fn set_info(shared: &Shared, conn: &Conn, uid: u32, info: &[u8]) {
                 continue;
             }
         };
-        if let Err(e) = shared.db.set_profile(uid, field, &value) {
-            log_if(shared, format_args!("uid {uid}: setinfo: {e}"));
+        match shared.db.set_profile(uid, field, &value) {
+            Ok(()) => {}
+            Err(e @ Error::BadText { .. }) => {
+                refuse_text(shared, conn, uid, &e);
+                continue;
+            }
+            Err(e) => log_if(shared, format_args!("uid {uid}: setinfo: {e}")),
         }
         if field == ProfileField::Headline {
             conn.set_own_status(conn.own_status().code, &value);

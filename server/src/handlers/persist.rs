@@ -6,7 +6,8 @@
 //! `ErrorMessage=…`, SPEC §16.3), so a client never waits for nothing. The contact list (0/1) is
 //! always answered, with an empty body when there are no contacts (SPEC §24).
 //!
-//! Replies never carry an empty `ImageURL` (Pidgin's plugin mishandles it, SPEC §24).
+//! Replies never carry an empty `ImageURL` (Pidgin's plugin mishandles it, SPEC §24). What a reply
+//! says about another user goes through `router::seen_by`, the presence rule of bm 100.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use rand::Rng;
 
 use crate::conn::Conn;
 use crate::db::{Account, ContactWrite, PLAIN_GROUP_FLAG};
-use crate::rules::{UsernameError, MAX_ADD_ALL_FRIENDS, MAX_CONTACTS};
+use crate::rules::{UsernameError, MAX_ADD_ALL_FRIENDS, MAX_CONTACTS, MAX_ECHOED_INT};
 use crate::state::Shared;
 use crate::{log_if, router, Error};
 
@@ -98,7 +99,7 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
         DataItem::ImInfoById => {
             let other = need_u32(&body, "UserID")?;
             let Some(acct) = db.account(other)? else { return refuse("No such user.") };
-            let cv = shared.online(other).and_then(|c| c.login()).map_or(0, |l| l.clientver);
+            let (acct, cv) = router::seen_by(shared, acct, uid)?;
             Ok(im_info(&acct, Some(cv)))
         }
         DataItem::ListAllGroups => {
@@ -238,7 +239,10 @@ fn filetime(unix_secs: u64) -> u64 {
 /// One contact record (SPEC §10.1) appended to `d`: the 0/2 reply's key order (SPEC §7.5), then
 /// `DisplayName` and `UserName` so clients need no extra lookup per contact (Pidgin ignores them
 /// here; its per-record reads search forward from `ContactID`, so every record has every key).
+/// What the record says about the contact is what `owner` may see ([`router::seen_by`]).
 fn contact_record(shared: &Shared, d: DictBuilder, owner: u32, a: &Account) -> Answer {
+    let (seen, _) = router::seen_by(shared, a.clone(), owner)?;
+    let a = &seen;
     let row = shared.db.contact(owner, a.uid)?;
     let blocked = shared.db.is_blocked(owner, a.uid)?;
     let (group, position, visibility, nickname, name_select) = match &row {
@@ -324,6 +328,8 @@ fn lookup_by_string(shared: &Shared, body: &Dict<'_>) -> Answer {
 /// `MaxAddAllFriends`, and shows the added ones' presence.
 fn import_friends(shared: &Shared, conn: &Conn, uid: u32, body: &Dict<'_>) -> Answer {
     let group = opt_str(body, "GroupName")?.filter(|g| !g.is_empty()).unwrap_or_else(|| IMPORT_GROUP.to_owned());
+    crate::rules::check_text(&group, crate::rules::MAX_NAME_TEXT)
+        .map_err(|why| Error::BadText { field: "GroupName", why })?;
     let mut added = 0;
     for other in shared.db.import_candidates(uid, MAX_ADD_ALL_FRIENDS)? {
         if !shared.db.add_contact(uid, other, Some(&group))? {
@@ -375,7 +381,8 @@ fn challenge_body() -> DictBuilder {
         let mut data = [0u8; 64];
         rng.fill(&mut data[..]);
         d = d
-            .int("Challenge", rng.gen_range(1_000_000_000..=u64::from(u32::MAX)))
+            // Ten digits, as captured, and below 2^31 (SPEC §6.5: a client may echo it with `%d`).
+            .int("Challenge", rng.gen_range(1_000_000_000..=u64::from(MAX_ECHOED_INT)))
             .str("ChallengeData", &base64::engine::general_purpose::STANDARD.encode(data));
     }
     d

@@ -69,7 +69,29 @@ pub struct Client {
 impl Client {
     /// Connects and reads the `lc=1` challenge.
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        Client::on(TcpStream::connect_timeout(&addr, WAIT).expect("connect"))
+    }
+
+    /// Connects from the loopback address `local` (127.0.0.2, …: another "host" as the server
+    /// sees it) and reads the challenge.
+    pub fn connect_from(local: std::net::Ipv4Addr, addr: SocketAddr) -> Client {
+        Client::on(connect_from(local, addr))
+    }
+
+    /// Logs in from the loopback address `local`; returns the answer as [`Client::try_login`].
+    pub fn try_login_from(
+        local: std::net::Ipv4Addr,
+        addr: SocketAddr,
+        email: &str,
+        password: &str,
+    ) -> (Client, ServerMessage) {
+        let mut c = Client::connect_from(local, addr);
+        let answer = c.login2(email, password);
+        (c, answer)
+    }
+
+    /// A client on a connected stream, once the challenge arrived.
+    pub fn on(stream: TcpStream) -> Client {
         let mut c = Client {
             stream,
             framer: Framer::default(),
@@ -91,6 +113,18 @@ impl Client {
     /// Sends login2 for `email`/`password` and returns the server's answer: `LoginOk` or `Error`.
     pub fn try_login(addr: SocketAddr, email: &str, password: &str) -> (Client, ServerMessage) {
         let mut c = Client::connect(addr);
+        let answer = c.login2(email, password);
+        (c, answer)
+    }
+
+    /// The socket, for tests that set socket options (receive buffer, linger).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// On a connected client: sends login2 and returns the answer, `LoginOk` or `Error`.
+    pub fn login2(&mut self, email: &str, password: &str) -> ServerMessage {
+        let c = self;
         let response = compute_response(&c.nonce, email, password);
         c.send(&ClientMessage::Login2(Login2 {
             algorithm: 196_610,
@@ -108,7 +142,7 @@ impl Client {
             c.sesskey = *sesskey;
             c.uniquenick = uniquenick.clone();
         }
-        (c, answer)
+        answer
     }
 
     /// Logs in, panicking on failure.
@@ -320,4 +354,73 @@ pub fn contact_ids(body: &[u8]) -> Vec<(u32, u32)> {
         .iter()
         .map(|r| (field(r, "ContactID").unwrap().parse().unwrap(), field(r, "Visibility").unwrap().parse().unwrap()))
         .collect()
+}
+
+/// Shrinks a socket's receive buffer, so a peer that stops reading stops acknowledging soon.
+pub fn set_recv_buffer(stream: &TcpStream, bytes: i32) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket fd and a c_int option value of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "SO_RCVBUF");
+}
+
+/// Closes a client with a TCP reset (SO_LINGER 0): unread data is discarded, as when a client
+/// crashes or its host drops the connection.
+pub fn reset(c: Client) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket fd and a `linger` value of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            c.stream().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "SO_LINGER");
+    drop(c);
+}
+
+/// Polls `cond` until it holds, at most [`WAIT`]; panics with `what` otherwise.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A TCP connection to `addr` (IPv4) from the local address `local`, port chosen by the kernel.
+pub fn connect_from(local: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(to) = addr else { panic!("IPv4 only") };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(ip).to_be() },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls with valid sockaddr_in values of the length passed; the fd is
+    // handed to TcpStream, which owns it from then on.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket");
+        let stream = TcpStream::from_raw_fd(fd);
+        let from = sin(local, 0);
+        assert_eq!(libc::bind(fd, (&from as *const libc::sockaddr_in).cast(), len), 0, "bind to {local}");
+        let dest = sin(*to.ip(), to.port());
+        assert_eq!(libc::connect(fd, (&dest as *const libc::sockaddr_in).cast(), len), 0, "connect from {local}");
+        stream
+    }
 }

@@ -1,0 +1,369 @@
+//! A connection's outgoing bytes: written without ever blocking the thread that sends, queued
+//! when the socket is full, bounded in bytes (issue "Hostile peers, round two", slow reader).
+//!
+//! Any thread may [`Outbox::push`] a message. If nothing is queued, the bytes go straight into the
+//! socket with a non-blocking `send`; whatever the socket does not take is queued and the
+//! connection's own session thread is woken (an eventfd, see [`Waker`]) to write the rest when
+//! the socket becomes writable ([`Outbox::flush`], driven by `poll` in `session.rs`). A push that
+//! would take the queue past its limit fails with [`PushError::Full`]: the peer is not reading, the
+//! caller closes that connection and carries on. So one full socket never blocks another session.
+//!
+//! Message boundaries are kept: the queue holds whole encoded messages, in order, and a message is
+//! either entirely behind another or entirely before it. The outbox also counts the bytes written
+//! since the connection opened, which `liveness::tcp_progress` compares with the peer's
+//! acknowledgements.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+/// An IM riding in the queue: if the connection ends before it was written in full, it is stored
+/// for the recipient's next login instead of being lost (see `session.rs`, `SessionEnd`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingIm {
+    pub sender: u32,
+    pub kind: u32,
+    pub msg: String,
+    pub cv: Option<u32>,
+    /// Unix seconds the server received it.
+    pub sent_at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The connection is closed (or its socket failed).
+    Closed,
+    /// Queuing the message would pass the outbox limit.
+    Full,
+}
+
+struct Entry {
+    bytes: Vec<u8>,
+    /// Bytes of `bytes` already written.
+    done: usize,
+    im: Option<PendingIm>,
+}
+
+struct State {
+    queue: VecDeque<Entry>,
+    /// Unwritten bytes in `queue`.
+    queued: usize,
+    /// Bytes written to the socket since the connection opened.
+    written: u64,
+    /// When the queue last made progress (or became non-empty); None while it is empty.
+    progress_at: Option<Instant>,
+    closed: bool,
+}
+
+/// See the module docs.
+pub struct Outbox {
+    state: Mutex<State>,
+    waker: Waker,
+    limit: usize,
+}
+
+/// How one non-blocking `send` went.
+enum Sent {
+    Bytes(usize),
+    WouldBlock,
+    Failed,
+}
+
+fn send_nonblocking(stream: &TcpStream, bytes: &[u8]) -> Sent {
+    loop {
+        // SAFETY: a valid socket fd and a readable buffer of the length passed. MSG_DONTWAIT makes
+        // this one call non-blocking without changing the socket (the session thread's reads
+        // stay as they are); MSG_NOSIGNAL turns a closed peer into EPIPE instead of SIGPIPE.
+        let n = unsafe {
+            libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_DONTWAIT | MSG_NOSIGNAL)
+        };
+        if n >= 0 {
+            return Sent::Bytes(n as usize);
+        }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Sent::WouldBlock,
+            _ => return Sent::Failed,
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MSG_NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const MSG_NOSIGNAL: libc::c_int = 0;
+
+impl Outbox {
+    /// An outbox that queues at most `limit` unwritten bytes.
+    pub fn new(limit: usize) -> io::Result<Outbox> {
+        Ok(Outbox {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                queued: 0,
+                written: 0,
+                progress_at: None,
+                closed: false,
+            }),
+            waker: Waker::new()?,
+            limit,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes `bytes` now as far as the socket takes them and queues the rest. On success, the
+    /// stream offset just past the message (compare with the peer's acknowledgements).
+    pub fn push(&self, stream: &TcpStream, bytes: Vec<u8>, im: Option<PendingIm>) -> Result<u64, PushError> {
+        self.push_after(stream, bytes, im, || {})
+    }
+
+    /// Like [`Outbox::push`], with `first` run while the outbox is locked: nothing another thread
+    /// pushes can get ahead of this message (login registers the session and sends `lc=2` so).
+    pub fn push_after(
+        &self,
+        stream: &TcpStream,
+        bytes: Vec<u8>,
+        im: Option<PendingIm>,
+        first: impl FnOnce(),
+    ) -> Result<u64, PushError> {
+        let mut st = self.lock();
+        first();
+        if st.closed {
+            return Err(PushError::Closed);
+        }
+        let mut done = 0;
+        if st.queue.is_empty() {
+            match send_nonblocking(stream, &bytes) {
+                Sent::Bytes(n) => done = n,
+                Sent::WouldBlock => {}
+                Sent::Failed => {
+                    st.closed = true;
+                    return Err(PushError::Closed);
+                }
+            }
+            st.written += done as u64;
+            if done == bytes.len() {
+                return Ok(st.written);
+            }
+        }
+        let rest = bytes.len() - done;
+        if st.queued + rest > self.limit {
+            return Err(PushError::Full);
+        }
+        st.queued += rest;
+        st.progress_at.get_or_insert_with(Instant::now);
+        st.queue.push_back(Entry { bytes, done, im });
+        let end = st.written + st.queued as u64;
+        drop(st);
+        self.waker.wake();
+        Ok(end)
+    }
+
+    /// Writes queued bytes until the socket would block. Err when the socket failed (the outbox
+    /// is then closed). Called by the session thread when its socket is writable.
+    pub fn flush(&self, stream: &TcpStream) -> Result<(), PushError> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(PushError::Closed);
+        }
+        while let Some(front) = st.queue.front_mut() {
+            match send_nonblocking(stream, &front.bytes[front.done..]) {
+                Sent::Bytes(n) => {
+                    front.done += n;
+                    let finished = front.done == front.bytes.len();
+                    st.queued -= n;
+                    st.written += n as u64;
+                    st.progress_at = Some(Instant::now());
+                    if finished {
+                        st.queue.pop_front();
+                    }
+                }
+                Sent::WouldBlock => break,
+                Sent::Failed => {
+                    st.closed = true;
+                    return Err(PushError::Closed);
+                }
+            }
+        }
+        if st.queue.is_empty() {
+            st.progress_at = None;
+        }
+        Ok(())
+    }
+
+    /// Unwritten bytes queued.
+    pub fn queued(&self) -> usize {
+        self.lock().queued
+    }
+
+    /// Since when the queue has been waiting for the socket without any progress (None when empty).
+    pub fn stalled_since(&self) -> Option<Instant> {
+        self.lock().progress_at
+    }
+
+    /// Bytes written to the socket since the connection opened.
+    pub fn written(&self) -> u64 {
+        self.lock().written
+    }
+
+    /// Refuses further pushes; returns the IMs that were never written in full (a partly written
+    /// message is useless to the peer, which drops the broken frame).
+    pub fn close(&self) -> Vec<PendingIm> {
+        let mut st = self.lock();
+        st.closed = true;
+        st.queued = 0;
+        std::mem::take(&mut st.queue).into_iter().filter_map(|e| e.im).collect()
+    }
+
+    /// The eventfd the session thread polls to learn that bytes were queued or it should stop.
+    pub fn wake_fd(&self) -> RawFd {
+        self.waker.fd.as_raw_fd()
+    }
+
+    /// Wakes the session thread (its `poll` returns).
+    pub fn wake(&self) {
+        self.waker.wake();
+    }
+
+    /// Clears pending wake-ups; the session thread calls it after its `poll` returned.
+    pub fn clear_wake(&self) {
+        self.waker.clear();
+    }
+}
+
+/// Wakes a thread blocked in `poll`: a non-blocking eventfd on Linux (one file descriptor per
+/// connection), a pipe elsewhere. `fd` is polled and drained; wake-ups are written to `write`.
+struct Waker {
+    fd: OwnedFd,
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    write: OwnedFd,
+}
+
+impl Waker {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn new() -> io::Result<Waker> {
+        // SAFETY: eventfd takes no pointers; a negative result is an error.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd owned by nothing else.
+        Ok(Waker { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn new() -> io::Result<Waker> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe() writes.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fresh fds owned by nothing else.
+        let (fd, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        for f in [&fd, &write] {
+            // SAFETY: plain fcntl calls on valid fds.
+            unsafe {
+                let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+                libc::fcntl(f.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        Ok(Waker { fd, write })
+    }
+
+    fn write_fd(&self) -> RawFd {
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        return self.write.as_raw_fd();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        self.fd.as_raw_fd()
+    }
+
+    fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64. A full counter or pipe (EAGAIN) is already
+        // "woken".
+        let _ = unsafe { libc::write(self.write_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    fn clear(&self) {
+        let mut v = [0u8; 64];
+        // SAFETY: reads at most 64 bytes into a valid buffer; EAGAIN when nothing is pending.
+        // (An eventfd read takes exactly 8 bytes and resets the counter.)
+        while unsafe { libc::read(self.fd.as_raw_fd(), v.as_mut_ptr().cast(), v.len()) } > 0 {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    use super::*;
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        (l.accept().unwrap().0, client)
+    }
+
+    #[test]
+    fn a_reader_that_never_reads_fills_the_queue_to_its_limit_and_then_push_fails_at_once() {
+        let (server, _silent) = pair();
+        let out = Outbox::new(256 * 1024).unwrap();
+        let im = PendingIm { sender: 1, kind: 1, msg: "m".into(), cv: None, sent_at: 0 };
+        let mut pushed = 0u64;
+        let started = Instant::now();
+        let err = loop {
+            match out.push(&server, vec![b'x'; 64 * 1024], Some(im.clone())) {
+                Ok(end) => {
+                    pushed += 64 * 1024;
+                    assert_eq!(end, pushed, "the offset just past the message");
+                }
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, PushError::Full);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "a push blocked");
+        assert!(out.queued() <= 256 * 1024 && out.queued() > 0);
+        assert!(out.stalled_since().is_some());
+        // Closing hands back every IM that was not written in full.
+        let unsent = out.close();
+        assert!(!unsent.is_empty() && unsent.len() <= 256 / 64 + 1, "{}", unsent.len());
+        assert_eq!(out.push(&server, b"more".to_vec(), None), Err(PushError::Closed));
+    }
+
+    #[test]
+    fn queued_bytes_are_written_in_order_once_the_reader_reads() {
+        let (server, mut client) = pair();
+        let out = Outbox::new(64 * 1024 * 1024).unwrap();
+        let total = 8 * 1024 * 1024; // more than the socket buffers hold
+        let mut expected = Vec::new();
+        for i in 0..(total / 65536) {
+            let chunk = vec![(i % 251) as u8; 65536];
+            expected.extend_from_slice(&chunk);
+            out.push(&server, chunk, None).unwrap();
+        }
+        assert!(out.queued() > 0, "the socket took everything: the test proves nothing");
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            while got.len() < total {
+                let n = client.read(&mut buf).unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        while out.queued() > 0 {
+            out.flush(&server).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(out.written(), total as u64);
+        assert!(reader.join().unwrap() == expected, "bytes lost or reordered");
+    }
+}

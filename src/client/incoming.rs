@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::protocol::buddy::{classify, BmContent, BmPayload, STOP_TYPING, TYPING};
-use crate::protocol::kinds::{BlockOp, BmFromServer, ClientMessage};
+use crate::protocol::kinds::{BlockOp, BmFromServer, ClientMessage, ServerMessage};
 use crate::protocol::markup;
 use crate::protocol::persist::{DataItem, PersistReply};
 use crate::protocol::{Dict, DictBuilder, Message};
@@ -21,13 +21,20 @@ use super::trace;
 pub const DEFAULT_GROUP: &str = "IM Friends";
 
 impl Machine {
-    pub(crate) fn on_persist(&mut self, reply: PersistReply, raw: &Message, now: Instant) {
+    /// A whole persist reply; `raw` is its message, `None` when it came in pieces (SPEC §25).
+    pub(crate) fn on_persist(&mut self, reply: PersistReply, raw: Option<&Message>, now: Instant) {
         let Some(purpose) = self.requests.take(reply.rid) else {
             match reply.item() {
                 DataItem::ServerInfo => self.on_server_info(&reply),
                 // SPEC §14: the answer to `\webchlg\` carries a server-chosen rid.
                 DataItem::WebChallenge if !reply.cmd.is_error() => self.on_web_challenge(&reply),
-                _ => self.emit(Event::Unhandled { text: trace::redact(raw) }),
+                _ => {
+                    let text = match raw {
+                        Some(m) => trace::redact(m),
+                        None => ServerMessage::Persist(reply).encode().map(|m| trace::redact(&m)).unwrap_or_default(),
+                    };
+                    self.emit(Event::Unhandled { text })
+                }
             }
             return;
         };

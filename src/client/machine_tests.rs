@@ -654,3 +654,6 @@ mod held;
 
 #[path = "machine_tests_login.rs"]
 mod login;
+
+#[path = "machine_tests_pieces.rs"]
+mod pieces;

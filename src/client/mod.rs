@@ -40,6 +40,7 @@ pub mod lifecycle;
 mod liveness;
 pub mod machine;
 pub mod names;
+mod pieces;
 pub mod ports;
 pub mod proxy;
 pub mod reconnect;

@@ -1,0 +1,99 @@
+//! The client against servers and peers of SPEC §25 ("Other clients and servers"), driving the
+//! public client API (`msim::client::Session`) over 127.0.0.1. Each script speaks its variant
+//! byte for byte, written from §25's facts:
+//!
+//! - **persist replies in pieces**: the contact list of 1000 contacts split over `persistr`
+//!   messages with the same `rid` and `mtf` non-zero except the last; and one past the cap.
+//!
+//! The handshake is `common::hostile`'s.
+
+mod common;
+
+use std::time::Duration;
+
+use common::hostile::{self, Conn, HostileServer, Probe, UID};
+use msim::client::{Config, Error, Event, Phase};
+use msim::protocol::kinds::ClientMessage;
+use msim::protocol::persist::DataItem;
+use msim::protocol::DictBuilder;
+
+/// A contact list of `n` contacts (uids 1000.., usernames `user<uid>`), SPEC §10.1 keys.
+fn contacts_body(n: u32) -> Vec<u8> {
+    let mut b = DictBuilder::new();
+    for uid in 1000..1000 + n {
+        b = b
+            .int("ContactID", u64::from(uid))
+            .str("Headline", "")
+            .int("Position", 1)
+            .str("GroupName", "IM Friends")
+            .int("Visibility", 1)
+            .str("AvatarUrl", "http://x-images.example/avatar/1.jpg")
+            .str("UserName", &format!("user{uid}"));
+    }
+    b.as_bytes().unwrap().to_vec()
+}
+
+/// Logs the client in and answers its post-login requests; the contact list (0/1) is sent as
+/// `persistr` pieces of `piece` body bytes: `\persistr\\cmd\257\dsn\0\uid\U\lid\1\rid\R\mtf\1\body\…`,
+/// the last with `mtf` 0. Then serves until the client leaves.
+fn list_in_pieces(c: &mut Conn, body: &[u8], piece: usize) {
+    let nonce = c.challenge();
+    if !c.login(&nonce) {
+        return;
+    }
+    while let Some(m) = c.recv() {
+        let Ok(ClientMessage::Persist(req)) = ClientMessage::decode(&m) else { continue };
+        if req.item() != DataItem::ListAllContacts {
+            c.answer(&req, b"");
+            continue;
+        }
+        let chunks: Vec<&[u8]> = body.chunks(piece).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mtf = u8::from(i + 1 < chunks.len());
+            let mut f =
+                format!("\\persistr\\\\cmd\\257\\dsn\\0\\uid\\{UID}\\lid\\1\\rid\\{}\\mtf\\{mtf}\\body\\", req.rid)
+                    .into_bytes();
+            f.extend_from_slice(chunk);
+            f.extend_from_slice(b"\\final\\");
+            if c.send_raw(&f).is_err() {
+                return;
+            }
+        }
+        break;
+    }
+    c.serve_for(Duration::from_secs(20));
+}
+
+#[test]
+fn a_1000_contact_list_in_mtf_pieces_signs_on_with_all_1000() {
+    let body = contacts_body(1000);
+    // Pieces of 16 KiB, as a server keeping each frame well under the 256 KiB frame cap would.
+    let pieces = body.len().div_ceil(16 * 1024);
+    let server = HostileServer::start(move |c| list_in_pieces(c, &body, 16 * 1024));
+    let mut p = Probe::connect(server.addr(), hostile::config());
+    let ev = p.wait("the contact list", |e| matches!(e, Event::ContactList(_)));
+    let Event::ContactList(list) = ev else { unreachable!() };
+    assert!(pieces >= 5, "{pieces} pieces");
+    assert_eq!(list.len(), 1000);
+    assert!(list.iter().zip(1000..).all(|(c, uid)| c.uid == uid && c.username == Some(format!("user{uid}"))));
+    p.wait("SignedOn", |e| matches!(e, Event::SignedOn { .. }));
+    assert!(p.errors().is_empty(), "{:?}", p.errors());
+    assert!(!p.seen.iter().any(|e| matches!(e, Event::Unhandled { .. })), "{:#?}", p.seen);
+}
+
+#[test]
+fn a_contact_list_in_pieces_past_the_cap_fails_clearly_and_signs_on_without_it() {
+    let body = contacts_body(1000);
+    let server = HostileServer::start(move |c| list_in_pieces(c, &body, 16 * 1024));
+    let cfg = Config { max_reply_bytes: 64 * 1024, ..hostile::config() };
+    let mut p = Probe::connect(server.addr(), cfg);
+    p.wait("SignedOn", |e| matches!(e, Event::SignedOn { .. }));
+    p.settle(Duration::from_millis(300));
+    let errors = p.errors();
+    assert!(
+        matches!(&errors[..], [Error::Protocol(t)] if t.contains("65536-byte cap")),
+        "one clear error for the list: {errors:?}"
+    );
+    assert!(!p.seen.iter().any(|e| matches!(e, Event::ContactList(_) | Event::Unhandled { .. })), "{:#?}", p.seen);
+    assert_eq!(p.session.phase(), Phase::SignedOn, "the session goes on");
+}

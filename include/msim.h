@@ -518,7 +518,8 @@ typedef struct {
   // message that was skipped (MSIM_RESULT_EMBEDDED_NUL: a received message whose text contains
   // a NUL byte, not delivered), a sign-on warning. `server_code` is the server's number or 0.
   void (*on_error)(void *userdata, msim_result result, uint32_t server_code, const char *text);
-  // A message msim does not act on (unknown kind, group chat…) as wire text.
+  // A message msim does not act on (an unknown kind, a reply nobody asked for, a `!!!` control
+  // string other than a zap — never shown as an IM, SPEC §25) as wire text.
   void (*on_unhandled)(void *userdata, const char *frame);
   // Every frame in and out as wire text, the login `response` redacted. Costs a copy per
   // frame: leave NULL unless you want it.

@@ -3,7 +3,9 @@
 //! byte for byte, written from §25's facts:
 //!
 //! - **persist replies in pieces**: the contact list of 1000 contacts split over `persistr`
-//!   messages with the same `rid` and `mtf` non-zero except the last; and one past the cap.
+//!   messages with the same `rid` and `mtf` non-zero except the last; and one past the cap;
+//! - **the web client's IMs**: bm 121 with markup and `cv` 745 are IMs; payloads starting with
+//!   `!!!` are control strings, never shown as text.
 //!
 //! The handshake is `common::hostile`'s.
 
@@ -11,7 +13,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::hostile::{self, Conn, HostileServer, Probe, UID};
+use common::hostile::{self, Conn, HostileServer, Probe, FRIEND, FRIEND_UID, UID};
 use msim::client::{Config, Error, Event, Phase};
 use msim::protocol::kinds::ClientMessage;
 use msim::protocol::persist::DataItem;
@@ -96,4 +98,52 @@ fn a_contact_list_in_pieces_past_the_cap_fails_clearly_and_signs_on_without_it()
     );
     assert!(!p.seen.iter().any(|e| matches!(e, Event::ContactList(_) | Event::Unhandled { .. })), "{:#?}", p.seen);
     assert_eq!(p.session.phase(), Phase::SignedOn, "the session goes on");
+}
+
+/// Signs the client on (the friend on its list), sends `frames` as they are, then a bm 1 probe.
+fn after_sign_on(frames: Vec<Vec<u8>>) -> Probe {
+    let server = HostileServer::start(move |c| {
+        c.handshake();
+        for f in &frames {
+            c.send_raw(f).unwrap();
+        }
+        c.im(FRIEND_UID, "probe").unwrap();
+        c.serve_for(Duration::from_secs(20));
+    });
+    let mut p = Probe::connect(server.addr(), hostile::config());
+    p.wait("the probe", |e| matches!(e, Event::ImReceived { plain, .. } if plain == "probe"));
+    p.session.disconnect().unwrap();
+    p.wait_end();
+    p
+}
+
+#[test]
+fn web_client_bm_121_ims_are_ims_and_bang_control_strings_are_never_text() {
+    let f = FRIEND_UID;
+    let frames = vec![
+        format!("\\bm\\121\\f\\{f}\\cv\\745\\msg\\<p><f f='Times' h='16'>web hello</1f></1p>\\final\\"),
+        format!("\\bm\\121\\f\\{f}\\msg\\!!!ExitChat\\final\\"),
+        format!("\\bm\\1\\f\\{f}\\msg\\!!!GroupInvite=12\\final\\"),
+    ];
+    let p = after_sign_on(frames.into_iter().map(String::into_bytes).collect());
+    let ims: Vec<(&str, &str)> = p
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::ImReceived { username, plain, .. } => Some((username.as_deref().unwrap_or(""), plain.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ims, [(FRIEND, "web hello"), (FRIEND, "probe")], "{:#?}", p.seen);
+    assert!(p.seen.iter().any(|e| matches!(e, Event::ImReceived { html, .. } if html.contains("face=\"Times\""))));
+    let unhandled: Vec<&str> = p
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Unhandled { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unhandled.len(), 2, "{unhandled:?}");
+    assert!(unhandled[0].contains("!!!ExitChat") && unhandled[1].contains("!!!GroupInvite=12"), "{unhandled:?}");
 }

@@ -341,7 +341,8 @@ pub enum Event {
     Error {
         error: Error,
     },
-    /// A message the client does not act on (unknown kind, group chat…), as wire text.
+    /// A message the client does not act on (an unknown kind, a reply nobody asked for, a `!!!`
+    /// control string other than a zap, SPEC §25), as wire text.
     Unhandled {
         text: String,
     },

@@ -419,7 +419,8 @@ impl Machine {
             BmContent::Profile(text) => {
                 self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text }, now)
             }
-            BmContent::GroupChat(_) | BmContent::Unknown { .. } => {
+            // SPEC §25: a `!!!` control string is never shown; the host gets the wire text.
+            BmContent::GroupChat(_) | BmContent::Control(_) | BmContent::Unknown { .. } => {
                 self.emit(Event::Unhandled { text: trace::redact(raw) })
             }
         }

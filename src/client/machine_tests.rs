@@ -657,3 +657,6 @@ mod login;
 
 #[path = "machine_tests_pieces.rs"]
 mod pieces;
+
+#[path = "machine_tests_s25.rs"]
+mod s25;

@@ -162,7 +162,8 @@ pub struct msim_callbacks {
     /// a NUL byte, not delivered), a sign-on warning. `server_code` is the server's number or 0.
     pub on_error:
         Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, server_code: u32, text: *const c_char)>,
-    /// A message msim does not act on (unknown kind, group chat…) as wire text.
+    /// A message msim does not act on (an unknown kind, a reply nobody asked for, a `!!!` control
+    /// string other than a zap — never shown as an IM, SPEC §25) as wire text.
     pub on_unhandled: Option<unsafe extern "C" fn(userdata: *mut c_void, frame: *const c_char)>,
     /// Every frame in and out as wire text, the login `response` redacted. Costs a copy per
     /// frame: leave NULL unless you want it.

@@ -53,6 +53,9 @@ pub enum BmContent {
     Profile(String),
     /// Group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, non-zero `aid`): not supported.
     GroupChat(String),
+    /// Any other payload starting with `!!!`: a control string (SPEC §25: `!!!ExitChat`, …), never
+    /// text to show.
+    Control(String),
     /// Any other type, kept for the host.
     Unknown {
         kind: u32,
@@ -61,7 +64,9 @@ pub enum BmContent {
 }
 
 /// Classifies a received bm (SPEC §11.3). `%typing%` and `%stoptyping%` are recognised in bm 1 as
-/// well as bm 121 (SPEC §24: revival servers relay typing as bm 1). Takes the payload by value:
+/// well as bm 121 (SPEC §24: revival servers relay typing as bm 1). Any other bm 1 or 121 text is an
+/// IM (SPEC §25: the web client sends IMs as bm 121) unless it starts with `!!!`: such a payload is
+/// a control string, never shown as text, whether or not its kind is known. Takes the payload by value:
 /// this runs for every message received, and moving the text costs nothing where a copy would.
 pub fn classify(kind: u32, payload: BmPayload, aid: Option<u32>) -> BmContent {
     let text = match payload {
@@ -84,6 +89,8 @@ pub fn classify(kind: u32, payload: BmPayload, aid: Option<u32>) -> BmContent {
                 || aid.unwrap_or(0) != 0
             {
                 BmContent::GroupChat(text)
+            } else if text.starts_with("!!!") {
+                BmContent::Control(text)
             } else {
                 BmContent::Im(text)
             }
@@ -113,6 +120,19 @@ mod tests {
             (1, t("x!!!GroupCount=3"), None, BmContent::GroupChat("x!!!GroupCount=3".into())),
             (1, t("hello"), Some(7), BmContent::GroupChat("hello".into())),
             (1, t("hello"), Some(0), BmContent::Im("hello".into())),
+            // SPEC §25: the web client's IMs are bm 121 with markup (cv 745).
+            (
+                121,
+                t("<p><f f='Arial' h='16'>hi</f></p>"),
+                None,
+                BmContent::Im("<p><f f='Arial' h='16'>hi</f></p>".into()),
+            ),
+            (121, t("hello !!! world"), None, BmContent::Im("hello !!! world".into())),
+            // SPEC §25: a payload starting with `!!!` is a control string, in bm 121 and bm 1.
+            (121, t("!!!ExitChat"), None, BmContent::Control("!!!ExitChat".into())),
+            (1, t("!!!SomethingNew=1"), None, BmContent::Control("!!!SomethingNew=1".into())),
+            (121, t("!!!"), None, BmContent::Control("!!!".into())),
+            (121, t("!!!ZAP_SEND!!!=RTE_BTN_ZAPS_x"), None, BmContent::Control("!!!ZAP_SEND!!!=RTE_BTN_ZAPS_x".into())),
             (4, t(""), None, BmContent::AddNotice),
             (122, t(&media_payload(5)), None, BmContent::Media),
             (200, t("Libpurple"), None, BmContent::ClientVersion("Libpurple".into())),

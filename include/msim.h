@@ -402,6 +402,27 @@ typedef struct {
   size_t data_len;
 } msim_web_challenge;
 
+// A presence update given to `on_buddy_status_ex` (SPEC §11.5, §25). Strings are borrowed for
+// the duration of the callback. Later versions only append members.
+typedef struct {
+  uint32_t uid;
+  // NULL when the user has no username or msim could not learn it (see `on_im_received`).
+  const char *username;
+  // The presence; codes neither source defines are reported as ONLINE (see `code`).
+  msim_presence presence;
+  // The status code as the server sent it (0 offline, 1 online, 2 idle, 5 away, others
+  // undocumented).
+  uint32_t code;
+  // The headline (status text); never NULL, "" when none.
+  const char *headline;
+  // The list's `ts` pair: Unix seconds (a time_t value) as sent by later servers; 0 when the
+  // server sent none (or one that is not a number). What it stamps is not documented,
+  // presumably when the status was set.
+  int64_t ts;
+  // The list's `caps` pair as sent (meaning unknown); NULL when absent.
+  const char *caps;
+} msim_buddy_status;
+
 // The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
 // `userdata` given to `msim_session_new` first.
 //
@@ -476,7 +497,7 @@ typedef struct {
                  uint32_t zap,
                  const char *zap_name);
   // A user's presence and headline (status text, "" when none). Also for users not on your
-  // list; that never adds them to it.
+  // list; that never adds them to it. Not called when `on_buddy_status_ex` is set.
   void (*on_buddy_status)(void *userdata,
                           uint32_t uid,
                           const char *username,
@@ -555,6 +576,11 @@ typedef struct {
                           const char *username,
                           msim_notice_kind kind,
                           const char *text);
+  // A user's presence with everything the server sent (SPEC §25: later servers add `ts`, Unix
+  // time, and `caps`); see `msim_buddy_status`. When set, it is called for every presence
+  // update *instead of* `on_buddy_status` (set one or the other). Runs where every callback
+  // runs; `status` and its strings are valid until it returns.
+  void (*on_buddy_status_ex)(void *userdata, const msim_buddy_status *status);
 } msim_callbacks;
 
 // Own profile fields for `msim_session_set_profile`. Each member is a NUL-terminated UTF-8

@@ -55,7 +55,8 @@ const FAKE_UID: u32 = 4242;
 /// A scripted server for one connection: checks the login, answers the contact-list request with
 /// an empty list, then sends an unknown message kind and a persist reply with a request id the
 /// client never used (both must reach `on_unhandled`), then a mood and a profile bm (for
-/// `on_buddy_notice`). Returns what went wrong, if anything.
+/// `on_buddy_notice`), then the SPEC §25 variants of S17 byte for byte: a status list with `caps`
+/// and `ts`. Returns what went wrong, if anything.
 fn fake_server(timeout: Duration) -> (u16, JoinHandle<Result<(), String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -116,6 +117,10 @@ fn fake_server(timeout: Duration) -> (u16, JoinHandle<Result<(), String>>) {
             };
             send(&mut stream, &ServerMessage::Bm(notice))?;
         }
+        // S17, SPEC §25: a later server's status list, `caps` and `ts` appended, `ip` non-zero.
+        let status =
+            b"\\bm\\100\\f\\4243\\msg\\|s|5|ss|away/1afk|ls||ip|1249763340|p|0|caps|557056|ts|1262304000\\final\\";
+        stream.write_all(status).map_err(|e| e.to_string())?;
         // Until the client logs out and closes.
         loop {
             match next(&mut stream, &mut framer, deadline) {
@@ -213,7 +218,7 @@ fn coverage_doc_has_a_row_for_every_export_and_callback() {
         .collect();
     let callbacks: Vec<String> = header.split("(*on_").skip(1).map(|rest| format!("on_{}", ident(rest))).collect();
     assert!(functions.len() >= 38 && functions.contains(&"msim_session_get_uid".to_string()), "{functions:?}");
-    assert_eq!(callbacks.len(), 29, "{callbacks:?}");
+    assert_eq!(callbacks.len(), 30, "{callbacks:?}");
     for name in functions.iter().chain(&callbacks) {
         assert!(doc.contains(&format!("| `{name}` |")), "docs/C_API_COVERAGE.md has no row for {name}");
     }

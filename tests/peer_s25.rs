@@ -5,7 +5,9 @@
 //! - **persist replies in pieces**: the contact list of 1000 contacts split over `persistr`
 //!   messages with the same `rid` and `mtf` non-zero except the last; and one past the cap;
 //! - **the web client's IMs**: bm 121 with markup and `cv` 745 are IMs; payloads starting with
-//!   `!!!` are control strings, never shown as text.
+//!   `!!!` are control strings, never shown as text;
+//! - **status extras**: bm 100 lists with `caps` and `ts` appended and a non-zero `ip`, read as
+//!   key/value pairs (and a revival server's short list beside them).
 //!
 //! The handshake is `common::hostile`'s.
 
@@ -17,6 +19,7 @@ use common::hostile::{self, Conn, HostileServer, Probe, FRIEND, FRIEND_UID, UID}
 use msim::client::{Config, Error, Event, Phase};
 use msim::protocol::kinds::ClientMessage;
 use msim::protocol::persist::DataItem;
+use msim::protocol::status::Presence;
 use msim::protocol::DictBuilder;
 
 /// A contact list of `n` contacts (uids 1000.., usernames `user<uid>`), SPEC §10.1 keys.
@@ -146,4 +149,32 @@ fn web_client_bm_121_ims_are_ims_and_bang_control_strings_are_never_text() {
         .collect();
     assert_eq!(unhandled.len(), 2, "{unhandled:?}");
     assert!(unhandled[0].contains("!!!ExitChat") && unhandled[1].contains("!!!GroupInvite=12"), "{unhandled:?}");
+}
+
+#[test]
+fn status_lists_with_caps_and_ts_are_read_as_pairs_and_ts_is_reported() {
+    let f = FRIEND_UID;
+    let frames = vec![
+        format!("\\bm\\100\\f\\{f}\\msg\\|s|1|ss|hi /1 there|ls||ip|1249763340|p|0|caps|557056|ts|1262304000\\final\\"),
+        format!("\\bm\\100\\f\\{f}\\msg\\|s|5\\final\\"),
+    ];
+    let p = after_sign_on(frames.into_iter().map(String::into_bytes).collect());
+    let statuses: Vec<_> = p
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::BuddyStatus { uid, username, presence, headline, ts, caps } if *uid == FRIEND_UID => {
+                Some((username.as_deref(), *presence, headline.as_str(), *ts, caps.as_deref()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (Some(FRIEND), Presence::Online, "hi / there", Some(1_262_304_000), Some("557056")),
+            (Some(FRIEND), Presence::Away, "", None, None),
+        ]
+    );
+    assert!(p.errors().is_empty(), "{:?}", p.errors());
 }

@@ -280,6 +280,11 @@ pub enum Event {
         username: Option<String>,
         presence: Presence,
         headline: String,
+        /// The list's `ts` pair, Unix time, when the server sends one (SPEC §25: later servers
+        /// do; what it stamps is not documented, presumably when the status was set).
+        ts: Option<u64>,
+        /// The list's `caps` pair as sent (SPEC §25; meaning unknown), when present.
+        caps: Option<String>,
     },
     /// Fresh info about a user (own info at sign-on, contacts' info, senders we looked up).
     UserInfo(UserInfo),
@@ -367,7 +372,7 @@ impl Event {
             | Event::Unhandled { text }
             | Event::Trace { text, .. } => text.len(),
             Event::ImReceived { username, html, plain, .. } => opt(username) + html.len() + plain.len(),
-            Event::BuddyStatus { username, headline, .. } => opt(username) + headline.len(),
+            Event::BuddyStatus { username, headline, caps, .. } => opt(username) + headline.len() + opt(caps),
             Event::BuddyNotice { username, text, .. } => opt(username) + text.len(),
             Event::UsernameResult { name, text, .. } => name.len() + text.len(),
             Event::ContactList(list) => list

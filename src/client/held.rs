@@ -88,7 +88,7 @@ impl Held {
 fn cost(ev: &Event) -> usize {
     let text = match ev {
         Event::ImReceived { html, plain, .. } => html.len() + plain.len(),
-        Event::BuddyStatus { headline, .. } => headline.len(),
+        Event::BuddyStatus { headline, caps, .. } => headline.len() + caps.as_ref().map_or(0, String::len),
         Event::BuddyNotice { text, .. } => text.len(),
         _ => 0,
     };

@@ -406,7 +406,8 @@ impl Machine {
             BmContent::Zap(zap) => self.user_event(from, Event::Zap { from, username, zap }, now),
             BmContent::Status(s) => {
                 // SPEC §24: a stranger's status never adds them to a list.
-                let ev = Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text };
+                let (presence, ts) = (s.presence(), s.ts);
+                let ev = Event::BuddyStatus { uid: from, username, presence, headline: s.text, ts, caps: s.caps };
                 self.user_event(from, ev, now);
             }
             BmContent::AddNotice => {}

@@ -45,3 +45,41 @@ fn web_client_ims_in_bm_121_are_ims_and_bang_payloads_never_are() {
     receive(&mut h, b"\\bm\\121\\f\\6221\\msg\\wow!!! really\\final\\");
     assert!(matches!(&h.events()[..], [Event::ImReceived { plain, .. }] if plain == "wow!!! really"));
 }
+
+#[test]
+fn status_lists_are_read_by_key_with_ts_and_caps_and_short_lists_still_work() {
+    let mut h = signed_on_with_tom();
+    let status = |h: &mut H, msg: &str| {
+        receive(h, format!("\\bm\\100\\f\\6221\\msg\\{msg}\\final\\").as_bytes());
+        h.events()
+    };
+    let tom = Some("tom".to_owned());
+    // SPEC §25: a later server appends `caps` and `ts`, with a non-zero `ip`.
+    let ev = status(&mut h, "|s|5|ss|out to lunch|ls||ip|1249763340|p|0|caps|557056|ts|1262304000");
+    let want = Event::BuddyStatus {
+        uid: 6221,
+        username: tom.clone(),
+        presence: Presence::Away,
+        headline: "out to lunch".into(),
+        ts: Some(1_262_304_000),
+        caps: Some("557056".into()),
+    };
+    assert_eq!(ev, [want]);
+    // The pairs in another order: a position-based reader would take "ts" for the code.
+    let ev = status(&mut h, "|ts|1262304001|s|2|ss|zzz");
+    assert!(
+        matches!(&ev[..], [Event::BuddyStatus { presence: Presence::Idle, headline, ts: Some(1_262_304_001), caps: None, .. }] if headline == "zzz"),
+        "{ev:?}"
+    );
+    // SPEC §24 still holds: a revival server's short list, missing fields empty.
+    let ev = status(&mut h, "|s|1");
+    let want = Event::BuddyStatus {
+        uid: 6221,
+        username: tom,
+        presence: Presence::Online,
+        headline: String::new(),
+        ts: None,
+        caps: None,
+    };
+    assert_eq!(ev, [want]);
+}

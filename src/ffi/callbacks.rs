@@ -7,6 +7,7 @@ use std::ptr;
 use crate::client::events::Direction;
 use crate::client::Event;
 
+use super::presence::msim_buddy_status;
 use super::result::msim_result;
 use super::types::{
     self, msim_contact, msim_direction, msim_disconnect_reason, msim_group, msim_login_failure, msim_notice_kind,
@@ -108,7 +109,7 @@ pub struct msim_callbacks {
         ),
     >,
     /// A user's presence and headline (status text, "" when none). Also for users not on your
-    /// list; that never adds them to it.
+    /// list; that never adds them to it. Not called when `on_buddy_status_ex` is set.
     pub on_buddy_status: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
@@ -212,6 +213,11 @@ pub struct msim_callbacks {
             text: *const c_char,
         ),
     >,
+    /// A user's presence with everything the server sent (SPEC §25: later servers add `ts`, Unix
+    /// time, and `caps`); see `msim_buddy_status`. When set, it is called for every presence
+    /// update *instead of* `on_buddy_status` (set one or the other). Runs where every callback
+    /// runs; `status` and its strings are valid until it returns.
+    pub on_buddy_status_ex: Option<unsafe extern "C" fn(userdata: *mut c_void, status: *const msim_buddy_status)>,
 }
 
 /// Bits of the flags of `on_mail_alert` (SPEC §13).
@@ -298,8 +304,12 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     f(u, *from, st.opt(username.as_deref()), zap.number(), st.add(zap.name()))
                 }
             }
-            Event::BuddyStatus { uid, username, presence, headline } => {
-                if let Some(f) = cb.on_buddy_status {
+            Event::BuddyStatus { uid, username, presence, headline, ts, caps } => {
+                if let Some(f) = cb.on_buddy_status_ex {
+                    let (user, caps) = (username.as_deref(), caps.as_deref());
+                    let s = super::presence::buddy_status(*uid, user, *presence, headline, *ts, caps, &mut st);
+                    f(u, &s)
+                } else if let Some(f) = cb.on_buddy_status {
                     f(u, *uid, st.opt(username.as_deref()), types::presence(*presence), st.add(headline))
                 }
             }
@@ -433,7 +443,7 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::ImFailed { .. } => cb.on_im_failed.is_some(),
         Event::Typing { .. } => cb.on_typing.is_some(),
         Event::Zap { .. } => cb.on_zap.is_some(),
-        Event::BuddyStatus { .. } => cb.on_buddy_status.is_some(),
+        Event::BuddyStatus { .. } => cb.on_buddy_status.is_some() || cb.on_buddy_status_ex.is_some(),
         Event::UserInfo(_) => cb.on_user_info.is_some(),
         Event::LookupResult { .. } => cb.on_lookup_result.is_some(),
         Event::ContactList(_) => cb.on_contact_list.is_some(),

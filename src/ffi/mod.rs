@@ -19,6 +19,7 @@ pub mod markup;
 pub mod notices;
 pub mod plugin;
 mod plugin_abi;
+pub mod presence;
 pub mod privacy;
 pub mod profile;
 pub mod proxy;

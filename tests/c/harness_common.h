@@ -134,6 +134,11 @@ typedef struct {
     int ch_distinct;
     int notices;
     notice_rec notice[MAXN];
+    int statuses_ex; /* on_buddy_status_ex: the last one */
+    uint32_t sx_uid, sx_code;
+    msim_presence sx_presence;
+    int64_t sx_ts;
+    char sx_username[32], sx_headline[64], sx_caps[32];
     int traces_in, traces_out, bad_traces;
     char *trace; /* every traced frame, one per line */
     size_t trace_len, trace_cap;
@@ -340,6 +345,13 @@ static inline void on_buddy_notice(void *ud, uint32_t from, const char *username
         copy(n->username, sizeof n->username, username);
         copy(n->text, sizeof n->text, text);
     });
+}
+
+static inline void on_buddy_status_ex(void *ud, const msim_buddy_status *s) {
+    LOCKED(ud, self->statuses_ex++; self->sx_uid = s->uid; self->sx_code = s->code; self->sx_presence = s->presence;
+           self->sx_ts = s->ts; copy(self->sx_username, sizeof self->sx_username, s->username);
+           copy(self->sx_headline, sizeof self->sx_headline, s->headline);
+           copy(self->sx_caps, sizeof self->sx_caps, s->caps));
 }
 
 /* Every recorder but on_zap (harness.c checks zaps); on_trace only when asked. */

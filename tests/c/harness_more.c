@@ -10,12 +10,12 @@
  *   dave@example.com/davepw   "dave"  (Dave)    lists alice (so alice's import finds him)
  *   new@example.com/newpw     no username (Carol)
  * FAKE_PORT (on HOST) is a scripted server in the driver: it accepts fake@example.com/fakepw,
- * signs it on with an empty list, then sends two messages msim does not act on and a mood (bm 126)
- * and a profile (bm 124) message from uid 4243.
+ * signs it on with an empty list, then sends two messages msim does not act on, a mood (bm 126)
+ * and a profile (bm 124) message from uid 4243, and the SPEC §25 variants of S17.
  *
  * Sessions: A = alice (poll-fd dispatch, every callback and on_trace), B = bob (IO thread,
  * msim_session_new_ex), N = new (msim_session_new: IO thread, default options), F = fake (poll).
- * Check texts start with their scenario, S1..S16; docs/C_API_COVERAGE.md refers to them.
+ * Check texts start with their scenario, S1..S17; docs/C_API_COVERAGE.md refers to them.
  * Every wait is bounded (HARNESS_WAIT_SECONDS, default 20).
  */
 #include "harness_common.h"
@@ -350,7 +350,10 @@ int main(int argc, char **argv) {
     pthread_mutex_unlock(&lock);
 
     /* ---- S11: on_unhandled, from the driver's scripted server ---- */
-    client *f = new_client("F", 1, 0);
+    msim_callbacks fcb = all_callbacks(0);
+    fcb.on_buddy_status_ex = on_buddy_status_ex; /* S17: instead of on_buddy_status */
+    client *f = new_client_with("F", 1, &fcb);
+    if (!f->session) bail("cannot create a session");
     sign_on(f, host, fake_port, "fake@example.com", "fakepw", "S11 F signs on at the scripted server");
     WAIT(r, f->unhandled >= 2);
     ok(r && f->unhandled == 2 && strstr(f->unhandled_frames, "\\futurekind\\1\\greeting\\hello\\final\\\n") &&
@@ -358,6 +361,20 @@ int main(int argc, char **argv) {
        "S11 on_unhandled: an unknown message kind and a persist reply nobody asked for, as wire text",
        f->unhandled_frames);
     WAIT(r, f->notices >= 2);
+
+    /* ---- S17: SPEC §25 variants at S11's scripted server ---- */
+    WAIT(r, f->statuses_ex >= 1);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d: uid %u code %u presence %d %s/%s ts %lld caps %s, on_buddy_status %d",
+             f->statuses_ex, f->sx_uid, f->sx_code, (int)f->sx_presence, f->sx_username, f->sx_headline,
+             (long long)f->sx_ts, f->sx_caps, f->statuses);
+    ok(r && f->sx_uid == 4243 && f->sx_code == 5 && f->sx_presence == MSIM_PRESENCE_AWAY &&
+           strcmp(f->sx_username, "(null)") == 0 && strcmp(f->sx_headline, "away/afk") == 0 &&
+           f->sx_ts == 1262304000 && strcmp(f->sx_caps, "557056") == 0 && f->statuses == 0,
+       "S17 on_buddy_status_ex(4243, AWAY, code 5, \"away/afk\", ts 1262304000, caps \"557056\"); "
+       "on_buddy_status is not called",
+       why);
+    pthread_mutex_unlock(&lock);
     sign_off(f);
 
     /* ---- S12: privacy: ShowOnlyToList hides A from N (not on A's list) until A permits N ---- */

@@ -85,6 +85,17 @@ typedef enum {
   MSIM_DISPATCH_GLIB = 2,
 } msim_dispatch;
 
+// What an `on_group_chat` carries.
+typedef enum {
+  // Text from the actor: `html` and `plain`.
+  MSIM_GROUP_CHAT_KIND_MESSAGE = 0,
+  // The actor left the chat (`!!!ExitChat`).
+  MSIM_GROUP_CHAT_KIND_LEFT = 1,
+  // Other group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, typing, another control
+  // string): `plain` holds it as sent, for logs; not text to show.
+  MSIM_GROUP_CHAT_KIND_OTHER = 2,
+} msim_group_chat_kind;
+
 // Why a connect attempt failed before sign-on (`on_login_failed`).
 typedef enum {
   // Wrong password (server error 260). Do not retry with the same password.
@@ -423,6 +434,27 @@ typedef struct {
   const char *caps;
 } msim_buddy_status;
 
+// Group-chat traffic given to `on_group_chat`; strings are borrowed for the duration of the
+// callback. Later versions only append members.
+typedef struct {
+  // The chat (`gid`); 0 when the message carried only an actor id.
+  uint32_t gid;
+  // `f` as sent.
+  uint32_t from_uid;
+  // Who acted (`aid`; `from_uid` when the message carried none).
+  uint32_t actor_uid;
+  // The actor's username; NULL when the actor has none or msim could not learn it (the
+  // message waited up to 5 s for a lookup, as IMs do).
+  const char *actor_username;
+  msim_group_chat_kind kind;
+  // MESSAGE: the text as HTML; otherwise "". Never NULL.
+  const char *html;
+  // MESSAGE: the text as plain text; OTHER: the string as sent; LEFT: "". Never NULL.
+  const char *plain;
+  // Unix seconds (a time_t value): the `date` sent with it, else the arrival time.
+  int64_t time;
+} msim_group_chat;
+
 // The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
 // `userdata` given to `msim_session_new` first.
 //
@@ -581,6 +613,11 @@ typedef struct {
   // update *instead of* `on_buddy_status` (set one or the other). Runs where every callback
   // runs; `status` and its strings are valid until it returns.
   void (*on_buddy_status_ex)(void *userdata, const msim_buddy_status *status);
+  // Group-chat traffic (SPEC §25): a message to chat `gid` from `actor_uid`, the actor
+  // leaving, or other group traffic; see `msim_group_chat`. Never reported as an IM, typing or
+  // zap. Only receiving is known: msim has no function to send to a group chat. Runs where
+  // every callback runs; `chat` and its strings are valid until it returns.
+  void (*on_group_chat)(void *userdata, const msim_group_chat *chat);
 } msim_callbacks;
 
 // Own profile fields for `msim_session_set_profile`. Each member is a NUL-terminated UTF-8

@@ -56,7 +56,7 @@ const FAKE_UID: u32 = 4242;
 /// an empty list, then sends an unknown message kind and a persist reply with a request id the
 /// client never used (both must reach `on_unhandled`), then a mood and a profile bm (for
 /// `on_buddy_notice`), then the SPEC §25 variants of S17 byte for byte: a status list with `caps`
-/// and `ts`. Returns what went wrong, if anything.
+/// and `ts`, a group-chat message and a group-chat exit. Returns what went wrong, if anything.
 fn fake_server(timeout: Duration) -> (u16, JoinHandle<Result<(), String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -121,6 +121,11 @@ fn fake_server(timeout: Duration) -> (u16, JoinHandle<Result<(), String>>) {
         let status =
             b"\\bm\\100\\f\\4243\\msg\\|s|5|ss|away/1afk|ls||ip|1249763340|p|0|caps|557056|ts|1262304000\\final\\";
         stream.write_all(status).map_err(|e| e.to_string())?;
+        // S17, SPEC §25: group chat carries `gid` and `aid`; leaving is bm 121 with `gid` and `!!!ExitChat`.
+        stream
+            .write_all(b"\\bm\\121\\f\\4243\\gid\\77\\aid\\4244\\msg\\<p>hi all</1p>\\final\\")
+            .map_err(|e| e.to_string())?;
+        stream.write_all(b"\\bm\\121\\f\\4243\\gid\\77\\msg\\!!!ExitChat\\final\\").map_err(|e| e.to_string())?;
         // Until the client logs out and closes.
         loop {
             match next(&mut stream, &mut framer, deadline) {
@@ -218,7 +223,7 @@ fn coverage_doc_has_a_row_for_every_export_and_callback() {
         .collect();
     let callbacks: Vec<String> = header.split("(*on_").skip(1).map(|rest| format!("on_{}", ident(rest))).collect();
     assert!(functions.len() >= 38 && functions.contains(&"msim_session_get_uid".to_string()), "{functions:?}");
-    assert_eq!(callbacks.len(), 30, "{callbacks:?}");
+    assert_eq!(callbacks.len(), 31, "{callbacks:?}");
     for name in functions.iter().chain(&callbacks) {
         assert!(doc.contains(&format!("| `{name}` |")), "docs/C_API_COVERAGE.md has no row for {name}");
     }

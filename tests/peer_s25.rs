@@ -7,7 +7,9 @@
 //! - **the web client's IMs**: bm 121 with markup and `cv` 745 are IMs; payloads starting with
 //!   `!!!` are control strings, never shown as text;
 //! - **status extras**: bm 100 lists with `caps` and `ts` appended and a non-zero `ip`, read as
-//!   key/value pairs (and a revival server's short list beside them).
+//!   key/value pairs (and a revival server's short list beside them);
+//! - **group chat**: bm 121 with `gid` and `aid`, and leaving as `!!!ExitChat` with `gid`, reported
+//!   as group-chat events, never as IMs from the actor.
 //!
 //! The handshake is `common::hostile`'s.
 
@@ -16,7 +18,7 @@ mod common;
 use std::time::Duration;
 
 use common::hostile::{self, Conn, HostileServer, Probe, FRIEND, FRIEND_UID, UID};
-use msim::client::{Config, Error, Event, Phase};
+use msim::client::{Config, Error, Event, GroupChatKind, Phase};
 use msim::protocol::kinds::ClientMessage;
 use msim::protocol::persist::DataItem;
 use msim::protocol::status::Presence;
@@ -177,4 +179,34 @@ fn status_lists_with_caps_and_ts_are_read_as_pairs_and_ts_is_reported() {
         ]
     );
     assert!(p.errors().is_empty(), "{:?}", p.errors());
+}
+
+#[test]
+fn group_chat_messages_and_leaving_are_group_events_never_ims() {
+    let f = FRIEND_UID;
+    let frames = vec![
+        format!("\\bm\\121\\f\\{f}\\gid\\31337\\aid\\{f}\\cv\\745\\msg\\<p>hi room</1p>\\final\\"),
+        format!("\\bm\\121\\f\\{f}\\gid\\31337\\msg\\!!!ExitChat\\final\\"),
+    ];
+    let p = after_sign_on(frames.into_iter().map(String::into_bytes).collect());
+    let chats: Vec<_> = p
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::GroupChat { gid, from, actor, username, kind, plain, .. } => {
+                Some((*gid, *from, *actor, username.as_deref(), *kind, plain.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        chats,
+        [
+            (31337, f, f, Some(FRIEND), GroupChatKind::Message, "hi room"),
+            (31337, f, f, Some(FRIEND), GroupChatKind::Left, ""),
+        ]
+    );
+    let ims: Vec<_> =
+        p.seen.iter().filter(|e| matches!(e, Event::ImReceived { .. } | Event::Unhandled { .. })).collect();
+    assert!(matches!(&ims[..], [Event::ImReceived { plain, .. }] if plain == "probe"), "only the probe: {ims:#?}");
 }

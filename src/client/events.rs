@@ -161,6 +161,18 @@ pub enum NoticeKind {
     Profile,
 }
 
+/// What a [`Event::GroupChat`] says (SPEC §25: all that is known of group chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupChatKind {
+    /// Text from the actor (`html`/`plain`).
+    Message,
+    /// `!!!ExitChat`: the actor left the chat.
+    Left,
+    /// Any other group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, typing, another control
+    /// string): `plain` holds it as sent, for logs, not for display.
+    Other,
+}
+
 /// Result of a username check or set (SPEC §6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsernameOutcome {
@@ -286,6 +298,28 @@ pub enum Event {
         /// The list's `caps` pair as sent (SPEC §25; meaning unknown), when present.
         caps: Option<String>,
     },
+    /// Group-chat traffic (SPEC §25): a bm 1/121 with a non-zero `gid` or `aid`. Never reported as
+    /// an IM, typing or zap from the actor. Receiving is all msim does: nothing more of group chat
+    /// is known, so there is no way to send to one. Held like an IM while the actor's name is
+    /// looked up (SPEC §24).
+    GroupChat {
+        /// `gid`, the chat; 0 when the message carried only `aid`.
+        gid: u32,
+        /// `f` as sent.
+        from: u32,
+        /// `aid`, who acted (wrote, left); `f` when the message carried no `aid`.
+        actor: u32,
+        /// The actor's username, when known.
+        username: Option<String>,
+        kind: GroupChatKind,
+        /// [`GroupChatKind::Message`]: the text as HTML; otherwise empty.
+        html: String,
+        /// [`GroupChatKind::Message`]: the text as plain text; `Other`: the string as sent;
+        /// `Left`: empty.
+        plain: String,
+        /// `date` (Unix seconds) when sent, else the arrival time.
+        time: u64,
+    },
     /// Fresh info about a user (own info at sign-on, contacts' info, senders we looked up).
     UserInfo(UserInfo),
     /// Answer to `lookup_user`: `Ok(None)` = no such user.
@@ -371,7 +405,9 @@ impl Event {
             | Event::Disconnected { text, .. }
             | Event::Unhandled { text }
             | Event::Trace { text, .. } => text.len(),
-            Event::ImReceived { username, html, plain, .. } => opt(username) + html.len() + plain.len(),
+            Event::ImReceived { username, html, plain, .. } | Event::GroupChat { username, html, plain, .. } => {
+                opt(username) + html.len() + plain.len()
+            }
             Event::BuddyStatus { username, headline, caps, .. } => opt(username) + headline.len() + opt(caps),
             Event::BuddyNotice { username, text, .. } => opt(username) + text.len(),
             Event::UsernameResult { name, text, .. } => name.len() + text.len(),

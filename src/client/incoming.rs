@@ -4,14 +4,16 @@
 
 use std::time::Instant;
 
-use crate::protocol::buddy::{classify, BmContent, BmPayload, STOP_TYPING, TYPING};
-use crate::protocol::kinds::{BlockOp, BmFromServer, ClientMessage, ServerMessage};
+use crate::protocol::buddy::{classify, BmContent, BmPayload, GroupChat, STOP_TYPING, TYPING};
+use crate::protocol::kinds::{bm_group_id, BlockOp, BmFromServer, ClientMessage, ServerMessage};
 use crate::protocol::markup;
 use crate::protocol::persist::{DataItem, PersistReply};
 use crate::protocol::{Dict, DictBuilder, Message};
 
 use super::error::Error;
-use super::events::{mail, Contact, Event, Group, NoticeKind, Privacy, RequestId, UsernameOutcome, WebChallenge};
+use super::events::{
+    mail, Contact, Event, Group, GroupChatKind, NoticeKind, Privacy, RequestId, UsernameOutcome, WebChallenge,
+};
 use super::machine::{Deferred, Machine, Phase};
 use super::names::user_info;
 use super::requests::Purpose;
@@ -375,8 +377,12 @@ impl Machine {
                 return self.emit(Event::Error { error: Error::EmbeddedNul(what) });
             }
         }
+        let gid = match bm_group_id(raw) {
+            Ok(g) => g,
+            Err(e) => return self.emit(Event::Error { error: Error::Protocol(format!("message skipped: {e}")) }),
+        };
         let username = None; // filled in on delivery (held.rs)
-        match classify(bm.kind, bm.payload, bm.aid) {
+        match classify(bm.kind, bm.payload, gid, bm.aid) {
             BmContent::Im(text) => {
                 if control_once_stripped(&text) {
                     let e = format!("IM from {from} skipped: a control string once its control characters are removed");
@@ -420,11 +426,37 @@ impl Machine {
             BmContent::Profile(text) => {
                 self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text }, now)
             }
-            // SPEC §25: a `!!!` control string is never shown; the host gets the wire text.
+            BmContent::GroupChat(chat) if gid.unwrap_or(0) != 0 || bm.aid.unwrap_or(0) != 0 => {
+                let (gid, actor) = (gid.unwrap_or(0), bm.aid.filter(|a| *a != 0).unwrap_or(from));
+                self.on_group_chat(gid, from, actor, chat, bm.date, now)
+            }
+            // SPEC §25: a `!!!` control string is never shown; the host gets the wire text (so do
+            // group-chat markers without a chat to name).
             BmContent::GroupChat(_) | BmContent::Control(_) | BmContent::Unknown { .. } => {
                 self.emit(Event::Unhandled { text: trace::redact(raw) })
             }
         }
+    }
+}
+
+impl Machine {
+    /// Group-chat traffic (SPEC §25): reported as such, held like an IM by its actor.
+    fn on_group_chat(&mut self, gid: u32, from: u32, actor: u32, chat: GroupChat, date: Option<u64>, now: Instant) {
+        let (kind, html, plain) = match chat {
+            GroupChat::Message(text) => {
+                if control_once_stripped(&text) {
+                    let e = format!("group chat {gid} message from {actor} skipped: a control string once its control characters are removed");
+                    return self.emit(Event::Error { error: Error::Protocol(e) });
+                }
+                let (html, plain) = markup::markup_to_html_and_plain(&text);
+                (GroupChatKind::Message, html, plain)
+            }
+            GroupChat::Left => (GroupChatKind::Left, String::new(), String::new()),
+            GroupChat::Other(text) => (GroupChatKind::Other, String::new(), text),
+        };
+        let time = date.filter(|d| *d != 0).unwrap_or_else(self.wall_clock);
+        let ev = Event::GroupChat { gid, from, actor, username: None, kind, html, plain, time };
+        self.user_event(actor, ev, now);
     }
 }
 

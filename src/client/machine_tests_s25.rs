@@ -83,3 +83,70 @@ fn status_lists_are_read_by_key_with_ts_and_caps_and_short_lists_still_work() {
     };
     assert_eq!(ev, [want]);
 }
+
+#[test]
+fn group_chat_is_reported_as_group_events_never_as_an_im_typing_or_zap_from_the_actor() {
+    use crate::client::events::GroupChatKind;
+    let mut h = signed_on_with_tom();
+    // SPEC §25: group-chat messages carry `gid` (the chat) and `aid` (the actor).
+    receive(&mut h, b"\\bm\\121\\f\\6221\\gid\\55\\aid\\6221\\msg\\<p>hello all</1p>\\final\\");
+    let ev = h.events();
+    match &ev[..] {
+        [Event::GroupChat { gid: 55, from: 6221, actor: 6221, username: Some(u), kind, html, plain, time }] => {
+            assert_eq!(
+                (u.as_str(), *kind, plain.as_str(), *time),
+                ("tom", GroupChatKind::Message, "hello all", 1_000_000)
+            );
+            assert!(html.contains("hello all"), "{html}");
+        }
+        _ => panic!("{ev:?}"),
+    }
+    // Leaving: bm 121 with `gid` and `!!!ExitChat` (no `aid`: the sender is the actor).
+    receive(&mut h, b"\\bm\\121\\f\\6221\\gid\\55\\msg\\!!!ExitChat\\final\\");
+    let left = Event::GroupChat {
+        gid: 55,
+        from: 6221,
+        actor: 6221,
+        username: Some("tom".into()),
+        kind: GroupChatKind::Left,
+        html: String::new(),
+        plain: String::new(),
+        time: 1_000_000,
+    };
+    assert_eq!(h.events(), [left]);
+    // An actor whose name is unknown: held while looked up (SPEC §24), then named.
+    receive(&mut h, b"\\bm\\1\\f\\6221\\gid\\55\\aid\\999\\date\\1262304000\\msg\\who am I\\final\\");
+    assert!(h.events().is_empty(), "held for the actor's name");
+    let req = H::persist_req(&h.sent(), 4, 3);
+    assert_eq!(req.body, b"UserID=999");
+    h.feed(reply(257, &req, DictBuilder::new().int("UserID", 999).str("UserName", "zed")));
+    let ev = h.events();
+    assert!(
+        matches!(&ev[..], [Event::UserInfo(_), Event::GroupChat { actor: 999, username: Some(u), plain, time: 1_262_304_000, .. }] if u == "zed" && plain == "who am I"),
+        "{ev:?}"
+    );
+    // `aid` alone (Pidgin's test, SPEC §11.3), typing and zaps inside a chat: group traffic too.
+    receive(&mut h, b"\\bm\\121\\f\\6221\\aid\\6221\\msg\\%typing%\\final\\");
+    receive(&mut h, b"\\bm\\121\\f\\6221\\gid\\55\\aid\\6221\\msg\\!!!ZAP_SEND!!!=RTE_BTN_ZAPS_4\\final\\");
+    receive(&mut h, b"\\bm\\121\\f\\6221\\gid\\55\\msg\\!!!GroupCount=3\\final\\");
+    let ev = h.events();
+    let others: Vec<(u32, GroupChatKind, &str)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::GroupChat { gid, kind, html, plain, .. } if html.is_empty() => Some((*gid, *kind, plain.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        others,
+        [
+            (0, GroupChatKind::Other, "%typing%"),
+            (55, GroupChatKind::Other, "!!!ZAP_SEND!!!=RTE_BTN_ZAPS_4"),
+            (55, GroupChatKind::Other, "!!!GroupCount=3")
+        ],
+        "{ev:?}"
+    );
+    // A `gid` that is not a number: the message is skipped with an error (SPEC §24).
+    receive(&mut h, b"\\bm\\121\\f\\6221\\gid\\five\\msg\\hi\\final\\");
+    assert!(matches!(&h.events()[..], [Event::Error { error: Error::Protocol(_) }]));
+}

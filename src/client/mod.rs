@@ -54,8 +54,8 @@ pub use commands::ProfileUpdate;
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 pub use error::Error;
 pub use events::{
-    Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, NoticeKind, OwnStatus, Privacy, RequestId,
-    UserInfo, UsernameOutcome, WebChallenge,
+    Contact, DisconnectReason, Event, Group, GroupChatKind, LoginFailure, MessageId, NoticeKind, OwnStatus, Privacy,
+    RequestId, UserInfo, UsernameOutcome, WebChallenge,
 };
 pub use machine::{Credentials, IoAction, Machine, Phase};
 pub use proxy::{Proxy, ProxyKind};

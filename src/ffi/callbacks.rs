@@ -7,6 +7,7 @@ use std::ptr;
 use crate::client::events::Direction;
 use crate::client::Event;
 
+use super::group_chat::msim_group_chat;
 use super::presence::msim_buddy_status;
 use super::result::msim_result;
 use super::types::{
@@ -218,6 +219,11 @@ pub struct msim_callbacks {
     /// update *instead of* `on_buddy_status` (set one or the other). Runs where every callback
     /// runs; `status` and its strings are valid until it returns.
     pub on_buddy_status_ex: Option<unsafe extern "C" fn(userdata: *mut c_void, status: *const msim_buddy_status)>,
+    /// Group-chat traffic (SPEC §25): a message to chat `gid` from `actor_uid`, the actor
+    /// leaving, or other group traffic; see `msim_group_chat`. Never reported as an IM, typing or
+    /// zap. Only receiving is known: msim has no function to send to a group chat. Runs where
+    /// every callback runs; `chat` and its strings are valid until it returns.
+    pub on_group_chat: Option<unsafe extern "C" fn(userdata: *mut c_void, chat: *const msim_group_chat)>,
 }
 
 /// Bits of the flags of `on_mail_alert` (SPEC §13).
@@ -311,6 +317,14 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     f(u, &s)
                 } else if let Some(f) = cb.on_buddy_status {
                     f(u, *uid, st.opt(username.as_deref()), types::presence(*presence), st.add(headline))
+                }
+            }
+            Event::GroupChat { gid, from, actor, username, kind, html, plain, time } => {
+                if let Some(f) = cb.on_group_chat {
+                    let user = username.as_deref();
+                    let c =
+                        super::group_chat::group_chat(*gid, *from, *actor, user, *kind, html, plain, *time, &mut st);
+                    f(u, &c)
                 }
             }
             Event::UserInfo(info) => {
@@ -444,6 +458,7 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::Typing { .. } => cb.on_typing.is_some(),
         Event::Zap { .. } => cb.on_zap.is_some(),
         Event::BuddyStatus { .. } => cb.on_buddy_status.is_some() || cb.on_buddy_status_ex.is_some(),
+        Event::GroupChat { .. } => cb.on_group_chat.is_some(),
         Event::UserInfo(_) => cb.on_user_info.is_some(),
         Event::LookupResult { .. } => cb.on_lookup_result.is_some(),
         Event::ContactList(_) => cb.on_contact_list.is_some(),

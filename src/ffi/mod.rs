@@ -13,6 +13,7 @@ pub(crate) mod boundary;
 pub mod callbacks;
 pub mod create;
 pub mod dispatch;
+pub mod group_chat;
 pub mod groups;
 pub mod login;
 pub mod markup;

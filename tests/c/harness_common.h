@@ -49,6 +49,13 @@ typedef struct {
     char username[32], text[128];
 } notice_rec;
 
+typedef struct {
+    uint32_t gid, from, actor;
+    msim_group_chat_kind kind;
+    char username[32], plain[64];
+    int html_has_text;
+} chat_rec;
+
 /* A peer's presence as last reported by on_buddy_status. */
 typedef struct {
     uint32_t uid;
@@ -139,6 +146,8 @@ typedef struct {
     msim_presence sx_presence;
     int64_t sx_ts;
     char sx_username[32], sx_headline[64], sx_caps[32];
+    int chats; /* on_group_chat, in order */
+    chat_rec chat[MAXN];
     int traces_in, traces_out, bad_traces;
     char *trace; /* every traced frame, one per line */
     size_t trace_len, trace_cap;
@@ -352,6 +361,19 @@ static inline void on_buddy_status_ex(void *ud, const msim_buddy_status *s) {
            self->sx_ts = s->ts; copy(self->sx_username, sizeof self->sx_username, s->username);
            copy(self->sx_headline, sizeof self->sx_headline, s->headline);
            copy(self->sx_caps, sizeof self->sx_caps, s->caps));
+}
+
+static inline void on_group_chat(void *ud, const msim_group_chat *g) {
+    LOCKED(ud, if (self->chats < MAXN) {
+        chat_rec *c = &self->chat[self->chats++];
+        c->gid = g->gid;
+        c->from = g->from_uid;
+        c->actor = g->actor_uid;
+        c->kind = g->kind;
+        copy(c->username, sizeof c->username, g->actor_username);
+        copy(c->plain, sizeof c->plain, g->plain);
+        c->html_has_text = strstr(g->html, c->plain) != NULL && *g->html;
+    });
 }
 
 /* Every recorder but on_zap (harness.c checks zaps); on_trace only when asked. */

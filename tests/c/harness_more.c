@@ -352,6 +352,7 @@ int main(int argc, char **argv) {
     /* ---- S11: on_unhandled, from the driver's scripted server ---- */
     msim_callbacks fcb = all_callbacks(0);
     fcb.on_buddy_status_ex = on_buddy_status_ex; /* S17: instead of on_buddy_status */
+    fcb.on_group_chat = on_group_chat;
     client *f = new_client_with("F", 1, &fcb);
     if (!f->session) bail("cannot create a session");
     sign_on(f, host, fake_port, "fake@example.com", "fakepw", "S11 F signs on at the scripted server");
@@ -374,6 +375,18 @@ int main(int argc, char **argv) {
        "S17 on_buddy_status_ex(4243, AWAY, code 5, \"away/afk\", ts 1262304000, caps \"557056\"); "
        "on_buddy_status is not called",
        why);
+    pthread_mutex_unlock(&lock);
+    WAIT(r, f->chats >= 2);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d chats: %u/%u/%u %d %s %s html %d; %u/%u %d %s; %d IMs", f->chats, f->chat[0].gid,
+             f->chat[0].from, f->chat[0].actor, (int)f->chat[0].kind, f->chat[0].username, f->chat[0].plain,
+             f->chat[0].html_has_text, f->chat[1].gid, f->chat[1].actor, (int)f->chat[1].kind, f->chat[1].plain, f->ims);
+    ok(r && f->chats == 2 && f->chat[0].gid == 77 && f->chat[0].from == 4243 && f->chat[0].actor == 4244 &&
+           f->chat[0].kind == MSIM_GROUP_CHAT_KIND_MESSAGE && strcmp(f->chat[0].plain, "hi all") == 0 &&
+           f->chat[0].html_has_text && strcmp(f->chat[0].username, "(null)") == 0 && f->chat[1].gid == 77 &&
+           f->chat[1].actor == 4243 && f->chat[1].kind == MSIM_GROUP_CHAT_KIND_LEFT && strcmp(f->chat[1].plain, "") == 0 &&
+           f->ims == 0,
+       "S17 on_group_chat(77, actor 4244, MESSAGE, \"hi all\"), then (77, actor 4243, LEFT); no on_im_received", why);
     pthread_mutex_unlock(&lock);
     sign_off(f);
 

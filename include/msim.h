@@ -577,9 +577,10 @@ typedef struct {
   // Every frame in and out as wire text, the login `response` redacted. Costs a copy per
   // frame: leave NULL unless you want it.
   void (*on_trace)(void *userdata, msim_direction direction, const char *frame);
-  // Answer to `msim_session_save_group`: on OK `group` is the group as the server echoed it
-  // (`id` 0: the reply carries no group id; `msim_session_request_groups` lists it with its
-  // id) and `text` is ""; otherwise `group` is NULL and `text` says why. Runs where every
+  // Answer to `msim_session_save_group` or `msim_session_rename_group`: on OK `group` is the
+  // group as the server echoed it (`id` 0 after a save whose reply carries no group id;
+  // `msim_session_request_groups` lists it with its id) and `text` is ""; otherwise `group` is
+  // NULL and `text` says why. Runs where every
   // callback runs (see above); `group`, its name and `text` are valid until it returns.
   void (*on_group_saved)(void *userdata,
                          uint32_t request_id,
@@ -618,6 +619,13 @@ typedef struct {
   // zap. Only receiving is known: msim has no function to send to a group chat. Runs where
   // every callback runs; `chat` and its strings are valid until it returns.
   void (*on_group_chat)(void *userdata, const msim_group_chat *chat);
+  // Answer to `msim_session_remove_group` for group `group_id`: `result` OK and `text` "", or
+  // why it failed. Runs where every callback runs; `text` is valid until it returns.
+  void (*on_group_removed)(void *userdata,
+                           uint32_t request_id,
+                           uint32_t group_id,
+                           msim_result result,
+                           const char *text);
 } msim_callbacks;
 
 // Own profile fields for `msim_session_set_profile`. Each member is a NUL-terminated UTF-8
@@ -812,8 +820,8 @@ msim_session *msim_session_new_sized(const msim_callbacks *callbacks,
 // id (written to `*out_request_id`, which may be NULL) follows. `position` 0 and `flags` 0 leave
 // that key out (the official client always sends both; msim-server then appends the group and
 // uses flags 131073, those of "IM Friends"). The meaning of the flag bits is unknown. An empty
-// `name` gives MSIM_RESULT_INVALID_ARGUMENT. Renaming and deleting a group have no known wire
-// format (SPEC §10.2, §23), so msim has no such functions; moving a contact to a group is
+// `name` gives MSIM_RESULT_INVALID_ARGUMENT. Renaming and deleting a group by its id:
+// `msim_session_rename_group`, `msim_session_remove_group`; moving a contact to a group is
 // `msim_session_set_contact_info`. Needs a signed-on session.
 //
 // # Safety
@@ -823,6 +831,32 @@ msim_result msim_session_save_group(msim_session *session,
                                     uint32_t position,
                                     uint32_t flags,
                                     uint32_t *out_request_id);
+
+// Renames the contact group `group_id` (an id from `on_groups`) to `new_name`: 2/16 PUT
+// `GroupID GroupName` (SPEC §25, as the Digsby client does). `on_group_saved` with the same
+// request id (written to `*out_request_id`, which may be NULL) follows, with the group as the
+// server echoed it (its id is `group_id` when the echo carries none) or why it failed. Contacts
+// keep their group. `group_id` 0 or an empty `new_name` gives MSIM_RESULT_INVALID_ARGUMENT.
+// Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `new_name` NUL-terminated; `out_request_id` NULL or writable.
+msim_result msim_session_rename_group(msim_session *session,
+                                      uint32_t group_id,
+                                      const char *new_name,
+                                      uint32_t *out_request_id);
+
+// Deletes the contact group `group_id` (an id from `on_groups`): 2/16 DELETE (cmd 3) `GroupID`
+// (SPEC §25, as the Digsby client does). `on_group_removed` with the same request id (written
+// to `*out_request_id`, which may be NULL) follows. What the server does with contacts still in
+// the group is not known: move them first (`msim_session_set_contact_info`). `group_id` 0 gives
+// MSIM_RESULT_INVALID_ARGUMENT. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `out_request_id` NULL or writable.
+msim_result msim_session_remove_group(msim_session *session,
+                                      uint32_t group_id,
+                                      uint32_t *out_request_id);
 
 // Computes the `response` field of a login2 message (SPEC §6.3), base64-encoded, for the server's
 // challenge `nc` (`nonce_b64`), the account e-mail and password. The IP list is empty, as Pidgin sends.

@@ -9,7 +9,9 @@
 //! - **status extras**: bm 100 lists with `caps` and `ts` appended and a non-zero `ip`, read as
 //!   key/value pairs (and a revival server's short list beside them);
 //! - **group chat**: bm 121 with `gid` and `aid`, and leaving as `!!!ExitChat` with `gid`, reported
-//!   as group-chat events, never as IMs from the actor.
+//!   as group-chat events, never as IMs from the actor;
+//! - **group rename and delete** (Digsby): 2/16 PUT with `GroupID` renames, 2/16 cmd 3 with
+//!   `GroupID` deletes; the script checks the client's bytes and answers as SPEC §10.2 answers 2/16.
 //!
 //! The handshake is `common::hostile`'s.
 
@@ -18,7 +20,7 @@ mod common;
 use std::time::Duration;
 
 use common::hostile::{self, Conn, HostileServer, Probe, FRIEND, FRIEND_UID, UID};
-use msim::client::{Config, Error, Event, GroupChatKind, Phase};
+use msim::client::{Config, Error, Event, Group, GroupChatKind, Phase};
 use msim::protocol::kinds::ClientMessage;
 use msim::protocol::persist::DataItem;
 use msim::protocol::status::Presence;
@@ -209,4 +211,50 @@ fn group_chat_messages_and_leaving_are_group_events_never_ims() {
     let ims: Vec<_> =
         p.seen.iter().filter(|e| matches!(e, Event::ImReceived { .. } | Event::Unhandled { .. })).collect();
     assert!(matches!(&ims[..], [Event::ImReceived { plain, .. }] if plain == "probe"), "only the probe: {ims:#?}");
+}
+
+/// Answers group writes (2/16) byte for byte after checking them: a rename (cmd 2 with `GroupID`)
+/// with cmd 258 echoing the body, a delete (cmd 3) of group 9 with 259 echoing it, of any other
+/// group with the error reply 1027 (SPEC §16.3). Everything else as the handshake does.
+fn group_writes(c: &mut Conn) {
+    c.handshake();
+    while let Some(m) = c.recv() {
+        let Ok(ClientMessage::Persist(req)) = ClientMessage::decode(&m) else { continue };
+        if (req.dsn, req.lid) != (2, 16) {
+            c.answer(&req, b"");
+            continue;
+        }
+        let rid = req.rid;
+        let reply = |cmd: u32, body: &str| {
+            format!("\\persistr\\\\cmd\\{cmd}\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\{body}\\final\\")
+        };
+        let reply = match (req.cmd.0, req.body.as_slice()) {
+            (2, b"GroupID=9\x1cGroupName=Close /1 Dear") => reply(258, "GroupID=9\x1cGroupName=Close /1 Dear"),
+            (3, b"GroupID=9") => reply(259, "GroupID=9"),
+            (3, _) => reply(1027, "ErrorMessage=No such group."),
+            _ => panic!("unexpected group write: {}", String::from_utf8_lossy(m.as_bytes())),
+        };
+        c.send_raw(reply.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn group_rename_and_delete_by_group_id_against_a_server_that_answers_as_spec_says() {
+    let server = HostileServer::start(group_writes);
+    let mut p = Probe::connect(server.addr(), hostile::config());
+    p.wait("SignedOn", |e| matches!(e, Event::SignedOn { .. }));
+    let rid = p.session.rename_group(9, "Close / Dear").unwrap();
+    let ev = p.wait("GroupSaved", |e| matches!(e, Event::GroupSaved { .. }));
+    let group = Group { id: 9, name: "Close / Dear".into(), position: 0, flags: 0 };
+    assert_eq!(ev, Event::GroupSaved { request: rid, result: Ok(group) });
+    let rid = p.session.remove_group(9).unwrap();
+    let ev = p.wait("GroupRemoved", |e| matches!(e, Event::GroupRemoved { .. }));
+    assert_eq!(ev, Event::GroupRemoved { request: rid, id: 9, result: Ok(()) });
+    let rid = p.session.remove_group(10).unwrap();
+    let ev = p.wait("GroupRemoved", |e| matches!(e, Event::GroupRemoved { .. }));
+    assert!(
+        matches!(&ev, Event::GroupRemoved { request, id: 10, result: Err(Error::Server { code: 1027, text }) } if *request == rid && text == "No such group."),
+        "{ev:?}"
+    );
+    assert!(matches!(p.session.rename_group(0, "x"), Err(Error::InvalidArgument(_))));
 }

@@ -345,11 +345,17 @@ pub enum Event {
     },
     /// Answer to `request_groups`.
     Groups(Vec<Group>),
-    /// Answer to `save_group`: the group as the server echoed it (`id` 0: the 2/16 reply carries
-    /// no `GroupID`, SPEC §10.2), or why it failed.
+    /// Answer to `save_group` or `rename_group`: the group as the server echoed it (`id` 0 after
+    /// a `save_group` whose reply carries no `GroupID`, SPEC §10.2), or why it failed.
     GroupSaved {
         request: RequestId,
         result: Result<Group, Error>,
+    },
+    /// Answer to `remove_group` (SPEC §25) for group `id`.
+    GroupRemoved {
+        request: RequestId,
+        id: u32,
+        result: Result<(), Error>,
     },
     /// Own privacy settings from the own-IM-info reply at sign-on (SPEC §9.4).
     PrivacySettings(Privacy),

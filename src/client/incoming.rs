@@ -172,17 +172,18 @@ impl Machine {
                 self.emit(Event::BuddyBlocked { uid, username: self.names.username(uid), blocked });
             }
             Purpose::ContactInfo { .. } => {}
-            Purpose::SaveGroup { name } => {
+            Purpose::SaveGroup { id, name } => {
                 // SPEC §10.2: the 258 reply echoes the body.
                 let s = |k: &str| body.opt_str(k).ok().flatten().map(|v| v.into_owned());
                 let group = Group {
-                    id: body.get_u32("GroupID").unwrap_or(0),
+                    id: body.get_u32("GroupID").unwrap_or(id),
                     name: s("GroupName").filter(|n| !n.is_empty()).unwrap_or(name),
                     position: body.get_u32("Position").unwrap_or(0),
                     flags: body.get_u32("GroupFlag").unwrap_or(0),
                 };
                 self.emit(Event::GroupSaved { request: reply.rid, result: Ok(group) });
             }
+            Purpose::RemoveGroup { id } => self.emit(Event::GroupRemoved { request: reply.rid, id, result: Ok(()) }),
             Purpose::Import => {
                 // SPEC §18.6: `Completed=True` → fetch the list again and report its size.
                 if body.get_bool("Completed").unwrap_or(false) {
@@ -240,6 +241,7 @@ impl Machine {
                 text: err.to_string(),
             }),
             Purpose::SaveGroup { .. } => self.emit(Event::GroupSaved { request: rid, result: Err(err) }),
+            Purpose::RemoveGroup { id } => self.emit(Event::GroupRemoved { request: rid, id, result: Err(err) }),
             Purpose::Groups
             | Purpose::AddBuddy { .. }
             | Purpose::RemoveBuddy { .. }

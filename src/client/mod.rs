@@ -33,6 +33,7 @@ mod connect;
 pub mod error;
 pub mod events;
 pub mod gate;
+mod groups;
 pub mod held;
 pub mod incoming;
 mod io;

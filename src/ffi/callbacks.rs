@@ -170,9 +170,10 @@ pub struct msim_callbacks {
     /// Every frame in and out as wire text, the login `response` redacted. Costs a copy per
     /// frame: leave NULL unless you want it.
     pub on_trace: Option<unsafe extern "C" fn(userdata: *mut c_void, direction: msim_direction, frame: *const c_char)>,
-    /// Answer to `msim_session_save_group`: on OK `group` is the group as the server echoed it
-    /// (`id` 0: the reply carries no group id; `msim_session_request_groups` lists it with its
-    /// id) and `text` is ""; otherwise `group` is NULL and `text` says why. Runs where every
+    /// Answer to `msim_session_save_group` or `msim_session_rename_group`: on OK `group` is the
+    /// group as the server echoed it (`id` 0 after a save whose reply carries no group id;
+    /// `msim_session_request_groups` lists it with its id) and `text` is ""; otherwise `group` is
+    /// NULL and `text` says why. Runs where every
     /// callback runs (see above); `group`, its name and `text` are valid until it returns.
     pub on_group_saved: Option<
         unsafe extern "C" fn(
@@ -224,6 +225,17 @@ pub struct msim_callbacks {
     /// zap. Only receiving is known: msim has no function to send to a group chat. Runs where
     /// every callback runs; `chat` and its strings are valid until it returns.
     pub on_group_chat: Option<unsafe extern "C" fn(userdata: *mut c_void, chat: *const msim_group_chat)>,
+    /// Answer to `msim_session_remove_group` for group `group_id`: `result` OK and `text` "", or
+    /// why it failed. Runs where every callback runs; `text` is valid until it returns.
+    pub on_group_removed: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            request_id: u32,
+            group_id: u32,
+            result: msim_result,
+            text: *const c_char,
+        ),
+    >,
 }
 
 /// Bits of the flags of `on_mail_alert` (SPEC §13).
@@ -414,6 +426,14 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     }
                 }
             }
+            Event::GroupRemoved { request, id, result } => {
+                if let Some(f) = cb.on_group_removed {
+                    match result {
+                        Ok(()) => f(u, *request, *id, msim_result::Ok, st.add("")),
+                        Err(e) => f(u, *request, *id, types::result_of(e).0, st.add(&e.to_string())),
+                    }
+                }
+            }
             Event::PrivacySettings(p) => {
                 if let Some(f) = cb.on_privacy {
                     f(u, p.show_only_to_list, p.privacy_mode, p.offline_message_mode)
@@ -473,6 +493,7 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::Unhandled { .. } => cb.on_unhandled.is_some(),
         Event::Trace { .. } => cb.on_trace.is_some(),
         Event::GroupSaved { .. } => cb.on_group_saved.is_some(),
+        Event::GroupRemoved { .. } => cb.on_group_removed.is_some(),
         Event::PrivacySettings(_) => cb.on_privacy.is_some(),
         Event::WebChallenge(_) => cb.on_web_challenge.is_some(),
         Event::BuddyNotice { .. } => cb.on_buddy_notice.is_some(),

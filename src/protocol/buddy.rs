@@ -135,7 +135,9 @@ mod tests {
     #[test]
     fn classification_table() {
         let t = |s: &str| BmPayload::Text(s.into());
-        let cases: Vec<(u32, BmPayload, Option<u32>, Option<u32>, BmContent)> = vec![
+        // (bm type, payload, gid, aid, expected)
+        type Case = (u32, BmPayload, Option<u32>, Option<u32>, BmContent);
+        let cases: Vec<Case> = vec![
             (1, t("hi"), None, None, BmContent::Im("hi".into())),
             (1, t("%typing%"), None, None, BmContent::Typing),
             (121, t("%typing%"), None, None, BmContent::Typing),

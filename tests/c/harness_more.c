@@ -388,6 +388,26 @@ int main(int argc, char **argv) {
            f->ims == 0,
        "S17 on_group_chat(77, actor 4244, MESSAGE, \"hi all\"), then (77, actor 4243, LEFT); no on_im_received", why);
     pthread_mutex_unlock(&lock);
+    /* Group rename and delete by id; the scripted server checks the bytes and answers as SPEC says. */
+    uint32_t rreq = 0, dreq = 0;
+    ok(msim_session_rename_group(f->session, 25760888, "Old Friends", &rreq) == MSIM_RESULT_OK && rreq,
+       "S17 F renames group 25760888 to \"Old Friends\"", NULL);
+    WAIT(r, f->groups_saved && f->gs_request == rreq);
+    snprintf(why, sizeof why, "%d: %d %u %s text empty %d", f->groups_saved, (int)f->gs_result, f->gs.id, f->gs.name,
+             f->gs_text_empty);
+    ok(r && f->gs_result == MSIM_RESULT_OK && f->gs.id == 25760888 && strcmp(f->gs.name, "Old Friends") == 0 &&
+           f->gs_text_empty,
+       "S17 on_group_saved(its request id, OK, group 25760888 \"Old Friends\", \"\")", why);
+    ok(msim_session_remove_group(f->session, 25760888, &dreq) == MSIM_RESULT_OK && dreq && dreq != rreq,
+       "S17 F removes group 25760888", NULL);
+    WAIT(r, f->groups_removed && f->gr_request == dreq);
+    snprintf(why, sizeof why, "%d: %u %d", f->groups_removed, f->gr_id, (int)f->gr_result);
+    ok(r && f->gr_id == 25760888 && f->gr_result == MSIM_RESULT_OK && f->gr_text_empty,
+       "S17 on_group_removed(its request id, 25760888, OK, \"\")", why);
+    ok(msim_session_rename_group(f->session, 0, "x", NULL) == MSIM_RESULT_INVALID_ARGUMENT &&
+           msim_session_rename_group(f->session, 1, "", NULL) == MSIM_RESULT_INVALID_ARGUMENT &&
+           msim_session_remove_group(f->session, 0, NULL) == MSIM_RESULT_INVALID_ARGUMENT,
+       "S17 group id 0 or an empty name: MSIM_RESULT_INVALID_ARGUMENT", NULL);
     sign_off(f);
 
     /* ---- S12: privacy: ShowOnlyToList hides A from N (not on A's list) until A permits N ---- */

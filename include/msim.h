@@ -85,6 +85,17 @@ typedef enum {
   MSIM_DISPATCH_GLIB = 2,
 } msim_dispatch;
 
+// What an `on_group_chat` carries.
+typedef enum {
+  // Text from the actor: `html` and `plain`.
+  MSIM_GROUP_CHAT_KIND_MESSAGE = 0,
+  // The actor left the chat (`!!!ExitChat`).
+  MSIM_GROUP_CHAT_KIND_LEFT = 1,
+  // Other group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, typing, another control
+  // string): `plain` holds it as sent, for logs; not text to show.
+  MSIM_GROUP_CHAT_KIND_OTHER = 2,
+} msim_group_chat_kind;
+
 // Why a connect attempt failed before sign-on (`on_login_failed`).
 typedef enum {
   // Wrong password (server error 260). Do not retry with the same password.
@@ -402,6 +413,48 @@ typedef struct {
   size_t data_len;
 } msim_web_challenge;
 
+// A presence update given to `on_buddy_status_ex` (SPEC §11.5, §25). Strings are borrowed for
+// the duration of the callback. Later versions only append members.
+typedef struct {
+  uint32_t uid;
+  // NULL when the user has no username or msim could not learn it (see `on_im_received`).
+  const char *username;
+  // The presence; codes neither source defines are reported as ONLINE (see `code`).
+  msim_presence presence;
+  // The status code as the server sent it (0 offline, 1 online, 2 idle, 5 away, others
+  // undocumented).
+  uint32_t code;
+  // The headline (status text); never NULL, "" when none.
+  const char *headline;
+  // The list's `ts` pair: Unix seconds (a time_t value) as sent by later servers; 0 when the
+  // server sent none (or one that is not a number). What it stamps is not documented,
+  // presumably when the status was set.
+  int64_t ts;
+  // The list's `caps` pair as sent (meaning unknown); NULL when absent.
+  const char *caps;
+} msim_buddy_status;
+
+// Group-chat traffic given to `on_group_chat`; strings are borrowed for the duration of the
+// callback. Later versions only append members.
+typedef struct {
+  // The chat (`gid`); 0 when the message carried only an actor id.
+  uint32_t gid;
+  // `f` as sent.
+  uint32_t from_uid;
+  // Who acted (`aid`; `from_uid` when the message carried none).
+  uint32_t actor_uid;
+  // The actor's username; NULL when the actor has none or msim could not learn it (the
+  // message waited up to 5 s for a lookup, as IMs do).
+  const char *actor_username;
+  msim_group_chat_kind kind;
+  // MESSAGE: the text as HTML; otherwise "". Never NULL.
+  const char *html;
+  // MESSAGE: the text as plain text; OTHER: the string as sent; LEFT: "". Never NULL.
+  const char *plain;
+  // Unix seconds (a time_t value): the `date` sent with it, else the arrival time.
+  int64_t time;
+} msim_group_chat;
+
 // The host's callbacks. Every member may be NULL (that event is then dropped). Each receives the
 // `userdata` given to `msim_session_new` first.
 //
@@ -476,7 +529,7 @@ typedef struct {
                  uint32_t zap,
                  const char *zap_name);
   // A user's presence and headline (status text, "" when none). Also for users not on your
-  // list; that never adds them to it.
+  // list; that never adds them to it. Not called when `on_buddy_status_ex` is set.
   void (*on_buddy_status)(void *userdata,
                           uint32_t uid,
                           const char *username,
@@ -518,14 +571,16 @@ typedef struct {
   // message that was skipped (MSIM_RESULT_EMBEDDED_NUL: a received message whose text contains
   // a NUL byte, not delivered), a sign-on warning. `server_code` is the server's number or 0.
   void (*on_error)(void *userdata, msim_result result, uint32_t server_code, const char *text);
-  // A message msim does not act on (unknown kind, group chat…) as wire text.
+  // A message msim does not act on (an unknown kind, a reply nobody asked for, a `!!!` control
+  // string other than a zap — never shown as an IM, SPEC §25) as wire text.
   void (*on_unhandled)(void *userdata, const char *frame);
   // Every frame in and out as wire text, the login `response` redacted. Costs a copy per
   // frame: leave NULL unless you want it.
   void (*on_trace)(void *userdata, msim_direction direction, const char *frame);
-  // Answer to `msim_session_save_group`: on OK `group` is the group as the server echoed it
-  // (`id` 0: the reply carries no group id; `msim_session_request_groups` lists it with its
-  // id) and `text` is ""; otherwise `group` is NULL and `text` says why. Runs where every
+  // Answer to `msim_session_save_group` or `msim_session_rename_group`: on OK `group` is the
+  // group as the server echoed it (`id` 0 after a save whose reply carries no group id;
+  // `msim_session_request_groups` lists it with its id) and `text` is ""; otherwise `group` is
+  // NULL and `text` says why. Runs where every
   // callback runs (see above); `group`, its name and `text` are valid until it returns.
   void (*on_group_saved)(void *userdata,
                          uint32_t request_id,
@@ -554,6 +609,23 @@ typedef struct {
                           const char *username,
                           msim_notice_kind kind,
                           const char *text);
+  // A user's presence with everything the server sent (SPEC §25: later servers add `ts`, Unix
+  // time, and `caps`); see `msim_buddy_status`. When set, it is called for every presence
+  // update *instead of* `on_buddy_status` (set one or the other). Runs where every callback
+  // runs; `status` and its strings are valid until it returns.
+  void (*on_buddy_status_ex)(void *userdata, const msim_buddy_status *status);
+  // Group-chat traffic (SPEC §25): a message to chat `gid` from `actor_uid`, the actor
+  // leaving, or other group traffic; see `msim_group_chat`. Never reported as an IM, typing or
+  // zap. Only receiving is known: msim has no function to send to a group chat. Runs where
+  // every callback runs; `chat` and its strings are valid until it returns.
+  void (*on_group_chat)(void *userdata, const msim_group_chat *chat);
+  // Answer to `msim_session_remove_group` for group `group_id`: `result` OK and `text` "", or
+  // why it failed. Runs where every callback runs; `text` is valid until it returns.
+  void (*on_group_removed)(void *userdata,
+                           uint32_t request_id,
+                           uint32_t group_id,
+                           msim_result result,
+                           const char *text);
 } msim_callbacks;
 
 // Own profile fields for `msim_session_set_profile`. Each member is a NUL-terminated UTF-8
@@ -748,8 +820,8 @@ msim_session *msim_session_new_sized(const msim_callbacks *callbacks,
 // id (written to `*out_request_id`, which may be NULL) follows. `position` 0 and `flags` 0 leave
 // that key out (the official client always sends both; msim-server then appends the group and
 // uses flags 131073, those of "IM Friends"). The meaning of the flag bits is unknown. An empty
-// `name` gives MSIM_RESULT_INVALID_ARGUMENT. Renaming and deleting a group have no known wire
-// format (SPEC §10.2, §23), so msim has no such functions; moving a contact to a group is
+// `name` gives MSIM_RESULT_INVALID_ARGUMENT. Renaming and deleting a group by its id:
+// `msim_session_rename_group`, `msim_session_remove_group`; moving a contact to a group is
 // `msim_session_set_contact_info`. Needs a signed-on session.
 //
 // # Safety
@@ -759,6 +831,32 @@ msim_result msim_session_save_group(msim_session *session,
                                     uint32_t position,
                                     uint32_t flags,
                                     uint32_t *out_request_id);
+
+// Renames the contact group `group_id` (an id from `on_groups`) to `new_name`: 2/16 PUT
+// `GroupID GroupName` (SPEC §25, as the Digsby client does). `on_group_saved` with the same
+// request id (written to `*out_request_id`, which may be NULL) follows, with the group as the
+// server echoed it (its id is `group_id` when the echo carries none) or why it failed. Contacts
+// keep their group. `group_id` 0 or an empty `new_name` gives MSIM_RESULT_INVALID_ARGUMENT.
+// Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `new_name` NUL-terminated; `out_request_id` NULL or writable.
+msim_result msim_session_rename_group(msim_session *session,
+                                      uint32_t group_id,
+                                      const char *new_name,
+                                      uint32_t *out_request_id);
+
+// Deletes the contact group `group_id` (an id from `on_groups`): 2/16 DELETE (cmd 3) `GroupID`
+// (SPEC §25, as the Digsby client does). `on_group_removed` with the same request id (written
+// to `*out_request_id`, which may be NULL) follows. What the server does with contacts still in
+// the group is not known: move them first (`msim_session_set_contact_info`). `group_id` 0 gives
+// MSIM_RESULT_INVALID_ARGUMENT. Needs a signed-on session.
+//
+// # Safety
+// `session` valid; `out_request_id` NULL or writable.
+msim_result msim_session_remove_group(msim_session *session,
+                                      uint32_t group_id,
+                                      uint32_t *out_request_id);
 
 // Computes the `response` field of a login2 message (SPEC §6.3), base64-encoded, for the server's
 // challenge `nc` (`nonce_b64`), the account e-mail and password. The IP list is empty, as Pidgin sends.

@@ -21,7 +21,7 @@ use msim::protocol::buddy::BmPayload;
 use msim::protocol::dict::DictBuilder;
 use msim::protocol::kinds::{BmFromServer, ClientMessage, ServerMessage};
 use msim::protocol::login::compute_response;
-use msim::protocol::persist::{Cmd, PersistReply};
+use msim::protocol::persist::{Cmd, PersistReply, PersistRequest};
 use msim::protocol::{Framer, Message};
 use msim_server::Server;
 
@@ -55,7 +55,10 @@ const FAKE_UID: u32 = 4242;
 /// A scripted server for one connection: checks the login, answers the contact-list request with
 /// an empty list, then sends an unknown message kind and a persist reply with a request id the
 /// client never used (both must reach `on_unhandled`), then a mood and a profile bm (for
-/// `on_buddy_notice`). Returns what went wrong, if anything.
+/// `on_buddy_notice`), then the SPEC §25 variants of S17 byte for byte: a status list with `caps`
+/// and `ts`, a group-chat message and a group-chat exit; it answers the group rename (2/16 PUT with
+/// `GroupID`) and delete (2/16 cmd 3) of S17 after checking their bytes. Returns what went wrong,
+/// if anything.
 fn fake_server(timeout: Duration) -> (u16, JoinHandle<Result<(), String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -116,15 +119,44 @@ fn fake_server(timeout: Duration) -> (u16, JoinHandle<Result<(), String>>) {
             };
             send(&mut stream, &ServerMessage::Bm(notice))?;
         }
+        // S17, SPEC §25: a later server's status list, `caps` and `ts` appended, `ip` non-zero.
+        let status =
+            b"\\bm\\100\\f\\4243\\msg\\|s|5|ss|away/1afk|ls||ip|1249763340|p|0|caps|557056|ts|1262304000\\final\\";
+        stream.write_all(status).map_err(|e| e.to_string())?;
+        // S17, SPEC §25: group chat carries `gid` and `aid`; leaving is bm 121 with `gid` and `!!!ExitChat`.
+        stream
+            .write_all(b"\\bm\\121\\f\\4243\\gid\\77\\aid\\4244\\msg\\<p>hi all</1p>\\final\\")
+            .map_err(|e| e.to_string())?;
+        stream.write_all(b"\\bm\\121\\f\\4243\\gid\\77\\msg\\!!!ExitChat\\final\\").map_err(|e| e.to_string())?;
         // Until the client logs out and closes.
         loop {
             match next(&mut stream, &mut framer, deadline) {
                 Ok(ClientMessage::Logout { .. }) | Err(_) => return Ok(()),
+                Ok(ClientMessage::Persist(req)) if (req.dsn, req.lid) == (2, 16) => group_write(&mut stream, &req)?,
                 Ok(_) => {}
             }
         }
     });
     (port, handle)
+}
+
+/// S17: SPEC §25's group rename (2/16 PUT with `GroupID`) and delete (2/16 cmd 3 with `GroupID`),
+/// checked byte for byte and answered as SPEC §10.2 answers 2/16 (the reply bit on the request's
+/// cmd, the body echoed).
+fn group_write(stream: &mut TcpStream, req: &PersistRequest) -> Result<(), String> {
+    let (cmd, want) = match req.cmd.0 {
+        2 => (258, &b"GroupID=25760888\x1cGroupName=Old Friends"[..]),
+        3 => (259, &b"GroupID=25760888"[..]),
+        other => return Err(format!("group write with cmd {other}")),
+    };
+    if req.body != want || req.uid != Some(FAKE_UID) {
+        return Err(format!("group write body {:?} uid {:?}", String::from_utf8_lossy(&req.body), req.uid));
+    }
+    let mut reply =
+        format!("\\persistr\\\\cmd\\{cmd}\\dsn\\2\\uid\\{FAKE_UID}\\lid\\16\\rid\\{}\\body\\", req.rid).into_bytes();
+    reply.extend_from_slice(want);
+    reply.extend_from_slice(b"\\final\\");
+    stream.write_all(&reply).map_err(|e| e.to_string())
 }
 
 fn send(stream: &mut TcpStream, m: &ServerMessage) -> Result<(), String> {
@@ -213,7 +245,7 @@ fn coverage_doc_has_a_row_for_every_export_and_callback() {
         .collect();
     let callbacks: Vec<String> = header.split("(*on_").skip(1).map(|rest| format!("on_{}", ident(rest))).collect();
     assert!(functions.len() >= 38 && functions.contains(&"msim_session_get_uid".to_string()), "{functions:?}");
-    assert_eq!(callbacks.len(), 29, "{callbacks:?}");
+    assert_eq!(callbacks.len(), 32, "{callbacks:?}");
     for name in functions.iter().chain(&callbacks) {
         assert!(doc.contains(&format!("| `{name}` |")), "docs/C_API_COVERAGE.md has no row for {name}");
     }

@@ -4,7 +4,7 @@
 //! Pidgin looks for `list_icon`'s name, IMs, an offline IM in the buddy's own conversation with
 //! its time, presence, idle, invisible, typing, zaps,
 //! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
-//! add/rem_permit), add/remove buddy, bad password, sign off/on, signed on elsewhere, server
+//! add/rem_permit), add/remove buddy, rename/remove group, bad password, sign off/on, signed on elsewhere, server
 //! shutdown). The harness
 //! prints TAP-like `ok`/`not ok` lines; its exit code is the number of failures.
 //!

@@ -142,6 +142,7 @@ void prpl_close(PurpleConnection *gc) {
     g_hash_table_destroy(mp->pending);
     g_hash_table_destroy(mp->infos);
     g_hash_table_destroy(mp->seen);
+    groups_free(mp);
     purple_connection_set_protocol_data(gc, NULL);
     g_free(mp);
 }

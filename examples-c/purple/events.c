@@ -21,6 +21,7 @@ static void cb_signed_on(void *ud, uint32_t uid, const char *username) {
     }
     mp->own_uid = uid;
     purple_connection_set_display_name(mp->gc, user_name(uid, username, buf));
+    groups_signed_on(mp);
     purple_connection_set_state(mp->gc, PURPLE_CONNECTED);
 }
 
@@ -307,4 +308,5 @@ void fill_callbacks(msim_callbacks *cb) {
     cb->on_buddy_blocked = cb_buddy_blocked;
     cb->on_privacy = cb_privacy;
     cb->on_error = cb_error;
+    groups_callbacks(cb);
 }

@@ -18,6 +18,7 @@
  *   events.c      msim -> libpurple: the session's callbacks and the fd watch
  *   status.c      own status, tune, public alias and idle -> msim
  *   requests.c    the other prpl operations: IMs, typing, get_info, buddy and privacy lists, zaps
+ *   groups.c      the server's groups: their ids, rename_group and remove_group
  *   plugin.c      the PurplePluginProtocolInfo / PurplePluginInfo tables and plugin init
  *
  * Build and install: see README.md beside this file.
@@ -91,6 +92,7 @@ typedef struct {
     GHashTable *seen;    /* uid -> last_presence*: presence that may precede the buddy */
     uint32_t privacy_mode; /* PrivacyMode as on_privacy last reported it (kept by set_permit_deny) */
     GSList *alias_answers; /* alias_answer*: set_public_alias answers not yet given (timers) */
+    GHashTable *group_ids; /* server group name -> id (GUINT_TO_POINTER), groups.c; NULL until used */
 } msim_purple;
 
 /* The last presence reported for a user. At sign-on the server sends the presence of online
@@ -157,5 +159,13 @@ G_GNUC_INTERNAL void prpl_set_permit_deny(PurpleConnection *gc);
 G_GNUC_INTERNAL GList *prpl_get_attention_types(PurpleAccount *account);
 G_GNUC_INTERNAL gboolean prpl_send_attention(PurpleConnection *gc, const char *who, guint type);
 G_GNUC_INTERNAL gboolean prpl_offline_message(const PurpleBuddy *buddy);
+
+/* groups.c */
+G_GNUC_INTERNAL void groups_signed_on(msim_purple *mp);
+G_GNUC_INTERNAL void groups_callbacks(msim_callbacks *cb);
+G_GNUC_INTERNAL void groups_free(msim_purple *mp);
+G_GNUC_INTERNAL void prpl_rename_group(PurpleConnection *gc, const char *old_name, PurpleGroup *group,
+                                       GList *moved_buddies);
+G_GNUC_INTERNAL void prpl_remove_group(PurpleConnection *gc, PurpleGroup *group);
 
 #endif /* MSIM_PURPLE_H */

@@ -47,12 +47,12 @@ static PurplePluginProtocolInfo prpl_info = {
     NULL, /* get_cb_away */
     NULL, /* alias_buddy */
     NULL, /* group_buddy */
-    NULL, /* rename_group */
+    prpl_rename_group,
     NULL, /* buddy_free */
     NULL, /* convo_closed */
     NULL, /* normalize */
     NULL, /* set_buddy_icon */
-    NULL, /* remove_group */
+    prpl_remove_group,
     NULL, /* get_cb_real_name */
     NULL, /* set_chat_topic */
     NULL, /* find_blist_chat */

@@ -107,7 +107,7 @@ pub fn validate_username(name: &str) -> Result<()> {
 }
 
 impl Machine {
-    fn require_signed_on(&self) -> Result<()> {
+    pub(crate) fn require_signed_on(&self) -> Result<()> {
         match self.phase {
             Phase::SignedOn => Ok(()),
             Phase::Idle => Err(Error::NotConnected),
@@ -436,8 +436,8 @@ impl Machine {
     /// Creates a contact group or updates the position/flag of the group of that name: 2/16 PUT
     /// `GroupName Position GroupFlag` (SPEC §10.2), answered by `GroupSaved`. `None` leaves a key
     /// out (the official client always sends all three; msim-server then appends the group and
-    /// uses flag 131073). Renaming and deleting a group have no known wire format (SPEC §10.2,
-    /// §23), so there are no such operations.
+    /// uses flag 131073). Renaming and deleting a group by its id: `rename_group`,
+    /// `remove_group` (`groups.rs`).
     pub fn save_group(
         &mut self,
         name: &str,
@@ -456,7 +456,7 @@ impl Machine {
         if let Some(f) = flags {
             body = body.int("GroupFlag", u64::from(f));
         }
-        let purpose = Some(Purpose::SaveGroup { name: name.to_owned() });
+        let purpose = Some(Purpose::SaveGroup { id: 0, name: name.to_owned() });
         self.persist(cmd::PUT, DataItem::WriteGroup, true, body, purpose, now)
     }
 

@@ -61,6 +61,10 @@ pub struct Config {
     pub trace: bool,
     /// Frame size cap (SPEC §24).
     pub max_frame: usize,
+    /// Cap on one persist reply sent in `mtf` pieces (SPEC §25), once put together; all replies
+    /// being put together hold at most twice this (see `pieces.rs`). Past it the request fails
+    /// with a protocol error.
+    pub max_reply_bytes: usize,
     /// Stack of the session's IO thread. Small, so 10 000 sessions fit in one process; the
     /// thread only parses frames and runs the host's callbacks (which should not recurse deeply).
     pub io_stack_size: usize,
@@ -88,6 +92,7 @@ impl Default for Config {
             choose_username: true,
             trace: false,
             max_frame: DEFAULT_MAX_FRAME,
+            max_reply_bytes: super::pieces::DEFAULT_MAX_REPLY_BYTES,
             io_stack_size: DEFAULT_IO_STACK,
         }
     }

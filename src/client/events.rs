@@ -161,6 +161,18 @@ pub enum NoticeKind {
     Profile,
 }
 
+/// What a [`Event::GroupChat`] says (SPEC §25: all that is known of group chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupChatKind {
+    /// Text from the actor (`html`/`plain`).
+    Message,
+    /// `!!!ExitChat`: the actor left the chat.
+    Left,
+    /// Any other group-chat traffic (`!!!GroupCount=`, `!!!Offline=`, typing, another control
+    /// string): `plain` holds it as sent, for logs, not for display.
+    Other,
+}
+
 /// Result of a username check or set (SPEC §6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsernameOutcome {
@@ -280,6 +292,33 @@ pub enum Event {
         username: Option<String>,
         presence: Presence,
         headline: String,
+        /// The list's `ts` pair, Unix time, when the server sends one (SPEC §25: later servers
+        /// do; what it stamps is not documented, presumably when the status was set).
+        ts: Option<u64>,
+        /// The list's `caps` pair as sent (SPEC §25; meaning unknown), when present.
+        caps: Option<String>,
+    },
+    /// Group-chat traffic (SPEC §25): a bm 1/121 with a non-zero `gid` or `aid`. Never reported as
+    /// an IM, typing or zap from the actor. Receiving is all msim does: nothing more of group chat
+    /// is known, so there is no way to send to one. Held like an IM while the actor's name is
+    /// looked up (SPEC §24).
+    GroupChat {
+        /// `gid`, the chat; 0 when the message carried only `aid`.
+        gid: u32,
+        /// `f` as sent.
+        from: u32,
+        /// `aid`, who acted (wrote, left); `f` when the message carried no `aid`.
+        actor: u32,
+        /// The actor's username, when known.
+        username: Option<String>,
+        kind: GroupChatKind,
+        /// [`GroupChatKind::Message`]: the text as HTML; otherwise empty.
+        html: String,
+        /// [`GroupChatKind::Message`]: the text as plain text; `Other`: the string as sent;
+        /// `Left`: empty.
+        plain: String,
+        /// `date` (Unix seconds) when sent, else the arrival time.
+        time: u64,
     },
     /// Fresh info about a user (own info at sign-on, contacts' info, senders we looked up).
     UserInfo(UserInfo),
@@ -306,11 +345,17 @@ pub enum Event {
     },
     /// Answer to `request_groups`.
     Groups(Vec<Group>),
-    /// Answer to `save_group`: the group as the server echoed it (`id` 0: the 2/16 reply carries
-    /// no `GroupID`, SPEC §10.2), or why it failed.
+    /// Answer to `save_group` or `rename_group`: the group as the server echoed it (`id` 0 after
+    /// a `save_group` whose reply carries no `GroupID`, SPEC §10.2), or why it failed.
     GroupSaved {
         request: RequestId,
         result: Result<Group, Error>,
+    },
+    /// Answer to `remove_group` (SPEC §25) for group `id`.
+    GroupRemoved {
+        request: RequestId,
+        id: u32,
+        result: Result<(), Error>,
     },
     /// Own privacy settings from the own-IM-info reply at sign-on (SPEC §9.4).
     PrivacySettings(Privacy),
@@ -341,7 +386,8 @@ pub enum Event {
     Error {
         error: Error,
     },
-    /// A message the client does not act on (unknown kind, group chat…), as wire text.
+    /// A message the client does not act on (an unknown kind, a reply nobody asked for, a `!!!`
+    /// control string other than a zap, SPEC §25), as wire text.
     Unhandled {
         text: String,
     },
@@ -365,8 +411,10 @@ impl Event {
             | Event::Disconnected { text, .. }
             | Event::Unhandled { text }
             | Event::Trace { text, .. } => text.len(),
-            Event::ImReceived { username, html, plain, .. } => opt(username) + html.len() + plain.len(),
-            Event::BuddyStatus { username, headline, .. } => opt(username) + headline.len(),
+            Event::ImReceived { username, html, plain, .. } | Event::GroupChat { username, html, plain, .. } => {
+                opt(username) + html.len() + plain.len()
+            }
+            Event::BuddyStatus { username, headline, caps, .. } => opt(username) + headline.len() + opt(caps),
             Event::BuddyNotice { username, text, .. } => opt(username) + text.len(),
             Event::UsernameResult { name, text, .. } => name.len() + text.len(),
             Event::ContactList(list) => list

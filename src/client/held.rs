@@ -6,7 +6,8 @@
 //! once they carry the uid alone (Pidgin and Finch open a conversation named "100001" beside the
 //! buddy's own) and reach the host before `SignedOn` (BitlBee files them in its control channel).
 //!
-//! The rules, for the events that come from a user (IM, typing, zap, presence, buddy notice):
+//! The rules, for the events that come from a user (IM, typing, zap, presence, buddy notice; group
+//! chat counts as its actor's):
 //! - until `SignedOn` is emitted every such event is held;
 //! - an event from a uid whose username is unknown starts one by-id lookup (4/3) for that uid (at
 //!   most one per sender: later events join the wait) and is held until a reply names the uid (the
@@ -87,8 +88,8 @@ impl Held {
 /// What a held event counts against [`MAX_HELD_BYTES`]: its texts and the queue slot.
 fn cost(ev: &Event) -> usize {
     let text = match ev {
-        Event::ImReceived { html, plain, .. } => html.len() + plain.len(),
-        Event::BuddyStatus { headline, .. } => headline.len(),
+        Event::ImReceived { html, plain, .. } | Event::GroupChat { html, plain, .. } => html.len() + plain.len(),
+        Event::BuddyStatus { headline, caps, .. } => headline.len() + caps.as_ref().map_or(0, String::len),
         Event::BuddyNotice { text, .. } => text.len(),
         _ => 0,
     };
@@ -103,6 +104,7 @@ fn with_name(mut ev: Event, name: Option<String>) -> Event {
         | Event::Zap { username, .. }
         | Event::BuddyStatus { username, .. }
         | Event::BuddyNotice { username, .. }
+        | Event::GroupChat { username, .. }
             if username.is_none() =>
         {
             *username = name;

@@ -4,14 +4,16 @@
 
 use std::time::Instant;
 
-use crate::protocol::buddy::{classify, BmContent, BmPayload, STOP_TYPING, TYPING};
-use crate::protocol::kinds::{BlockOp, BmFromServer, ClientMessage};
+use crate::protocol::buddy::{classify, BmContent, BmPayload, GroupChat, STOP_TYPING, TYPING};
+use crate::protocol::kinds::{bm_group_id, BlockOp, BmFromServer, ClientMessage, ServerMessage};
 use crate::protocol::markup;
 use crate::protocol::persist::{DataItem, PersistReply};
 use crate::protocol::{Dict, DictBuilder, Message};
 
 use super::error::Error;
-use super::events::{mail, Contact, Event, Group, NoticeKind, Privacy, RequestId, UsernameOutcome, WebChallenge};
+use super::events::{
+    mail, Contact, Event, Group, GroupChatKind, NoticeKind, Privacy, RequestId, UsernameOutcome, WebChallenge,
+};
 use super::machine::{Deferred, Machine, Phase};
 use super::names::user_info;
 use super::requests::Purpose;
@@ -21,13 +23,20 @@ use super::trace;
 pub const DEFAULT_GROUP: &str = "IM Friends";
 
 impl Machine {
-    pub(crate) fn on_persist(&mut self, reply: PersistReply, raw: &Message, now: Instant) {
+    /// A whole persist reply; `raw` is its message, `None` when it came in pieces (SPEC §25).
+    pub(crate) fn on_persist(&mut self, reply: PersistReply, raw: Option<&Message>, now: Instant) {
         let Some(purpose) = self.requests.take(reply.rid) else {
             match reply.item() {
                 DataItem::ServerInfo => self.on_server_info(&reply),
                 // SPEC §14: the answer to `\webchlg\` carries a server-chosen rid.
                 DataItem::WebChallenge if !reply.cmd.is_error() => self.on_web_challenge(&reply),
-                _ => self.emit(Event::Unhandled { text: trace::redact(raw) }),
+                _ => {
+                    let text = match raw {
+                        Some(m) => trace::redact(m),
+                        None => ServerMessage::Persist(reply).encode().map(|m| trace::redact(&m)).unwrap_or_default(),
+                    };
+                    self.emit(Event::Unhandled { text })
+                }
             }
             return;
         };
@@ -163,17 +172,18 @@ impl Machine {
                 self.emit(Event::BuddyBlocked { uid, username: self.names.username(uid), blocked });
             }
             Purpose::ContactInfo { .. } => {}
-            Purpose::SaveGroup { name } => {
+            Purpose::SaveGroup { id, name } => {
                 // SPEC §10.2: the 258 reply echoes the body.
                 let s = |k: &str| body.opt_str(k).ok().flatten().map(|v| v.into_owned());
                 let group = Group {
-                    id: body.get_u32("GroupID").unwrap_or(0),
+                    id: body.get_u32("GroupID").unwrap_or(id),
                     name: s("GroupName").filter(|n| !n.is_empty()).unwrap_or(name),
                     position: body.get_u32("Position").unwrap_or(0),
                     flags: body.get_u32("GroupFlag").unwrap_or(0),
                 };
                 self.emit(Event::GroupSaved { request: reply.rid, result: Ok(group) });
             }
+            Purpose::RemoveGroup { id } => self.emit(Event::GroupRemoved { request: reply.rid, id, result: Ok(()) }),
             Purpose::Import => {
                 // SPEC §18.6: `Completed=True` → fetch the list again and report its size.
                 if body.get_bool("Completed").unwrap_or(false) {
@@ -231,6 +241,7 @@ impl Machine {
                 text: err.to_string(),
             }),
             Purpose::SaveGroup { .. } => self.emit(Event::GroupSaved { request: rid, result: Err(err) }),
+            Purpose::RemoveGroup { id } => self.emit(Event::GroupRemoved { request: rid, id, result: Err(err) }),
             Purpose::Groups
             | Purpose::AddBuddy { .. }
             | Purpose::RemoveBuddy { .. }
@@ -368,8 +379,12 @@ impl Machine {
                 return self.emit(Event::Error { error: Error::EmbeddedNul(what) });
             }
         }
+        let gid = match bm_group_id(raw) {
+            Ok(g) => g,
+            Err(e) => return self.emit(Event::Error { error: Error::Protocol(format!("message skipped: {e}")) }),
+        };
         let username = None; // filled in on delivery (held.rs)
-        match classify(bm.kind, bm.payload, bm.aid) {
+        match classify(bm.kind, bm.payload, gid, bm.aid) {
             BmContent::Im(text) => {
                 if control_once_stripped(&text) {
                     let e = format!("IM from {from} skipped: a control string once its control characters are removed");
@@ -399,7 +414,8 @@ impl Machine {
             BmContent::Zap(zap) => self.user_event(from, Event::Zap { from, username, zap }, now),
             BmContent::Status(s) => {
                 // SPEC §24: a stranger's status never adds them to a list.
-                let ev = Event::BuddyStatus { uid: from, username, presence: s.presence(), headline: s.text };
+                let (presence, ts) = (s.presence(), s.ts);
+                let ev = Event::BuddyStatus { uid: from, username, presence, headline: s.text, ts, caps: s.caps };
                 self.user_event(from, ev, now);
             }
             BmContent::AddNotice => {}
@@ -412,10 +428,37 @@ impl Machine {
             BmContent::Profile(text) => {
                 self.user_event(from, Event::BuddyNotice { from, username, kind: NoticeKind::Profile, text }, now)
             }
-            BmContent::GroupChat(_) | BmContent::Unknown { .. } => {
+            BmContent::GroupChat(chat) if gid.unwrap_or(0) != 0 || bm.aid.unwrap_or(0) != 0 => {
+                let (gid, actor) = (gid.unwrap_or(0), bm.aid.filter(|a| *a != 0).unwrap_or(from));
+                self.on_group_chat(gid, from, actor, chat, bm.date, now)
+            }
+            // SPEC §25: a `!!!` control string is never shown; the host gets the wire text (so do
+            // group-chat markers without a chat to name).
+            BmContent::GroupChat(_) | BmContent::Control(_) | BmContent::Unknown { .. } => {
                 self.emit(Event::Unhandled { text: trace::redact(raw) })
             }
         }
+    }
+}
+
+impl Machine {
+    /// Group-chat traffic (SPEC §25): reported as such, held like an IM by its actor.
+    fn on_group_chat(&mut self, gid: u32, from: u32, actor: u32, chat: GroupChat, date: Option<u64>, now: Instant) {
+        let (kind, html, plain) = match chat {
+            GroupChat::Message(text) => {
+                if control_once_stripped(&text) {
+                    let e = format!("group chat {gid} message from {actor} skipped: a control string once its control characters are removed");
+                    return self.emit(Event::Error { error: Error::Protocol(e) });
+                }
+                let (html, plain) = markup::markup_to_html_and_plain(&text);
+                (GroupChatKind::Message, html, plain)
+            }
+            GroupChat::Left => (GroupChatKind::Left, String::new(), String::new()),
+            GroupChat::Other(text) => (GroupChatKind::Other, String::new(), text),
+        };
+        let time = date.filter(|d| *d != 0).unwrap_or_else(self.wall_clock);
+        let ev = Event::GroupChat { gid, from, actor, username: None, kind, html, plain, time };
+        self.user_event(actor, ev, now);
     }
 }
 

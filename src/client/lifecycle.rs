@@ -254,6 +254,7 @@ impl Machine {
             Cause::Requested => Error::Closed,
             _ => Error::Network(text.clone()),
         };
+        self.pieces.clear();
         for (rid, purpose) in self.requests.clear() {
             self.fail_request(rid, purpose, err.clone(), retrying, now);
         }

@@ -155,6 +155,8 @@ pub struct Machine {
     pub(crate) status: OwnStatus,
     pub(crate) status_text: String,
     pub(crate) requests: Requests,
+    /// Persist replies arriving in `mtf` pieces (SPEC §25).
+    pub(crate) pieces: super::pieces::Pieces,
     pub(crate) names: Names,
     /// Name key → operations waiting for its lookup.
     pub(crate) resolving: HashMap<String, Vec<Deferred>>,
@@ -215,6 +217,7 @@ impl Machine {
             username: None,
             status_text: String::new(),
             requests: Requests::default(),
+            pieces: Default::default(),
             names: Names::default(),
             resolving: HashMap::new(),
             info_pending: HashSet::new(),
@@ -364,7 +367,8 @@ impl Machine {
     /// server alone never closes a session".)
     pub fn next_deadline(&self) -> Option<Instant> {
         let mail = if self.phase == Phase::SignedOn { self.next_mail_check } else { None };
-        [self.phase_deadline, self.requests.next_deadline(), self.reconnect_at, self.held.next_deadline(), mail]
+        let pieces = self.pieces.next_deadline();
+        [self.phase_deadline, self.requests.next_deadline(), pieces, self.reconnect_at, self.held.next_deadline(), mail]
             .into_iter()
             .flatten()
             .min()
@@ -637,7 +641,7 @@ impl Machine {
                 self.on_login_ok(sesskey, signed, userid, uniquenick, now)
             }
             ServerMessage::Error { code, fatal, text } => self.on_error(code, fatal, text, now),
-            ServerMessage::Persist(reply) => self.on_persist(reply, raw, now),
+            ServerMessage::Persist(reply) => self.on_persist_piece(reply, raw, now),
             ServerMessage::Bm(bm) => self.on_bm(bm, raw, now),
             ServerMessage::KeepAlive => {}
             ServerMessage::Unknown(m) => self.emit(Event::Unhandled { text: trace::redact(&m) }),
@@ -664,8 +668,13 @@ impl Machine {
             }
         }
         for (rid, purpose) in self.requests.expire(now) {
+            self.pieces.forget(rid);
             let text = format!("no reply to the {}", purpose.describe());
             self.fail_request(rid, purpose, Error::Timeout(text), false, now);
+        }
+        for rid in self.pieces.expire(now) {
+            let text = "the rest of a reply in pieces did not come (SPEC §25)".to_owned();
+            self.reply_failed(rid, Error::Timeout(text), now);
         }
         self.expire_held(now);
         if self.phase == Phase::SignedOn {

@@ -350,7 +350,14 @@ fn buddy_messages_are_classified() {
     assert!(matches!(&ev[0], Event::UserInfo(i) if i.uid == 999 && i.username.is_none()), "{ev:?}");
     assert_eq!(
         ev[1..],
-        [Event::BuddyStatus { uid: 999, username: None, presence: Presence::Away, headline: "brb".into() }]
+        [Event::BuddyStatus {
+            uid: 999,
+            username: None,
+            presence: Presence::Away,
+            headline: "brb".into(),
+            ts: None,
+            caps: None
+        }]
     );
     assert!(!h.m.names.is_contact(999), "a stranger's status adds nobody (SPEC §24)");
 }
@@ -654,3 +661,9 @@ mod held;
 
 #[path = "machine_tests_login.rs"]
 mod login;
+
+#[path = "machine_tests_pieces.rs"]
+mod pieces;
+
+#[path = "machine_tests_s25.rs"]
+mod s25;

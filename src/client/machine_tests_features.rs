@@ -100,6 +100,60 @@ fn save_group_is_a_2_16_put_and_its_echo_becomes_group_saved() {
 }
 
 #[test]
+fn rename_group_is_a_2_16_put_by_group_id_and_remove_group_a_2_16_delete() {
+    let mut h = signed_on_with_tom();
+    assert!(matches!(h.m.rename_group(0, "Work", h.t), Err(Error::InvalidArgument(_))));
+    assert!(matches!(h.m.rename_group(25_760_886, "", h.t), Err(Error::InvalidArgument(_))));
+    assert!(matches!(h.m.remove_group(0, h.t), Err(Error::InvalidArgument(_))));
+    // SPEC §25: "2/16 with `GroupID` changes that group".
+    let rid = h.m.rename_group(25_760_886, "Old/Pals", h.t).unwrap();
+    assert_eq!(
+        raw_sent(&mut h),
+        [format!(
+            "\\persist\\1\\sesskey\\42\\cmd\\2\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\GroupID=25760886\x1cGroupName=Old/1Pals\\final\\"
+        )]
+    );
+    // Answered as SPEC §10.2 says of 2/16: cmd 258 echoing the body, byte for byte.
+    let echo = format!(
+        "\\persistr\\\\cmd\\258\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\GroupID=25760886\x1cGroupName=Old/1Pals\\final\\"
+    );
+    h.m.receive(echo.as_bytes(), h.t);
+    let group = Group { id: 25_760_886, name: "Old/Pals".into(), position: 0, flags: 0 };
+    assert_eq!(h.events(), [Event::GroupSaved { request: rid, result: Ok(group) }]);
+    // An echo without `GroupID` still names the group renamed.
+    let rid = h.m.rename_group(7, "Seven", h.t).unwrap();
+    h.sent();
+    let echo =
+        format!("\\persistr\\\\cmd\\258\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\GroupName=Seven\\final\\");
+    h.m.receive(echo.as_bytes(), h.t);
+    assert!(matches!(&h.events()[..], [Event::GroupSaved { result: Ok(Group { id: 7, .. }), .. }]));
+    // SPEC §25: "cmd 3 with `GroupID` deletes it".
+    let rid = h.m.remove_group(25_760_886, h.t).unwrap();
+    assert_eq!(
+        raw_sent(&mut h),
+        [format!(
+            "\\persist\\1\\sesskey\\42\\cmd\\3\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\GroupID=25760886\\final\\"
+        )]
+    );
+    let done =
+        format!("\\persistr\\\\cmd\\259\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\GroupID=25760886\\final\\");
+    h.m.receive(done.as_bytes(), h.t);
+    assert_eq!(h.events(), [Event::GroupRemoved { request: rid, id: 25_760_886, result: Ok(()) }]);
+    // An error reply (cmd 1024 | 3, SPEC §16.3) fails it.
+    let rid = h.m.remove_group(99, h.t).unwrap();
+    h.sent();
+    let refused = format!(
+        "\\persistr\\\\cmd\\1027\\dsn\\2\\uid\\{UID}\\lid\\16\\rid\\{rid}\\body\\ErrorMessage=No such group.\\final\\"
+    );
+    h.m.receive(refused.as_bytes(), h.t);
+    let ev = h.events();
+    assert!(
+        matches!(&ev[..], [Event::GroupRemoved { request, id: 99, result: Err(Error::Server { code: 1027, text }) }] if *request == rid && text == "No such group."),
+        "{ev:?}"
+    );
+}
+
+#[test]
 fn web_challenge_request_and_its_unsolicited_reply() {
     use base64::Engine as _;
     let mut h = signed_on_with_tom();

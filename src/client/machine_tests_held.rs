@@ -60,7 +60,7 @@ fn brief(ev: &[Event]) -> Vec<String> {
             }
             Event::Typing { from, username, typing } => format!("typing {from} {} {typing}", who(username)),
             Event::Zap { from, username, zap } => format!("zap {from} {} {zap:?}", who(username)),
-            Event::BuddyStatus { uid, username, presence, headline } => {
+            Event::BuddyStatus { uid, username, presence, headline, .. } => {
                 format!("status {uid} {} {presence:?} {headline}", who(username))
             }
             Event::BuddyNotice { from, username, kind, text } => {

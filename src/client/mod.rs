@@ -33,6 +33,7 @@ mod connect;
 pub mod error;
 pub mod events;
 pub mod gate;
+mod groups;
 pub mod held;
 pub mod incoming;
 mod io;
@@ -40,6 +41,7 @@ pub mod lifecycle;
 mod liveness;
 pub mod machine;
 pub mod names;
+mod pieces;
 pub mod ports;
 pub mod proxy;
 pub mod reconnect;
@@ -53,8 +55,8 @@ pub use commands::ProfileUpdate;
 pub use config::{Config, DEFAULT_HOST, DEFAULT_PORT};
 pub use error::Error;
 pub use events::{
-    Contact, DisconnectReason, Event, Group, LoginFailure, MessageId, NoticeKind, OwnStatus, Privacy, RequestId,
-    UserInfo, UsernameOutcome, WebChallenge,
+    Contact, DisconnectReason, Event, Group, GroupChatKind, LoginFailure, MessageId, NoticeKind, OwnStatus, Privacy,
+    RequestId, UserInfo, UsernameOutcome, WebChallenge,
 };
 pub use machine::{Credentials, IoAction, Machine, Phase};
 pub use proxy::{Proxy, ProxyKind};

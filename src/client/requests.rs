@@ -59,9 +59,14 @@ pub enum Purpose {
     },
     /// 14/21 (SPEC §18.6).
     Import,
-    /// 2/16 (SPEC §10.2).
+    /// 2/16 PUT (SPEC §10.2); `id` non-zero for a rename by `GroupID` (SPEC §25).
     SaveGroup {
+        id: u32,
         name: String,
+    },
+    /// 2/16 DELETE of `GroupID` (SPEC §25).
+    RemoveGroup {
+        id: u32,
     },
 }
 
@@ -91,7 +96,9 @@ impl Purpose {
             Purpose::Block { uid, blocked: false } => format!("unblocking {uid}"),
             Purpose::ContactInfo { uid } => format!("saving contact info of {uid}"),
             Purpose::Import => "importing friends".into(),
-            Purpose::SaveGroup { name } => format!("saving group {name}"),
+            Purpose::SaveGroup { id: 0, name } => format!("saving group {name}"),
+            Purpose::SaveGroup { id, name } => format!("renaming group {id} to {name}"),
+            Purpose::RemoveGroup { id } => format!("removing group {id}"),
         }
     }
 }

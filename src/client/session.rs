@@ -320,6 +320,16 @@ impl Session {
         self.command(|m, now| m.save_group(name, position, flags, now))
     }
 
+    /// See [`Machine::rename_group`].
+    pub fn rename_group(&self, id: u32, name: &str) -> Result<RequestId> {
+        self.command(|m, now| m.rename_group(id, name, now))
+    }
+
+    /// See [`Machine::remove_group`].
+    pub fn remove_group(&self, id: u32) -> Result<RequestId> {
+        self.command(|m, now| m.remove_group(id, now))
+    }
+
     pub fn request_web_challenge(&self) -> Result<()> {
         self.command(|m, _| m.request_web_challenge())
     }

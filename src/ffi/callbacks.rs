@@ -7,6 +7,8 @@ use std::ptr;
 use crate::client::events::Direction;
 use crate::client::Event;
 
+use super::group_chat::msim_group_chat;
+use super::presence::msim_buddy_status;
 use super::result::msim_result;
 use super::types::{
     self, msim_contact, msim_direction, msim_disconnect_reason, msim_group, msim_login_failure, msim_notice_kind,
@@ -108,7 +110,7 @@ pub struct msim_callbacks {
         ),
     >,
     /// A user's presence and headline (status text, "" when none). Also for users not on your
-    /// list; that never adds them to it.
+    /// list; that never adds them to it. Not called when `on_buddy_status_ex` is set.
     pub on_buddy_status: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
@@ -162,14 +164,16 @@ pub struct msim_callbacks {
     /// a NUL byte, not delivered), a sign-on warning. `server_code` is the server's number or 0.
     pub on_error:
         Option<unsafe extern "C" fn(userdata: *mut c_void, result: msim_result, server_code: u32, text: *const c_char)>,
-    /// A message msim does not act on (unknown kind, group chat…) as wire text.
+    /// A message msim does not act on (an unknown kind, a reply nobody asked for, a `!!!` control
+    /// string other than a zap — never shown as an IM, SPEC §25) as wire text.
     pub on_unhandled: Option<unsafe extern "C" fn(userdata: *mut c_void, frame: *const c_char)>,
     /// Every frame in and out as wire text, the login `response` redacted. Costs a copy per
     /// frame: leave NULL unless you want it.
     pub on_trace: Option<unsafe extern "C" fn(userdata: *mut c_void, direction: msim_direction, frame: *const c_char)>,
-    /// Answer to `msim_session_save_group`: on OK `group` is the group as the server echoed it
-    /// (`id` 0: the reply carries no group id; `msim_session_request_groups` lists it with its
-    /// id) and `text` is ""; otherwise `group` is NULL and `text` says why. Runs where every
+    /// Answer to `msim_session_save_group` or `msim_session_rename_group`: on OK `group` is the
+    /// group as the server echoed it (`id` 0 after a save whose reply carries no group id;
+    /// `msim_session_request_groups` lists it with its id) and `text` is ""; otherwise `group` is
+    /// NULL and `text` says why. Runs where every
     /// callback runs (see above); `group`, its name and `text` are valid until it returns.
     pub on_group_saved: Option<
         unsafe extern "C" fn(
@@ -208,6 +212,27 @@ pub struct msim_callbacks {
             from_uid: u32,
             username: *const c_char,
             kind: msim_notice_kind,
+            text: *const c_char,
+        ),
+    >,
+    /// A user's presence with everything the server sent (SPEC §25: later servers add `ts`, Unix
+    /// time, and `caps`); see `msim_buddy_status`. When set, it is called for every presence
+    /// update *instead of* `on_buddy_status` (set one or the other). Runs where every callback
+    /// runs; `status` and its strings are valid until it returns.
+    pub on_buddy_status_ex: Option<unsafe extern "C" fn(userdata: *mut c_void, status: *const msim_buddy_status)>,
+    /// Group-chat traffic (SPEC §25): a message to chat `gid` from `actor_uid`, the actor
+    /// leaving, or other group traffic; see `msim_group_chat`. Never reported as an IM, typing or
+    /// zap. Only receiving is known: msim has no function to send to a group chat. Runs where
+    /// every callback runs; `chat` and its strings are valid until it returns.
+    pub on_group_chat: Option<unsafe extern "C" fn(userdata: *mut c_void, chat: *const msim_group_chat)>,
+    /// Answer to `msim_session_remove_group` for group `group_id`: `result` OK and `text` "", or
+    /// why it failed. Runs where every callback runs; `text` is valid until it returns.
+    pub on_group_removed: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            request_id: u32,
+            group_id: u32,
+            result: msim_result,
             text: *const c_char,
         ),
     >,
@@ -297,9 +322,21 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     f(u, *from, st.opt(username.as_deref()), zap.number(), st.add(zap.name()))
                 }
             }
-            Event::BuddyStatus { uid, username, presence, headline } => {
-                if let Some(f) = cb.on_buddy_status {
+            Event::BuddyStatus { uid, username, presence, headline, ts, caps } => {
+                if let Some(f) = cb.on_buddy_status_ex {
+                    let (user, caps) = (username.as_deref(), caps.as_deref());
+                    let s = super::presence::buddy_status(*uid, user, *presence, headline, *ts, caps, &mut st);
+                    f(u, &s)
+                } else if let Some(f) = cb.on_buddy_status {
                     f(u, *uid, st.opt(username.as_deref()), types::presence(*presence), st.add(headline))
+                }
+            }
+            Event::GroupChat { gid, from, actor, username, kind, html, plain, time } => {
+                if let Some(f) = cb.on_group_chat {
+                    let user = username.as_deref();
+                    let c =
+                        super::group_chat::group_chat(*gid, *from, *actor, user, *kind, html, plain, *time, &mut st);
+                    f(u, &c)
                 }
             }
             Event::UserInfo(info) => {
@@ -389,6 +426,14 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     }
                 }
             }
+            Event::GroupRemoved { request, id, result } => {
+                if let Some(f) = cb.on_group_removed {
+                    match result {
+                        Ok(()) => f(u, *request, *id, msim_result::Ok, st.add("")),
+                        Err(e) => f(u, *request, *id, types::result_of(e).0, st.add(&e.to_string())),
+                    }
+                }
+            }
             Event::PrivacySettings(p) => {
                 if let Some(f) = cb.on_privacy {
                     f(u, p.show_only_to_list, p.privacy_mode, p.offline_message_mode)
@@ -432,7 +477,8 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::ImFailed { .. } => cb.on_im_failed.is_some(),
         Event::Typing { .. } => cb.on_typing.is_some(),
         Event::Zap { .. } => cb.on_zap.is_some(),
-        Event::BuddyStatus { .. } => cb.on_buddy_status.is_some(),
+        Event::BuddyStatus { .. } => cb.on_buddy_status.is_some() || cb.on_buddy_status_ex.is_some(),
+        Event::GroupChat { .. } => cb.on_group_chat.is_some(),
         Event::UserInfo(_) => cb.on_user_info.is_some(),
         Event::LookupResult { .. } => cb.on_lookup_result.is_some(),
         Event::ContactList(_) => cb.on_contact_list.is_some(),
@@ -447,6 +493,7 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::Unhandled { .. } => cb.on_unhandled.is_some(),
         Event::Trace { .. } => cb.on_trace.is_some(),
         Event::GroupSaved { .. } => cb.on_group_saved.is_some(),
+        Event::GroupRemoved { .. } => cb.on_group_removed.is_some(),
         Event::PrivacySettings(_) => cb.on_privacy.is_some(),
         Event::WebChallenge(_) => cb.on_web_challenge.is_some(),
         Event::BuddyNotice { .. } => cb.on_buddy_notice.is_some(),

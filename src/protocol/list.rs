@@ -36,7 +36,7 @@ impl<'a> List<'a> {
     }
 
     /// Item `i` unescaped as a string (`/1`, `/2` and msim's `/3` for `|`); missing → empty
-    /// (SPEC §24: status lists are read by position with missing fields empty).
+    /// (SPEC §24: missing status-list fields are empty).
     pub fn str_or_empty(&self, i: usize) -> Result<Cow<'a, str>, FieldError> {
         let raw = self.raw(i).unwrap_or(b"");
         match escape::unescape_list_item(raw) {

@@ -40,7 +40,7 @@ typedef struct {
 
 typedef struct {
     char name[32];
-    uint32_t position, flags;
+    uint32_t id, position, flags;
 } group_rec;
 
 typedef struct {
@@ -48,6 +48,13 @@ typedef struct {
     msim_notice_kind kind;
     char username[32], text[128];
 } notice_rec;
+
+typedef struct {
+    uint32_t gid, from, actor;
+    msim_group_chat_kind kind;
+    char username[32], plain[64];
+    int html_has_text;
+} chat_rec;
 
 /* A peer's presence as last reported by on_buddy_status. */
 typedef struct {
@@ -134,6 +141,17 @@ typedef struct {
     int ch_distinct;
     int notices;
     notice_rec notice[MAXN];
+    int statuses_ex; /* on_buddy_status_ex: the last one */
+    uint32_t sx_uid, sx_code;
+    msim_presence sx_presence;
+    int64_t sx_ts;
+    char sx_username[32], sx_headline[64], sx_caps[32];
+    int chats; /* on_group_chat, in order */
+    chat_rec chat[MAXN];
+    int groups_removed; /* on_group_removed: the last one */
+    uint32_t gr_request, gr_id;
+    msim_result gr_result;
+    int gr_text_empty;
     int traces_in, traces_out, bad_traces;
     char *trace; /* every traced frame, one per line */
     size_t trace_len, trace_cap;
@@ -251,6 +269,7 @@ static inline void on_groups(void *ud, const msim_group *groups, size_t count) {
     LOCKED(ud, self->group_lists++; self->ngroups = 0; for (size_t i = 0; i < count && i < MAXN; i++) {
         group_rec *g = &self->groups[self->ngroups++];
         copy(g->name, sizeof g->name, groups[i].name);
+        g->id = groups[i].id;
         g->position = groups[i].position;
         g->flags = groups[i].flags;
     });
@@ -315,6 +334,7 @@ static inline void on_group_saved(void *ud, uint32_t req, msim_result result, co
     LOCKED(ud, self->groups_saved++; self->gs_request = req; self->gs_result = result; self->gs_has_group = g != NULL;
            self->gs_text_empty = text && !*text; if (g) {
                copy(self->gs.name, sizeof self->gs.name, g->name);
+               self->gs.id = g->id;
                self->gs.position = g->position;
                self->gs.flags = g->flags;
            });
@@ -342,6 +362,31 @@ static inline void on_buddy_notice(void *ud, uint32_t from, const char *username
     });
 }
 
+static inline void on_buddy_status_ex(void *ud, const msim_buddy_status *s) {
+    LOCKED(ud, self->statuses_ex++; self->sx_uid = s->uid; self->sx_code = s->code; self->sx_presence = s->presence;
+           self->sx_ts = s->ts; copy(self->sx_username, sizeof self->sx_username, s->username);
+           copy(self->sx_headline, sizeof self->sx_headline, s->headline);
+           copy(self->sx_caps, sizeof self->sx_caps, s->caps));
+}
+
+static inline void on_group_chat(void *ud, const msim_group_chat *g) {
+    LOCKED(ud, if (self->chats < MAXN) {
+        chat_rec *c = &self->chat[self->chats++];
+        c->gid = g->gid;
+        c->from = g->from_uid;
+        c->actor = g->actor_uid;
+        c->kind = g->kind;
+        copy(c->username, sizeof c->username, g->actor_username);
+        copy(c->plain, sizeof c->plain, g->plain);
+        c->html_has_text = strstr(g->html, c->plain) != NULL && *g->html;
+    });
+}
+
+static inline void on_group_removed(void *ud, uint32_t req, uint32_t id, msim_result result, const char *text) {
+    LOCKED(ud, self->groups_removed++; self->gr_request = req; self->gr_id = id; self->gr_result = result;
+           self->gr_text_empty = text && !*text);
+}
+
 /* Every recorder but on_zap (harness.c checks zaps); on_trace only when asked. */
 static inline msim_callbacks all_callbacks(int with_trace) {
     const msim_callbacks cb = {
@@ -354,7 +399,7 @@ static inline msim_callbacks all_callbacks(int with_trace) {
         .on_mail_alert = on_mail_alert, .on_server_info = on_server_info, .on_error = on_error,
         .on_unhandled = on_unhandled, .on_buddy_status = on_buddy_status, .on_typing = on_typing,
         .on_group_saved = on_group_saved, .on_privacy = on_privacy, .on_web_challenge = on_web_challenge,
-        .on_buddy_notice = on_buddy_notice, .on_trace = with_trace ? on_trace : NULL};
+        .on_buddy_notice = on_buddy_notice, .on_group_removed = on_group_removed, .on_trace = with_trace ? on_trace : NULL};
     return cb;
 }
 

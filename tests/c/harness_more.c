@@ -10,12 +10,12 @@
  *   dave@example.com/davepw   "dave"  (Dave)    lists alice (so alice's import finds him)
  *   new@example.com/newpw     no username (Carol)
  * FAKE_PORT (on HOST) is a scripted server in the driver: it accepts fake@example.com/fakepw,
- * signs it on with an empty list, then sends two messages msim does not act on and a mood (bm 126)
- * and a profile (bm 124) message from uid 4243.
+ * signs it on with an empty list, then sends two messages msim does not act on, a mood (bm 126)
+ * and a profile (bm 124) message from uid 4243, and the SPEC §25 variants of S17.
  *
  * Sessions: A = alice (poll-fd dispatch, every callback and on_trace), B = bob (IO thread,
  * msim_session_new_ex), N = new (msim_session_new: IO thread, default options), F = fake (poll).
- * Check texts start with their scenario, S1..S16; docs/C_API_COVERAGE.md refers to them.
+ * Check texts start with their scenario, S1..S17; docs/C_API_COVERAGE.md refers to them.
  * Every wait is bounded (HARNESS_WAIT_SECONDS, default 20).
  */
 #include "harness_common.h"
@@ -350,7 +350,11 @@ int main(int argc, char **argv) {
     pthread_mutex_unlock(&lock);
 
     /* ---- S11: on_unhandled, from the driver's scripted server ---- */
-    client *f = new_client("F", 1, 0);
+    msim_callbacks fcb = all_callbacks(0);
+    fcb.on_buddy_status_ex = on_buddy_status_ex; /* S17: instead of on_buddy_status */
+    fcb.on_group_chat = on_group_chat;
+    client *f = new_client_with("F", 1, &fcb);
+    if (!f->session) bail("cannot create a session");
     sign_on(f, host, fake_port, "fake@example.com", "fakepw", "S11 F signs on at the scripted server");
     WAIT(r, f->unhandled >= 2);
     ok(r && f->unhandled == 2 && strstr(f->unhandled_frames, "\\futurekind\\1\\greeting\\hello\\final\\\n") &&
@@ -358,6 +362,52 @@ int main(int argc, char **argv) {
        "S11 on_unhandled: an unknown message kind and a persist reply nobody asked for, as wire text",
        f->unhandled_frames);
     WAIT(r, f->notices >= 2);
+
+    /* ---- S17: SPEC §25 variants at S11's scripted server ---- */
+    WAIT(r, f->statuses_ex >= 1);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d: uid %u code %u presence %d %s/%s ts %lld caps %s, on_buddy_status %d",
+             f->statuses_ex, f->sx_uid, f->sx_code, (int)f->sx_presence, f->sx_username, f->sx_headline,
+             (long long)f->sx_ts, f->sx_caps, f->statuses);
+    ok(r && f->sx_uid == 4243 && f->sx_code == 5 && f->sx_presence == MSIM_PRESENCE_AWAY &&
+           strcmp(f->sx_username, "(null)") == 0 && strcmp(f->sx_headline, "away/afk") == 0 &&
+           f->sx_ts == 1262304000 && strcmp(f->sx_caps, "557056") == 0 && f->statuses == 0,
+       "S17 on_buddy_status_ex(4243, AWAY, code 5, \"away/afk\", ts 1262304000, caps \"557056\"); "
+       "on_buddy_status is not called",
+       why);
+    pthread_mutex_unlock(&lock);
+    WAIT(r, f->chats >= 2);
+    pthread_mutex_lock(&lock);
+    snprintf(why, sizeof why, "%d chats: %u/%u/%u %d %s %s html %d; %u/%u %d %s; %d IMs", f->chats, f->chat[0].gid,
+             f->chat[0].from, f->chat[0].actor, (int)f->chat[0].kind, f->chat[0].username, f->chat[0].plain,
+             f->chat[0].html_has_text, f->chat[1].gid, f->chat[1].actor, (int)f->chat[1].kind, f->chat[1].plain, f->ims);
+    ok(r && f->chats == 2 && f->chat[0].gid == 77 && f->chat[0].from == 4243 && f->chat[0].actor == 4244 &&
+           f->chat[0].kind == MSIM_GROUP_CHAT_KIND_MESSAGE && strcmp(f->chat[0].plain, "hi all") == 0 &&
+           f->chat[0].html_has_text && strcmp(f->chat[0].username, "(null)") == 0 && f->chat[1].gid == 77 &&
+           f->chat[1].actor == 4243 && f->chat[1].kind == MSIM_GROUP_CHAT_KIND_LEFT && strcmp(f->chat[1].plain, "") == 0 &&
+           f->ims == 0,
+       "S17 on_group_chat(77, actor 4244, MESSAGE, \"hi all\"), then (77, actor 4243, LEFT); no on_im_received", why);
+    pthread_mutex_unlock(&lock);
+    /* Group rename and delete by id; the scripted server checks the bytes and answers as SPEC says. */
+    uint32_t rreq = 0, dreq = 0;
+    ok(msim_session_rename_group(f->session, 25760888, "Old Friends", &rreq) == MSIM_RESULT_OK && rreq,
+       "S17 F renames group 25760888 to \"Old Friends\"", NULL);
+    WAIT(r, f->groups_saved && f->gs_request == rreq);
+    snprintf(why, sizeof why, "%d: %d %u %s text empty %d", f->groups_saved, (int)f->gs_result, f->gs.id, f->gs.name,
+             f->gs_text_empty);
+    ok(r && f->gs_result == MSIM_RESULT_OK && f->gs.id == 25760888 && strcmp(f->gs.name, "Old Friends") == 0 &&
+           f->gs_text_empty,
+       "S17 on_group_saved(its request id, OK, group 25760888 \"Old Friends\", \"\")", why);
+    ok(msim_session_remove_group(f->session, 25760888, &dreq) == MSIM_RESULT_OK && dreq && dreq != rreq,
+       "S17 F removes group 25760888", NULL);
+    WAIT(r, f->groups_removed && f->gr_request == dreq);
+    snprintf(why, sizeof why, "%d: %u %d", f->groups_removed, f->gr_id, (int)f->gr_result);
+    ok(r && f->gr_id == 25760888 && f->gr_result == MSIM_RESULT_OK && f->gr_text_empty,
+       "S17 on_group_removed(its request id, 25760888, OK, \"\")", why);
+    ok(msim_session_rename_group(f->session, 0, "x", NULL) == MSIM_RESULT_INVALID_ARGUMENT &&
+           msim_session_rename_group(f->session, 1, "", NULL) == MSIM_RESULT_INVALID_ARGUMENT &&
+           msim_session_remove_group(f->session, 0, NULL) == MSIM_RESULT_INVALID_ARGUMENT,
+       "S17 group id 0 or an empty name: MSIM_RESULT_INVALID_ARGUMENT", NULL);
     sign_off(f);
 
     /* ---- S12: privacy: ShowOnlyToList hides A from N (not on A's list) until A permits N ---- */

@@ -303,6 +303,8 @@ static const msim_profile song_profile = {.song = "Misuse Song"};
     X(permit, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_permit(s, a[0]))                               \
     X(unpermit, "s", A("424242"), NP, 0, SIGNED_ON, msim_session_unpermit(s, a[0]))                           \
     X(save_group, "sp", A("Misuse", OUT), NP, NC, SIGNED_ON, msim_session_save_group(s, a[0], 0, 0, RID(1)))  \
+    X(rename_group, "sp", A("Misuse2", OUT), NP, NC, SIGNED_ON, msim_session_rename_group(s, 1, a[0], RID(1))) \
+    X(remove_group, "p", A(OUT), NP, NC, SIGNED_ON, msim_session_remove_group(s, 1, RID(0)))                  \
     X(request_web_challenge, "", A(NULL), NP, 0, SIGNED_ON, msim_session_request_web_challenge(s))            \
     X(send_window_opened, "s", A("mb"), NP, 0, SIGNED_ON, msim_session_send_window_opened(s, a[0]))           \
     X(send_client_version, "so", A("mb", NULL), NP, NC, SIGNED_ON, msim_session_send_client_version(s, a[0], a[1])) \

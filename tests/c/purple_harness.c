@@ -678,6 +678,20 @@ int main(int argc, char **argv) {
     check(ok, "remove_buddy removes C on the server", "no confirmation");
     g_free(removed_line);
 
+    /* --- groups by their server ids (SPEC §25): rename IM Friends (B is in it) and back; remove */
+    WAIT_UNTIL(ok, debug_has("groups on the server\n"), WAIT_MS);
+    purple_blist_rename_group(g, "Best Friends");
+    WAIT_UNTIL(ok, debug_has("renaming group \"IM Friends\" (id ") && debug_has("saved as \"Best Friends\""), WAIT_MS);
+    check(ok, "rename_group renames IM Friends on the server by its id", "no request or no answer");
+    purple_blist_rename_group(g, "IM Friends");
+    WAIT_UNTIL(ok, debug_has("saved as \"IM Friends\""), WAIT_MS);
+    check(ok, "rename_group back to IM Friends", "no answer");
+    PurpleGroup *rc = purple_group_new("Recent Contacts");
+    purple_blist_add_group(rc, NULL);
+    purple_blist_remove_group(rc);
+    WAIT_UNTIL(ok, debug_has("removing group \"Recent Contacts\" (id "), WAIT_MS);
+    check(ok, "remove_group of an empty group asks the server to delete it by its id", "no request");
+
     /* --- sign off and on again: A sees B go and come back */
     purple_account_set_enabled(st.b, UI_ID, FALSE);
     WAIT_UNTIL(ok, b_in_a() != NULL && !PURPLE_BUDDY_IS_ONLINE(b_in_a()), WAIT_MS);

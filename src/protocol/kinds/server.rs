@@ -61,6 +61,21 @@ fn login_sesskey(m: &Message) -> Result<u32, crate::protocol::FieldError> {
     }
 }
 
+/// Whether a `persistr` says more pieces of its reply follow: `mtf` present and non-zero
+/// (SPEC §25 "Persist replies in pieces"; absent or 0 = the last or only piece). Read from the
+/// message beside [`PersistReply`], which holds one message's fields. Strict: `mtf` that is not
+/// an integer is an error (SPEC §24), since guessing either way would corrupt the reply.
+pub fn persist_more_to_follow(m: &Message) -> Result<bool, DecodeError> {
+    opt(m, "mtf", |m, k| m.get_u64(k)).map(|v| v.unwrap_or(0) != 0).map_err(field("persistr"))
+}
+
+/// The group-chat id of a bm: `gid`, present and non-zero only in group chat (SPEC §25). Read
+/// from the message beside [`BmFromServer`] (which carries `aid`). Strict, like every integer
+/// (SPEC §24).
+pub fn bm_group_id(m: &Message) -> Result<Option<u32>, DecodeError> {
+    opt(m, "gid", |m, k| m.get_u32(k)).map_err(field("bm"))
+}
+
 impl ServerMessage {
     /// Decodes in Pidgin's dispatch order (SPEC §5): lc=1, lc=2, bm, rid, error, ka, unknown.
     pub fn decode(m: &Message) -> Result<ServerMessage, DecodeError> {

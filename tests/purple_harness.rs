@@ -1,5 +1,5 @@
 //! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
-//! `libmsim-purple.so` and `libmsim.so` in a plugin directory, and runs the null-client harness
+//! `libmsim-purple.so` and `libmsim.so.0` (the SONAME it records) in a plugin directory, and runs the null-client harness
 //! `tests/c/purple_harness.c` against msim-server (the protocol icons `make install-icons` puts where
 //! Pidgin looks for `list_icon`'s name, IMs, presence, idle, invisible, typing, zaps,
 //! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
@@ -125,7 +125,8 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let plugin = build_plugin(&fresh_dir("purple-build"));
     let plugins = fresh_dir("purple-plugins");
     std::fs::copy(&plugin, plugins.join("libmsim-purple.so")).unwrap();
-    std::fs::copy(common::lib_dir().join("libmsim.so"), plugins.join("libmsim.so")).unwrap();
+    // The name the plugin records (libmsim's SONAME, build.rs), as `make install` copies it.
+    std::fs::copy(common::lib_dir().join("libmsim.so"), plugins.join("libmsim.so.0")).unwrap();
     // Pidgin's data dir, as `make install-icons DESTDIR=… PREFIX=/usr` fills it (the harness looks
     // for list_icon's PNGs there, the way Pidgin does).
     let icon_root = fresh_dir("purple-icons");
@@ -148,7 +149,7 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let mut words: Vec<&str> = wrapper.split_whitespace().collect();
     let harness_path = harness.to_str().unwrap();
     words.push(harness_path);
-    // No LD_LIBRARY_PATH: libmsim.so must be found beside the plugin (RUNPATH $ORIGIN).
+    // No LD_LIBRARY_PATH: libmsim.so.0 must be found beside the plugin (RUNPATH $ORIGIN).
     let mut child = Command::new(words[0])
         .args(&words[1..])
         .args([

@@ -212,3 +212,4 @@ pub mod client;
 pub mod fleet;
 pub mod hostile;
 pub mod installed;
+pub mod purple;

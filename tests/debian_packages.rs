@@ -42,11 +42,55 @@ fn purge() -> std::process::Output {
     Command::new("dpkg").arg("--purge").args(PACKAGES).output().expect("run dpkg --purge")
 }
 
-/// Purges the packages if the test ends early, so a failure does not leave them on the machine.
-struct PurgeOnDrop;
-impl Drop for PurgeOnDrop {
+/// Files that were on the machine, owned by no package, where the packages install theirs (e.g. the
+/// icons from an earlier `sudo make install-icons`): dpkg would take them over and purge would
+/// delete them. They are moved into the work dir before `dpkg -i` and put back after the purge.
+/// Dropped early (a failed assertion), it purges the packages and puts the files back, so a failure
+/// leaves the machine as it found it.
+struct Machine {
+    aside: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Machine {
+    fn set_aside(debs: &[PathBuf]) -> Machine {
+        let dir = work_dir().join("set-aside");
+        let mut aside = Vec::new();
+        for deb in debs {
+            for line in stdout_of(Command::new("dpkg-deb").arg("-c").arg(deb)).lines() {
+                // "-rw-r--r-- root/root 560 2026-12-07 03:00 ./usr/share/.../myspace.png" (or "l... a -> b")
+                let Some(path) = line.split_whitespace().nth(5) else { continue };
+                let path = Path::new(path.trim_start_matches('.'));
+                if line.starts_with('d') || path.symlink_metadata().is_err() {
+                    continue;
+                }
+                if Command::new("dpkg").arg("-S").arg(path).output().is_ok_and(|o| o.status.success()) {
+                    continue; // another package's file: dpkg -i refuses to overwrite it, and says so
+                }
+                let to = dir.join(path.strip_prefix("/").unwrap());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::rename(path, &to).unwrap_or_else(|e| panic!("set {} aside: {e}", path.display()));
+                println!("{} belongs to no package: set aside until the packages are purged", path.display());
+                aside.push((path.to_path_buf(), to));
+            }
+        }
+        Machine { aside }
+    }
+
+    fn restore(&mut self) {
+        for (path, moved) in self.aside.drain(..) {
+            if let Err(e) = std::fs::rename(&moved, &path) {
+                eprintln!("cannot put {} back from {}: {e}", path.display(), moved.display());
+            }
+        }
+    }
+}
+
+impl Drop for Machine {
     fn drop(&mut self) {
-        let _ = purge();
+        if !self.aside.is_empty() || std::thread::panicking() {
+            let _ = purge();
+            self.restore();
+        }
     }
 }
 
@@ -230,7 +274,7 @@ fn debian_packages_build_install_work_and_purge_without_a_trace() {
     let printed = purge();
     assert!(printed.status.success(), "dpkg --purge (before): {}", common::output_text(&printed));
     let before = snapshot();
-    let _purge_on_drop = PurgeOnDrop;
+    let mut machine = Machine::set_aside(&PACKAGES.map(deb));
     let install = Command::new("dpkg").arg("-i").args(PACKAGES.map(deb)).output().unwrap();
     assert!(install.status.success(), "dpkg -i:\n{}", common::output_text(&install));
 
@@ -323,6 +367,7 @@ fn debian_packages_build_install_work_and_purge_without_a_trace() {
         Path::new("/var/lib/msim-server").symlink_metadata().is_err(),
         "/var/lib/msim-server outlived dpkg --purge"
     );
+    machine.restore();
     let after = snapshot();
     // Paths of ours: anything named msim, or in a directory the packages put files in (what
     // else changes meanwhile on a shared machine is not this test's business).

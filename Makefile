@@ -7,6 +7,9 @@
 #   sudo make uninstall                         # removes exactly what install put there
 #                                               # (give it the same PREFIX/DESTDIR/... variables)
 #
+# `make install` builds nothing: it copies target/dist, which `make` (run as yourself) fills. So
+# `sudo make install` needs no cargo in root's PATH and leaves no root-owned files in target/.
+#
 # What goes where (defaults on Debian x86_64 with PREFIX=/usr/local; every name is a variable):
 #   LIBDIR/libmsim.so.0.1.0      the library (libmsim.so.<crate version>), SONAME libmsim.so.0 (build.rs)
 #   LIBDIR/libmsim.so.0          -> libmsim.so.0.1.0, the name programs record and load
@@ -71,10 +74,15 @@ REALNAME = libmsim.so.$(VERSION)
 # uninstall asks the installed library, so it works without the build tree.
 SONAME_OF = $(shell readelf -d $(1) 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 SONAME = $(call SONAME_OF,$(RELEASE)/libmsim.so)
-INSTALLED_SONAME = $(or $(call SONAME_OF,$(DESTDIR)$(LIBDIR)/$(REALNAME)),$(SONAME))
+DIST_SONAME = $(call SONAME_OF,$(DIST)/$(REALNAME))
+INSTALLED_SONAME = $(or $(call SONAME_OF,$(DESTDIR)$(LIBDIR)/$(REALNAME)),$(DIST_SONAME),$(SONAME))
 ICON_SIZES = 16 22 48
 ICON_DIR = $(PIDGIN_DATADIR)/pixmaps/pidgin/protocols
 PURPLE = $(filter 1,$(WITH_PURPLE))
+
+# What install copies out of target/dist.
+DIST_ELF = $(REALNAME) msim-server $(if $(PURPLE),libmsim-purple.so)
+DIST_FILES = $(addprefix $(DIST)/,$(DIST_ELF) libmsim.a $(if $(filter 1,$(SPLIT_DEBUG)),$(addsuffix .debug,$(DIST_ELF))))
 
 # The installed files, each with the directory it goes to; uninstall removes this list.
 ELF_FILES = $(LIBDIR)/$(REALNAME) $(BINDIR)/msim-server $(if $(PURPLE),$(PURPLE_PLUGIN_DIR)/libmsim-purple.so)
@@ -107,7 +115,7 @@ dist: build
 	cp $(RELEASE)/msim-server $(RELEASE)/libmsim.a $(DIST)/
 	$(if $(PURPLE),cp $(RELEASE)/libmsim-purple.so $(DIST)/)
 ifeq ($(SPLIT_DEBUG),1)
-	set -e; cd $(DIST) && for f in $(REALNAME) msim-server $(if $(PURPLE),libmsim-purple.so); do \
+	set -e; cd $(DIST) && for f in $(DIST_ELF); do \
 		$(OBJCOPY) --only-keep-debug $$f $$f.debug; \
 		$(OBJCOPY) --strip-debug --strip-unneeded --remove-section=.comment $$f; \
 		$(OBJCOPY) --add-gnu-debuglink=$$f.debug $$f; \
@@ -116,17 +124,18 @@ ifeq ($(SPLIT_DEBUG),1)
 	$(OBJCOPY) --strip-debug --enable-deterministic-archives $(DIST)/libmsim.a
 endif
 
-install: all
+install:
+	@for f in $(DIST_FILES); do test -e $$f || { echo "no $$f: run make first, as yourself (with the same WITH_PURPLE and SPLIT_DEBUG)" >&2; exit 1; }; done
 ifneq ($(PURPLE),)
 	@test -n "$(PURPLE_PLUGIN_DIR)" || { echo "pkg-config names no libpurple plugin dir: set PURPLE_PLUGIN_DIR" >&2; exit 1; }
 endif
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/msim $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(DIST)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
-	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/$(DIST_SONAME)
 	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/libmsim.so
 	$(INSTALL) -m 0644 $(DIST)/libmsim.a $(DESTDIR)$(LIBDIR)/libmsim.a
-	scripts/msim-pc.sh --prefix $(PREFIX) --libdir $(LIBDIR) --includedir $(INCLUDEDIR) > $(DIST)/msim.pc
-	$(INSTALL) -m 0644 $(DIST)/msim.pc $(DESTDIR)$(PKGCONFIGDIR)/msim.pc
+	scripts/msim-pc.sh --prefix $(PREFIX) --libdir $(LIBDIR) --includedir $(INCLUDEDIR) > $(DESTDIR)$(PKGCONFIGDIR)/msim.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/msim.pc
 	$(INSTALL) -m 0644 include/msim.h $(DESTDIR)$(INCLUDEDIR)/msim/msim.h
 	$(INSTALL) -m 0755 $(DIST)/msim-server $(DESTDIR)$(BINDIR)/msim-server
 ifneq ($(PURPLE),)

@@ -13,6 +13,10 @@ PACKAGES=(
     pkg-config # the libpurple and glib tests find their libraries with it
     libpurple-dev # tests/purple_harness.rs, examples-c/purple: the libpurple 2.x prpl adapter
     libglib2.0-dev # the same, and `cargo test --features glib` (GMainContext dispatch)
+    # tests/debian_packages.rs: dpkg-buildpackage and debian/control's Build-Depends
+    debhelper # dh, debhelper-compat 13 (pulls in dpkg-dev)
+    build-essential # dpkg-checkbuilddeps wants it for every package build
+    libsqlite3-dev # msim-server links the system SQLite (rusqlite without "bundled")
 )
 
 missing=()

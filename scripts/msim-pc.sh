@@ -42,8 +42,12 @@ under_prefix() {
 
 if [ -n "$prefix" ]; then
     # What a static link needs beyond libmsim.a, e.g. "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc".
-    private=$(cd "${TMPDIR:-/tmp}" && "${RUSTC:-rustc}" --crate-type staticlib --crate-name msim_pc_probe \
-        --print native-static-libs -o /dev/null - </dev/null 2>&1 | sed -n 's/.*native-static-libs: //p' || true)
+    # Into a scratch directory, never `-o /dev/null`: rustc writes a temporary file and renames it
+    # onto its output, which as root replaces the /dev/null device with a regular file.
+    probe=$(mktemp -d)
+    private=$(cd "$probe" && "${RUSTC:-rustc}" --crate-type staticlib --crate-name msim_pc_probe \
+        --print native-static-libs -o "$probe/probe.a" - </dev/null 2>&1 | sed -n 's/.*native-static-libs: //p' || true)
+    rm -rf "$probe"
     cat <<PC
 prefix=$prefix
 exec_prefix=\${prefix}

@@ -100,6 +100,12 @@ fn make_install_stages_the_cargo_c_layout_and_make_uninstall_removes_it() {
     make(&[]);
     println!("make (cargo build --release in {}): {:.0?}", target_dir().display(), started.elapsed());
     make(&[&["install"], vars.as_slice()].concat());
+    // Writing the .pc file once probed rustc with `-o /dev/null`, which as root replaced the
+    // device with a regular file (rustc renames its output into place) and broke every later
+    // `>/dev/null` on the machine.
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(null.file_type().is_char_device(), "make install turned /dev/null into a regular file");
 
     // Exactly the files the Makefile says it installs, nothing else.
     let listed = make(&[&["-s", "list-installed"], vars.as_slice()].concat());

@@ -1,12 +1,16 @@
 //! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
 //! `libmsim-purple.so` and `libmsim.so` in a plugin directory, and runs the null-client harness
-//! `tests/c/purple_harness.c` against msim-server (the protocol icons `make install-icons` puts where
+//! `tests/c/purple_harness*.c` against msim-server (the protocol icons `make install-icons` puts where
 //! Pidgin looks for `list_icon`'s name, IMs, an offline IM in the buddy's own conversation with
 //! its time, presence, idle, invisible, typing, zaps,
 //! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
 //! add/rem_permit), add/remove buddy, bad password, sign off/on, signed on elsewhere, server
-//! shutdown). The harness
-//! prints TAP-like `ok`/`not ok` lines; its exit code is the number of failures.
+//! shutdown; and issue 12: buddy icons from msim-server's HTTP side, the account actions (set
+//! username, find people, import friends, change profile), the username flow of an account without
+//! one, inbox alerts on and off, the zap submenu, normalize, the away tooltip, nickname and group
+//! writes). The harness prints TAP-like `ok`/`not ok` lines; its exit code is the number of
+//! failures. This driver acts on its `# harness:` lines and adds checks of its own (the server's
+//! copy of A's contact record of B) as `ok`/`not ok` lines prefixed `driver`.
 //!
 //! Needs libpurple-dev and libglib2.0-dev (`scripts/install-deps.sh`); without them the test
 //! says SKIPPED loudly and passes. `HARNESS_DEBUG=1 cargo test --test purple_harness -- --nocapture`
@@ -21,12 +25,18 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use common::client::{server, Client};
+use common::client::{server_with, Client};
 
 /// What the harness prints when B should sign on from another client (error 6 for the harness).
 const KICK_MARKER: &str = "# harness: sign on B elsewhere now";
 /// What the harness prints when the server should go away.
 const STOP_MARKER: &str = "# harness: stop the server now";
+/// What the harness prints when B's picture should change (a new version, a new URL).
+const PICTURE_MARKER: &str = "# harness: change B's picture now";
+/// What the harness prints before importing friends: C should list A on the server.
+const IMPORT_MARKER: &str = "# harness: C lists A now";
+/// `# harness: expect A's contact B: group G, nickname N`: the server's record must say so.
+const EXPECT_PREFIX: &str = "# harness: expect A's contact B: group ";
 /// The harness has its own 120 s alarm; this is the backstop.
 const OVERALL: Duration = Duration::from_secs(150);
 
@@ -109,10 +119,31 @@ fn build_harness() -> PathBuf {
         .collect();
     let cflags: Vec<&str> = cflags.iter().map(String::as_str).collect();
     let libs: Vec<&str> = libs.split_whitespace().collect();
-    let src = common::repo_root().join("tests/c/purple_harness.c");
+    let dir = common::repo_root().join("tests/c");
+    let srcs: Vec<PathBuf> =
+        ["purple_harness.c", "purple_harness_ui.c", "purple_harness_actions.c", "purple_harness_buddies.c"]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect();
+    let srcs: Vec<&Path> = srcs.iter().map(PathBuf::as_path).collect();
     let exe = common::scratch_dir().join("purple-harness");
-    common::compile_c_without_lib(&[&src], &exe, &cflags, &libs).unwrap();
+    common::compile_c_without_lib(&srcs, &exe, &cflags, &libs).unwrap();
     exe
+}
+
+/// `want` is "G, nickname N": polls A's contact record of B (the write is asynchronous) for a
+/// few seconds.
+fn expect_contact(s: &msim_server::Server, a: u32, b: u32, want: &str) -> Result<(), String> {
+    let (group, nick) = want.split_once(", nickname ").ok_or_else(|| format!("bad expectation {want:?}"))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let row = s.db().contact(a, b).map_err(|e| e.to_string())?;
+        match &row {
+            Some(r) if r.group == group && r.nickname == nick => return Ok(()),
+            _ if Instant::now() >= deadline => return Err(format!("wanted {want:?}, the server has {row:?}")),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
 }
 
 #[test]
@@ -135,12 +166,19 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let user_dir = fresh_dir("purple-user");
     let harness = build_harness();
 
-    let s = server();
+    // The HTTP side serves the pictures (buddy icons).
+    let s = server_with(msim_server::Config { log: false, http_port: Some(0), ..Default::default() });
     let a = s.add_account("alice@example.com", "alicepw", Some("alice"), Some("Alice")).unwrap();
     let b = s.add_account("bob@example.com", "bobpw", Some("bob"), Some("Bob")).unwrap();
-    s.add_account("carol@example.com", "carolpw", Some("carol"), Some("Carol")).unwrap();
+    let c = s.add_account("carol@example.com", "carolpw", Some("carol"), Some("Carol")).unwrap();
+    s.add_account("dave@example.com", "davepw", None, Some("Dave")).unwrap();
+    s.add_account("erin@example.com", "erinpw", None, Some("Erin")).unwrap();
     s.add_contact(a, b, "IM Friends").unwrap();
     s.add_contact(b, a, "IM Friends").unwrap();
+    // B's picture, then another one: the project's demo pictures.
+    let pictures = common::repo_root().join("server/pictures/demo");
+    let (pic1, pic2) = (pictures.join("bob.png"), pictures.join("tom.png"));
+    s.set_picture(b, &std::fs::read(&pic1).unwrap()).unwrap().expect("published");
     let port = s.addr().port().to_string();
     let mut server = Some(s);
 
@@ -166,9 +204,16 @@ fn prpl_msim_in_libpurple_against_msim_server() {
             "carol@example.com",
             "carolpw",
             "carol",
+            "dave@example.com",
+            "davepw",
+            "erin@example.com",
+            "erinpw",
         ])
         .env_remove("LD_LIBRARY_PATH")
         .env("HARNESS_ICON_DATADIR", &icon_datadir)
+        .env("HARNESS_B_PICTURE", &pic1)
+        .env("HARNESS_B_PICTURE2", &pic2)
+        .env("HARNESS_B_UID", b.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -193,6 +238,7 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let deadline = Instant::now() + OVERALL;
     let mut lines = Vec::new();
     let mut elsewhere = Vec::new(); // sessions that replace the harness's B, kept until the end
+    let mut driver_failures = Vec::new();
     loop {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => {
@@ -200,6 +246,26 @@ fn prpl_msim_in_libpurple_against_msim_server() {
                 if line == KICK_MARKER {
                     if let Some(s) = &server {
                         elsewhere.push(Client::signed_on(s, "bob@example.com", "bobpw"));
+                    }
+                }
+                if line == PICTURE_MARKER {
+                    if let Some(s) = &server {
+                        s.set_picture(b, &std::fs::read(&pic2).unwrap()).unwrap();
+                    }
+                }
+                if line == IMPORT_MARKER {
+                    if let Some(s) = &server {
+                        s.add_contact(c, a, "IM Friends").unwrap();
+                    }
+                }
+                if let (Some(want), Some(s)) = (line.strip_prefix(EXPECT_PREFIX), &server) {
+                    let result = expect_contact(s, a, b, want);
+                    println!(
+                        "{} driver - A's contact B on the server: group {want}",
+                        if result.is_ok() { "ok" } else { "not ok" }
+                    );
+                    if let Err(e) = result {
+                        driver_failures.push(e);
                     }
                 }
                 if line == STOP_MARKER {
@@ -224,8 +290,14 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let report = format!("{}\n--- stderr\n{stderr}", lines.join("\n"));
     let failed: Vec<&String> = lines.iter().filter(|l| l.starts_with("not ok")).collect();
     assert!(failed.is_empty(), "failed checks: {failed:#?}\n{report}");
+    assert!(driver_failures.is_empty(), "the server's contact records: {driver_failures:#?}\n{report}");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with(EXPECT_PREFIX)).count(),
+        2,
+        "the harness asked for both contact-record checks (nickname, group)\n{report}"
+    );
     assert_eq!(status.code(), Some(0), "harness exit {status:?}\n{report}");
     let passed = lines.iter().filter(|l| l.starts_with("ok ")).count();
-    assert!(passed >= 50, "only {passed} checks ran\n{report}");
+    assert!(passed >= 80, "only {passed} checks ran\n{report}");
     assert!(lines.iter().any(|l| l == STOP_MARKER), "the harness never reached the shutdown step\n{report}");
 }

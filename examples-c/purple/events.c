@@ -21,6 +21,7 @@ static void cb_signed_on(void *ud, uint32_t uid, const char *username) {
     }
     mp->own_uid = uid;
     purple_connection_set_display_name(mp->gc, user_name(uid, username, buf));
+    purple_debug_info(PRPL_ID, "signed on as %s (uid %u)\n", user_name(uid, username, buf), (unsigned)uid);
     purple_connection_set_state(mp->gc, PURPLE_CONNECTED);
 }
 

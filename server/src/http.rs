@@ -115,6 +115,12 @@ fn route(db: &Db, method: &tiny_http::Method, path: &str) -> Reply {
             return r;
         }
     };
+    // RFC 9112 §3.2.2: a server accepts the absolute form too ("GET http://host:port/path",
+    // what libpurple's fetcher sends when told the URL is "full").
+    let path = match path.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    };
     let path = path.split(['?', '#']).next().unwrap_or("");
     let Some((uid, version, ext)) = parse_picture_path(path) else {
         return text(404, "no such picture\n");
@@ -175,6 +181,8 @@ mod tests {
         let ok = route(&db, &Method::Get, "/pictures/100000/1.png");
         assert_eq!((ok.status, ok.body.as_slice()), (200, png.as_slice()));
         assert!(ok.headers.contains(&("Content-Type", "image/png".into())));
+        let absolute = route(&db, &Method::Get, "http://127.0.0.1:1864/pictures/100000/1.png");
+        assert_eq!((absolute.status, absolute.body.as_slice()), (200, png.as_slice()), "absolute form");
         let head = route(&db, &Method::Head, "/pictures/100000/1.png?x=1");
         assert_eq!((head.status, head.head_only), (200, true));
         for (path, status) in [

@@ -1,18 +1,16 @@
-//! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
-//! `libmsim-purple.so` and `libmsim.so.0` (the SONAME it records) in a plugin directory, and runs the null-client harness
-//! `tests/c/purple_harness.c` against msim-server (the protocol icons `make install-icons` puts where
-//! Pidgin looks for `list_icon`'s name, IMs, an offline IM in the buddy's own conversation with
-//! its time, presence, idle, invisible, typing, zaps,
-//! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
-//! add/rem_permit), add/remove buddy, rename/remove group, bad password, sign off/on, signed on elsewhere, server
-//! shutdown). The harness
-//! prints TAP-like `ok`/`not ok` lines; its exit code is the number of failures. The run itself is
-//! `tests/common/purple.rs` (shared with tests/debian_packages.rs, which loads the installed plugin).
-//!
-//! Needs libpurple-dev and libglib2.0-dev (`scripts/install-deps.sh`); without them the test
-//! says SKIPPED loudly and passes. `HARNESS_DEBUG=1 cargo test --test purple_harness -- --nocapture`
-//! shows libpurple's debug log; `HARNESS_WRAPPER="valgrind --error-exitcode=99"` runs the harness
-//! under valgrind (the harness's own alarm allows 120 s).
+//! prpl-msim inside a real libpurple: builds `examples-c/purple` against this run's libmsim, puts
+//! `libmsim-purple.so` and `libmsim.so.0` (the SONAME it records) in a plugin directory, and runs
+//! the null-client harness `tests/c/purple_harness*.c` against msim-server (the protocol icons
+//! `make install-icons` puts where Pidgin looks for `list_icon`'s name, IMs, an offline IM in the
+//! buddy's own conversation with its time, presence, idle, invisible, typing, zaps, get_info, own
+//! profile (set_public_alias, the tune status), block, privacy (set_permit_deny, add/rem_permit),
+//! add/remove buddy, rename/remove group, bad password, sign off/on, signed on elsewhere, server
+//! shutdown; and issue 12: buddy icons from msim-server's HTTP side, the account actions (set
+//! username, find people, import friends, change profile), the username flow of an account without
+//! one, inbox alerts on and off, the zap submenu, normalize, the away tooltip, nickname and group
+//! writes). The harness prints TAP-like `ok`/`not ok` lines; its exit code is the number of
+//! failures. The run itself is `tests/common/purple.rs` (shared with tests/debian_packages.rs,
+//! which loads the installed plugin).
 
 mod common;
 

@@ -5,9 +5,12 @@
 //!               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
 //!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
 //!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
+//!               [--http-port N | --no-http] [--http-url URL]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account list
 //! msim-server [--db PATH] account remove EMAIL
+//! msim-server [--db PATH] account set-picture EMAIL FILE
+//! msim-server [--db PATH] account clear-picture EMAIL
 //! ```
 //! Options may appear anywhere. Passwords are hashed before storage and never printed.
 
@@ -26,9 +29,12 @@ pub const USAGE: &str = "usage:
               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
+              [--http-port N | --no-http] [--http-url URL]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
+  msim-server [--db PATH] account set-picture EMAIL FILE
+  msim-server [--db PATH] account clear-picture EMAIL
 
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
 --login-timeout 60, --max-connections 20000, --max-prelogin-per-address 64, --max-outbound-bytes 2097152,
@@ -37,7 +43,10 @@ defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle
 (0 disables keepalives / the dead-connection limit / the login limit / a connection cap /
 a failed-login limit / the failed-login summary (a line per failure instead); a logged-in client
 may be silent). Past its free failed logins, an address waits 1 s, then 2, 4, … up to the
-backoff maximum between attempts; an account's limit slows only addresses that failed on it. --demo seeds demo accounts and prints them.";
+backoff maximum between attempts; an account's limit slows only addresses that failed on it. --demo seeds demo accounts and prints them.
+Profile pictures (set-picture: PNG, GIF or JPEG, at most 256 KiB and 1024x1024) are served over
+HTTP on the listen address, port --http-port (default: the listen port + 1; 0 picks a free one),
+as http://ADDR:PORT/pictures/... unless --http-url gives another base; --no-http turns that off.";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +55,8 @@ pub enum Command {
     AccountAdd { email: String, password: String, username: Option<String>, display_name: Option<String> },
     AccountList,
     AccountRemove { email: String },
+    AccountSetPicture { email: String, file: String },
+    AccountClearPicture { email: String },
     Help,
 }
 
@@ -69,6 +80,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
     let mut config = Config { listen: DEFAULT_LISTEN.into(), db: DEFAULT_DB.into(), ..Config::default() };
     let mut positional = Vec::new();
     let (mut username, mut display_name) = (None, None);
+    let (mut http_port, mut no_http) = (None, false);
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -105,6 +117,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             "--login-log-interval" => {
                 config.login_limits.summary_interval = secs("--login-log-interval", &value("--login-log-interval")?)?
             }
+            "--http-port" => {
+                let v = value("--http-port")?;
+                http_port = Some(v.parse::<u16>().map_err(|_| format!("--http-port: `{v}` is not a port number"))?)
+            }
+            "--no-http" => no_http = true,
+            "--http-url" => config.http_url = Some(value("--http-url")?),
             "--username" => username = Some(value("--username")?),
             "--display-name" => display_name = Some(value("--display-name")?),
             "-h" | "--help" => return Ok(Args { command: Command::Help, config }),
@@ -123,12 +141,41 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
         },
         ["account", "list"] => Command::AccountList,
         ["account", "remove", email] => Command::AccountRemove { email: (*email).into() },
+        ["account", "set-picture", email, file] => {
+            Command::AccountSetPicture { email: (*email).into(), file: (*file).into() }
+        }
+        ["account", "clear-picture", email] => Command::AccountClearPicture { email: (*email).into() },
         _ => return Err(format!("unexpected arguments: {}", p.join(" "))),
     };
     if (username.is_some() || display_name.is_some()) && !matches!(command, Command::AccountAdd { .. }) {
         return Err("--username and --display-name only go with `account add`".into());
     }
+    if no_http && http_port.is_some() {
+        return Err("--http-port and --no-http contradict each other".into());
+    }
+    // The HTTP side: the given port, else the one after the IM port (a free one when that is 0).
+    config.http_port = if no_http {
+        None
+    } else {
+        match http_port {
+            Some(p) => Some(p),
+            None => Some(default_http_port(&config.listen)?),
+        }
+    };
     Ok(Args { command, config })
+}
+
+/// The port after the listen address's (0 stays 0: a free one).
+fn default_http_port(listen: &str) -> Result<u16, String> {
+    let port = listen
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .ok_or_else(|| format!("--listen `{listen}` has no port"))?;
+    match port {
+        0 => Ok(0),
+        65535 => Err("the listen port is 65535: give --http-port (or --no-http)".into()),
+        p => Ok(p + 1),
+    }
 }
 
 /// Runs the program; returns the process exit code.
@@ -178,9 +225,36 @@ fn execute(args: Args) -> Result<(), String> {
             }
             println!("removed {email}");
         }
+        Command::AccountSetPicture { email, file } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?;
+            let db = open()?;
+            let a = db.account_by_email(&email).map_err(|e| e.to_string())?;
+            let a = a.ok_or_else(|| format!("no account with e-mail {email}"))?;
+            let (pic, url) = db.set_picture(a.uid, &bytes).map_err(|e| format!("cannot use {file}: {e}"))?;
+            match url {
+                Some(u) => println!("picture of {email} set ({} bytes, {}): {u}", bytes.len(), pic.kind.content_type()),
+                None => println!(
+                    "picture of {email} set ({} bytes, {}); it is published when a server with its HTTP side starts",
+                    bytes.len(),
+                    pic.kind.content_type()
+                ),
+            }
+        }
+        Command::AccountClearPicture { email } => {
+            let db = open()?;
+            let a = db.account_by_email(&email).map_err(|e| e.to_string())?;
+            let a = a.ok_or_else(|| format!("no account with e-mail {email}"))?;
+            if !db.clear_picture(a.uid).map_err(|e| e.to_string())? {
+                return Err(format!("{email} has no picture"));
+            }
+            println!("picture of {email} removed");
+        }
         Command::Serve => {
             let server = Server::start(args.config.clone()).map_err(|e| format!("cannot start: {e}"))?;
             println!("msim-server listening on {} (database {})", server.addr(), args.config.db);
+            if let Some(h) = server.http_addr() {
+                println!("msim-server serving pictures on http://{h}");
+            }
             if !server.demo_accounts().is_empty() {
                 println!("demo accounts (each lists the others as contacts):");
                 for (uid, a) in server.demo_accounts() {
@@ -239,8 +313,29 @@ mod tests {
         );
         assert_eq!(a.config.db, "y.db");
         assert_eq!(p("account list").unwrap().command, Command::AccountList);
+        assert_eq!(
+            p("account set-picture a@b.c pic.png").unwrap().command,
+            Command::AccountSetPicture { email: "a@b.c".into(), file: "pic.png".into() }
+        );
+        // The HTTP side: the port after the IM port by default, 0 stays 0, or as given, or off.
+        assert_eq!(p("").unwrap().config.http_port, Some(1864));
+        assert_eq!(p("--listen 127.0.0.1:0").unwrap().config.http_port, Some(0));
+        assert_eq!(p("--http-port 8080").unwrap().config.http_port, Some(8080));
+        assert_eq!(p("--no-http").unwrap().config.http_port, None);
+        assert_eq!(p("--http-url http://x:1").unwrap().config.http_url.as_deref(), Some("http://x:1"));
         assert_eq!(p("").unwrap().config.listen, DEFAULT_LISTEN);
-        for bad in ["--bogus", "account", "account add x", "--ka-interval x", "--username u", "--db"] {
+        for bad in [
+            "--bogus",
+            "account",
+            "account add x",
+            "--ka-interval x",
+            "--username u",
+            "--db",
+            "--http-port x",
+            "--http-port 1 --no-http",
+            "--listen 127.0.0.1:65535",
+            "account set-picture a@b.c",
+        ] {
             assert!(p(bad).is_err(), "{bad}");
         }
     }

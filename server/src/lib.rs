@@ -13,14 +13,16 @@
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
 //! `outbox` non-blocking bounded output, `state` shared tables, `session` the per-connection loop, `login` the login exchange,
 //! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
-//! [`cli`] the command line.
+//! [`cli`] the command line; `http` the HTTP side serving profile pictures (`db::pictures`).
 
 mod attempts;
 pub mod cli;
 mod conn;
 pub mod db;
 pub mod demo;
+mod demo_pictures;
 mod handlers;
+mod http;
 mod keepalive;
 mod liveness;
 mod login;
@@ -87,6 +89,12 @@ pub struct Config {
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
     pub demo: bool,
+    /// The HTTP side serving profile pictures (`http.rs`): its port on the listen address's IP
+    /// (0 picks a free one); `None` = no HTTP side (stored pictures are then not published).
+    pub http_port: Option<u16>,
+    /// Base URL of the picture URLs (`ImageURL`), e.g. `http://pics.example.com:1864`; `None` =
+    /// `http://<bound address>` of the HTTP side.
+    pub http_url: Option<String>,
 }
 
 impl Default for Config {
@@ -113,6 +121,8 @@ impl Default for Config {
             login_limits: LoginLimits::default(),
             log: true,
             demo: false,
+            http_port: None,
+            http_url: None,
         }
     }
 }
@@ -152,6 +162,8 @@ pub struct Server {
     accept: Option<JoinHandle<()>>,
     keepalive: Option<JoinHandle<()>>,
     demo_accounts: Vec<(u32, demo::DemoAccount)>,
+    /// The HTTP side (profile pictures), when `Config::http_port` asks for one.
+    http: Option<http::HttpSide>,
 }
 
 /// How long `stop` waits for session threads to finish their cleanup.
@@ -162,10 +174,21 @@ impl Server {
     pub fn start(config: Config) -> io::Result<Server> {
         let db = db::Db::open(&config.db).map_err(io::Error::other)?;
         let demo_accounts = if config.demo { demo::seed(&db).map_err(io::Error::other)? } else { Vec::new() };
+        demo_pictures::seed(&db, &demo_accounts).map_err(io::Error::other)?;
         let listener = TcpListener::bind(&config.listen)?;
         let addr = listener.local_addr()?;
+        let (http_port, http_url) = (config.http_port, config.http_url.clone());
         let shared = Arc::new(Shared::new(config, db));
         log_if(&shared, format_args!("listening on {addr}"));
+        // Pictures: served on the same address, another port; without an HTTP side the URLs
+        // published by an earlier run are withdrawn (they would lead nowhere).
+        let http = match http_port {
+            Some(port) => Some(http::start(shared.clone(), addr.ip(), port, http_url.as_deref())?),
+            None => {
+                shared.db.publish_pictures(None).map_err(io::Error::other)?;
+                None
+            }
+        };
         let accept = {
             let shared = shared.clone();
             std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?
@@ -174,11 +197,23 @@ impl Server {
             let shared = shared.clone();
             std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?
         };
-        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts })
+        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts, http })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The HTTP side's address (profile pictures), when it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|h| h.addr)
+    }
+
+    /// Stores `bytes` (PNG, GIF or JPEG within `db::pictures`' limits) as the profile picture of
+    /// `uid` and returns its URL, which lookups and contact lists carry as `ImageURL` from now on
+    /// (`None` without an HTTP side: the picture is published when one starts).
+    pub fn set_picture(&self, uid: u32, bytes: &[u8]) -> Result<Option<String>, db::pictures::PictureError> {
+        Ok(self.shared.db.set_picture(uid, bytes)?.1)
     }
 
     /// Creates an account; returns its uid.
@@ -228,6 +263,9 @@ impl Server {
     fn shutdown(&mut self) {
         let Some(accept) = self.accept.take() else { return };
         self.shared.set_stopping();
+        if let Some(h) = self.http.as_mut() {
+            h.stop();
+        }
         // Wake the blocking accept() with a throwaway connection.
         let _ = TcpStream::connect_timeout(&wake_addr(self.addr), Duration::from_secs(1));
         let _ = accept.join();

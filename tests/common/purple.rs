@@ -12,12 +12,18 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use super::client::{server, Client};
+use super::client::{server_with, Client};
 
 /// What the harness prints when B should sign on from another client (error 6 for the harness).
 const KICK_MARKER: &str = "# harness: sign on B elsewhere now";
 /// What the harness prints when the server should go away.
 const STOP_MARKER: &str = "# harness: stop the server now";
+/// What the harness prints when B's picture should change (a new version, a new URL).
+const PICTURE_MARKER: &str = "# harness: change B's picture now";
+/// What the harness prints before importing friends: C should list A on the server.
+const IMPORT_MARKER: &str = "# harness: C lists A now";
+/// `# harness: expect A's contact B: group G, nickname N`: the server's record must say so.
+const EXPECT_PREFIX: &str = "# harness: expect A's contact B: group ";
 /// The harness has its own 120 s alarm; this is the backstop.
 const OVERALL: Duration = Duration::from_secs(150);
 
@@ -65,11 +71,33 @@ fn build_harness(tag: &str) -> PathBuf {
         .collect();
     let cflags: Vec<&str> = cflags.iter().map(String::as_str).collect();
     let libs: Vec<&str> = libs.split_whitespace().collect();
-    let src = super::repo_root().join("tests/c/purple_harness.c");
+    let dir = super::repo_root().join("tests/c");
+    let srcs: Vec<PathBuf> =
+        ["purple_harness.c", "purple_harness_ui.c", "purple_harness_actions.c", "purple_harness_buddies.c"]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect();
+    let srcs: Vec<&Path> = srcs.iter().map(PathBuf::as_path).collect();
     let exe = super::scratch_dir().join(format!("purple-harness-{tag}"));
-    super::compile_c_without_lib(&[&src], &exe, &cflags, &libs).unwrap();
+    super::compile_c_without_lib(&srcs, &exe, &cflags, &libs).unwrap();
     exe
 }
+
+/// `want` is "G, nickname N": polls A's contact record of B (the write is asynchronous) for a
+/// few seconds.
+fn expect_contact(s: &msim_server::Server, a: u32, b: u32, want: &str) -> Result<(), String> {
+    let (group, nick) = want.split_once(", nickname ").ok_or_else(|| format!("bad expectation {want:?}"))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let row = s.db().contact(a, b).map_err(|e| e.to_string())?;
+        match &row {
+            Some(r) if r.group == group && r.nickname == nick => return Ok(()),
+            _ if Instant::now() >= deadline => return Err(format!("wanted {want:?}, the server has {row:?}")),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
 
 /// Builds the harness and runs it against a fresh server with accounts alice, bob and carol: libpurple
 /// loads prpl-msim from `plugins` (no LD_LIBRARY_PATH: the plugin must find libmsim by itself) and
@@ -79,12 +107,19 @@ pub fn run_harness(tag: &str, plugins: &Path, icon_datadir: &Path) {
     let user_dir = fresh_dir(&format!("purple-user-{tag}"));
     let harness = build_harness(tag);
 
-    let s = server();
+    // The HTTP side serves the pictures (buddy icons).
+    let s = server_with(msim_server::Config { log: false, http_port: Some(0), ..Default::default() });
     let a = s.add_account("alice@example.com", "alicepw", Some("alice"), Some("Alice")).unwrap();
     let b = s.add_account("bob@example.com", "bobpw", Some("bob"), Some("Bob")).unwrap();
-    s.add_account("carol@example.com", "carolpw", Some("carol"), Some("Carol")).unwrap();
+    let c = s.add_account("carol@example.com", "carolpw", Some("carol"), Some("Carol")).unwrap();
+    s.add_account("dave@example.com", "davepw", None, Some("Dave")).unwrap();
+    s.add_account("erin@example.com", "erinpw", None, Some("Erin")).unwrap();
     s.add_contact(a, b, "IM Friends").unwrap();
     s.add_contact(b, a, "IM Friends").unwrap();
+    // B's picture, then another one: the project's demo pictures.
+    let pictures = super::repo_root().join("server/pictures/demo");
+    let (pic1, pic2) = (pictures.join("bob.png"), pictures.join("tom.png"));
+    s.set_picture(b, &std::fs::read(&pic1).unwrap()).unwrap().expect("published");
     let port = s.addr().port().to_string();
     let mut server = Some(s);
 
@@ -111,9 +146,16 @@ pub fn run_harness(tag: &str, plugins: &Path, icon_datadir: &Path) {
             "carol@example.com",
             "carolpw",
             "carol",
+            "dave@example.com",
+            "davepw",
+            "erin@example.com",
+            "erinpw",
         ])
         .env_remove("LD_LIBRARY_PATH")
         .env("HARNESS_ICON_DATADIR", icon_datadir)
+        .env("HARNESS_B_PICTURE", &pic1)
+        .env("HARNESS_B_PICTURE2", &pic2)
+        .env("HARNESS_B_UID", b.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -138,6 +180,7 @@ pub fn run_harness(tag: &str, plugins: &Path, icon_datadir: &Path) {
     let deadline = Instant::now() + OVERALL;
     let mut lines = Vec::new();
     let mut elsewhere = Vec::new(); // sessions that replace the harness's B, kept until the end
+    let mut driver_failures = Vec::new();
     loop {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => {
@@ -145,6 +188,26 @@ pub fn run_harness(tag: &str, plugins: &Path, icon_datadir: &Path) {
                 if line == KICK_MARKER {
                     if let Some(s) = &server {
                         elsewhere.push(Client::signed_on(s, "bob@example.com", "bobpw"));
+                    }
+                }
+                if line == PICTURE_MARKER {
+                    if let Some(s) = &server {
+                        s.set_picture(b, &std::fs::read(&pic2).unwrap()).unwrap();
+                    }
+                }
+                if line == IMPORT_MARKER {
+                    if let Some(s) = &server {
+                        s.add_contact(c, a, "IM Friends").unwrap();
+                    }
+                }
+                if let (Some(want), Some(s)) = (line.strip_prefix(EXPECT_PREFIX), &server) {
+                    let result = expect_contact(s, a, b, want);
+                    println!(
+                        "{} driver - A's contact B on the server: group {want}",
+                        if result.is_ok() { "ok" } else { "not ok" }
+                    );
+                    if let Err(e) = result {
+                        driver_failures.push(e);
                     }
                 }
                 if line == STOP_MARKER {
@@ -169,8 +232,14 @@ pub fn run_harness(tag: &str, plugins: &Path, icon_datadir: &Path) {
     let report = format!("{}\n--- stderr\n{stderr}", lines.join("\n"));
     let failed: Vec<&String> = lines.iter().filter(|l| l.starts_with("not ok")).collect();
     assert!(failed.is_empty(), "failed checks: {failed:#?}\n{report}");
+    assert!(driver_failures.is_empty(), "the server's contact records: {driver_failures:#?}\n{report}");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with(EXPECT_PREFIX)).count(),
+        2,
+        "the harness asked for both contact-record checks (nickname, group)\n{report}"
+    );
     assert_eq!(status.code(), Some(0), "harness exit {status:?}\n{report}");
     let passed = lines.iter().filter(|l| l.starts_with("ok ")).count();
-    assert!(passed >= 53, "only {passed} checks ran\n{report}");
+    assert!(passed >= 80, "only {passed} checks ran\n{report}");
     assert!(lines.iter().any(|l| l == STOP_MARKER), "the harness never reached the shutdown step\n{report}");
 }

@@ -18,6 +18,7 @@ use crate::Error;
 mod block_cache;
 mod lists;
 mod offline;
+pub mod pictures;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
@@ -271,6 +272,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(pictures::SCHEMA)?;
         Ok(Db { conn: Mutex::new(conn), block_cache: Mutex::default() })
     }
 

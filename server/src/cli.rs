@@ -6,6 +6,7 @@
 //!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
 //!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
+//! msim-server [--db PATH] account password EMAIL PASSWORD
 //! msim-server [--db PATH] account list
 //! msim-server [--db PATH] account remove EMAIL
 //! ```
@@ -27,6 +28,7 @@ pub const USAGE: &str = "usage:
               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
+  msim-server [--db PATH] account password EMAIL PASSWORD
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
 
@@ -44,6 +46,7 @@ backoff maximum between attempts; an account's limit slows only addresses that f
 pub enum Command {
     Serve,
     AccountAdd { email: String, password: String, username: Option<String>, display_name: Option<String> },
+    AccountPassword { email: String, password: String },
     AccountList,
     AccountRemove { email: String },
     Help,
@@ -121,6 +124,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             username: username.take(),
             display_name: display_name.take(),
         },
+        ["account", "password", email, password] => {
+            Command::AccountPassword { email: (*email).into(), password: (*password).into() }
+        }
         ["account", "list"] => Command::AccountList,
         ["account", "remove", email] => Command::AccountRemove { email: (*email).into() },
         _ => return Err(format!("unexpected arguments: {}", p.join(" "))),
@@ -154,11 +160,16 @@ fn execute(args: Args) -> Result<(), String> {
     match args.command {
         Command::Help => println!("{USAGE}"),
         Command::AccountAdd { email, password, username, display_name } => {
-            let hash = msim::protocol::login::password_hash(&password);
             let uid = open()?
-                .create_account(None, &email, &hash, username.as_deref(), display_name.as_deref())
+                .create_account_with_password(None, &email, &password, username.as_deref(), display_name.as_deref())
                 .map_err(|e| format!("cannot add {email}: {e}"))?;
             println!("added {email} as uid {uid}");
+        }
+        Command::AccountPassword { email, password } => {
+            if !open()?.set_password(&email, &password).map_err(|e| format!("cannot set the password: {e}"))? {
+                return Err(format!("no account with e-mail {email}"));
+            }
+            println!("password of {email} set");
         }
         Command::AccountList => {
             println!("{:>10}  {:<32} {:<25} display name", "uid", "e-mail", "username");
@@ -239,6 +250,10 @@ mod tests {
         );
         assert_eq!(a.config.db, "y.db");
         assert_eq!(p("account list").unwrap().command, Command::AccountList);
+        assert_eq!(
+            p("account password a@b.c new").unwrap().command,
+            Command::AccountPassword { email: "a@b.c".into(), password: "new".into() }
+        );
         assert_eq!(p("").unwrap().config.listen, DEFAULT_LISTEN);
         for bad in ["--bogus", "account", "account add x", "--ka-interval x", "--username u", "--db"] {
             assert!(p(bad).is_err(), "{bad}");

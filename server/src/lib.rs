@@ -189,8 +189,15 @@ impl Server {
         username: Option<&str>,
         display_name: Option<&str>,
     ) -> Result<u32, Error> {
-        let hash = msim::protocol::login::password_hash(password);
-        self.shared.db.create_account(None, email, &hash, username, display_name)
+        self.shared.db.create_account_with_password(None, email, password, username, display_name)
+    }
+
+    /// Sets the password of the account with this e-mail (every client's cut, SPEC §25).
+    pub fn set_password(&self, email: &str, password: &str) -> Result<(), Error> {
+        match self.shared.db.set_password(email, password)? {
+            true => Ok(()),
+            false => Err(Error::NoSuchAccount),
+        }
     }
 
     /// Puts `contact` on `owner`'s contact list in `group`.

@@ -5,8 +5,8 @@
 //! connection, and every statement here is a short indexed lookup. Callers must not hold results
 //! that borrow the lock while doing network IO — every method returns owned values.
 //!
-//! Passwords are stored only as the 20-byte hash of SPEC §6.3 step 5 (`password_hash`); the server
-//! verifies logins from it (SPEC §24) and never sees or stores the plaintext after account creation.
+//! Passwords are stored only as 20-byte hashes of SPEC §6.3 step 5, one per client's cut (SPEC §25,
+//! `passwords.rs`); the server verifies logins from them (SPEC §24) and never stores the plaintext.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -18,6 +18,7 @@ use crate::Error;
 mod block_cache;
 mod lists;
 mod offline;
+mod passwords;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
@@ -271,6 +272,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(passwords::SCHEMA)?;
         Ok(Db { conn: Mutex::new(conn), block_cache: Mutex::default() })
     }
 

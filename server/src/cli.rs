@@ -1,7 +1,7 @@
 //! The command line of `msim-server` (hand-parsed; the grammar is small):
 //!
 //! ```text
-//! msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
+//! msim-server [--listen ADDR]... [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
 //!               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
 //!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
 //!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
@@ -23,7 +23,7 @@ pub const DEFAULT_DB: &str = "msim-server.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
 
 pub const USAGE: &str = "usage:
-  msim-server [--listen ADDR] [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
+  msim-server [--listen ADDR]... [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS] [--quiet]
@@ -32,6 +32,8 @@ pub const USAGE: &str = "usage:
   msim-server [--db PATH] account list
   msim-server [--db PATH] account remove EMAIL
 
+--listen may be given several times to serve several addresses (e.g. 1863 and the fallback ports
+6660 6661 6662 6665 6668 6669 80 443; ports below 1024 need CAP_NET_BIND_SERVICE).
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
 --login-timeout 60, --max-connections 20000, --max-prelogin-per-address 64, --max-outbound-bytes 2097152,
 --login-failures-per-address 10, --login-failures-per-account 10, --login-backoff-max 300,
@@ -72,11 +74,18 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
     let mut config = Config { listen: DEFAULT_LISTEN.into(), db: DEFAULT_DB.into(), ..Config::default() };
     let mut positional = Vec::new();
     let (mut username, mut display_name) = (None, None);
+    let mut listen_given = false;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
         match a.as_str() {
-            "--listen" => config.listen = value("--listen")?,
+            // Given several times, every address is served (SPEC §25's fallback ports); the first
+            // replaces the default.
+            "--listen" if listen_given => config.also_listen.push(value("--listen")?),
+            "--listen" => {
+                config.listen = value("--listen")?;
+                listen_given = true;
+            }
             "--db" => config.db = value("--db")?,
             "--demo" => config.demo = true,
             "--quiet" => config.log = false,
@@ -191,7 +200,8 @@ fn execute(args: Args) -> Result<(), String> {
         }
         Command::Serve => {
             let server = Server::start(args.config.clone()).map_err(|e| format!("cannot start: {e}"))?;
-            println!("msim-server listening on {} (database {})", server.addr(), args.config.db);
+            let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
+            println!("msim-server listening on {} (database {})", addrs.join(", "), args.config.db);
             if !server.demo_accounts().is_empty() {
                 println!("demo accounts (each lists the others as contacts):");
                 for (uid, a) in server.demo_accounts() {
@@ -255,6 +265,10 @@ mod tests {
             Command::AccountPassword { email: "a@b.c".into(), password: "new".into() }
         );
         assert_eq!(p("").unwrap().config.listen, DEFAULT_LISTEN);
+        // Several --listen: all are served, the first in place of the default.
+        let m = p("--listen 0.0.0.0:1863 --demo --listen 0.0.0.0:6660 --listen [::]:443").unwrap().config;
+        assert_eq!(m.listen_addrs().collect::<Vec<_>>(), ["0.0.0.0:1863", "0.0.0.0:6660", "[::]:443"]);
+        assert!(p("--listen 0.0.0.0:1").unwrap().config.also_listen.is_empty());
         for bad in ["--bogus", "account", "account add x", "--ka-interval x", "--username u", "--db"] {
             assert!(p(bad).is_err(), "{bad}");
         }

@@ -4,7 +4,7 @@
 //! challenge/response, persist replies for every (dsn, lid) with known semantics, contact lists,
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
-//! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
+//! Threads: one accept thread per listen address, one keepalive thread, and one small-stack thread per connection
 //! (`poll` on its socket and an eventfd; dead peers detected by an idle limit before login and by
 //! TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
 //! connection without ever blocking: what the socket does not take is queued in the connection's
@@ -46,6 +46,10 @@ use state::Shared;
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:1863` (SPEC §1 port); `127.0.0.1:0` picks a free port.
     pub listen: String,
+    /// More addresses to serve besides `listen`, all with the same accounts and sessions: e.g. the
+    /// ports clients fall back to when 1863 fails (SPEC §25: 6660, 6661, 6662, 6665, 6668, 6669,
+    /// 80, 443). Empty by default.
+    pub also_listen: Vec<String>,
     /// SQLite file path, or `:memory:`.
     pub db: String,
     /// How often `\ka\` is sent to logged-in sessions (SPEC §17); zero disables it.
@@ -93,6 +97,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: "127.0.0.1:0".into(),
+            also_listen: Vec::new(),
             db: ":memory:".into(),
             // Well inside the 180 s dead-connection limit clients apply (SPEC §24).
             ka_interval: Duration::from_secs(60),
@@ -145,11 +150,20 @@ pub enum Error {
     ListFull,
 }
 
+impl Config {
+    /// Every address to listen on: `listen`, then `also_listen`.
+    pub fn listen_addrs(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.listen.as_str()).chain(self.also_listen.iter().map(String::as_str))
+    }
+}
+
 /// A running server; see the crate docs. Stops on [`Server::stop`] or drop.
 pub struct Server {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    accept: Option<JoinHandle<()>>,
+    /// The bound addresses, in the order of [`Config::listen_addrs`].
+    addrs: Vec<SocketAddr>,
+    /// One accept thread per address; empty once stopped.
+    accept: Vec<JoinHandle<()>>,
     keepalive: Option<JoinHandle<()>>,
     demo_accounts: Vec<(u32, demo::DemoAccount)>,
 }
@@ -158,27 +172,41 @@ pub struct Server {
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 impl Server {
-    /// Opens the database, binds, starts the threads and returns once it is listening.
+    /// Opens the database, binds every address of [`Config::listen_addrs`] (failing if any cannot
+    /// be bound), starts the threads and returns once it is listening.
     pub fn start(config: Config) -> io::Result<Server> {
         let db = db::Db::open(&config.db).map_err(io::Error::other)?;
         let demo_accounts = if config.demo { demo::seed(&db).map_err(io::Error::other)? } else { Vec::new() };
-        let listener = TcpListener::bind(&config.listen)?;
-        let addr = listener.local_addr()?;
+        let mut listeners = Vec::new();
+        for a in config.listen_addrs() {
+            let l = TcpListener::bind(a).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {a}: {e}")))?;
+            listeners.push(l);
+        }
+        let addrs = listeners.iter().map(TcpListener::local_addr).collect::<io::Result<Vec<_>>>()?;
         let shared = Arc::new(Shared::new(config, db));
-        log_if(&shared, format_args!("listening on {addr}"));
-        let accept = {
+        let shown: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+        log_if(&shared, format_args!("listening on {}", shown.join(", ")));
+        let mut server = Server { shared: shared.clone(), addrs, accept: Vec::new(), keepalive: None, demo_accounts };
+        for listener in listeners {
             let shared = shared.clone();
-            std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?
-        };
-        let keepalive = {
-            let shared = shared.clone();
-            std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?
-        };
-        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts })
+            // On failure `server` is dropped and stops the threads already started.
+            let t =
+                std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?;
+            server.accept.push(t);
+        }
+        server.keepalive =
+            Some(std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?);
+        Ok(server)
     }
 
+    /// The first (or only) bound address: `Config::listen`'s.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every bound address, `Config::listen`'s first, then `also_listen`'s.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
     }
 
     /// Creates an account; returns its uid.
@@ -233,11 +261,15 @@ impl Server {
     }
 
     fn shutdown(&mut self) {
-        let Some(accept) = self.accept.take() else { return };
+        if self.accept.is_empty() {
+            return;
+        }
         self.shared.set_stopping();
-        // Wake the blocking accept() with a throwaway connection.
-        let _ = TcpStream::connect_timeout(&wake_addr(self.addr), Duration::from_secs(1));
-        let _ = accept.join();
+        for (accept, addr) in std::mem::take(&mut self.accept).into_iter().zip(&self.addrs) {
+            // Wake the blocking accept() with a throwaway connection.
+            let _ = TcpStream::connect_timeout(&wake_addr(*addr), Duration::from_secs(1));
+            let _ = accept.join();
+        }
         {
             let (lock, cv) = &self.shared.ka_wake;
             let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -4,9 +4,9 @@
 //! challenge/response, persist replies for every (dsn, lid) with known semantics, contact lists,
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
-//! Threads: one accept thread per listen address, one keepalive thread, and one small-stack thread per connection
-//! (`poll` on its socket and an eventfd; dead peers detected by an idle limit before login and by
-//! TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
+//! Threads: one accept thread per listen address, one keepalive thread, and one small-stack
+//! thread per connection (`poll` on its socket and an eventfd; dead peers detected by an idle
+//! limit before login and by TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
 //! connection without ever blocking: what the socket does not take is queued in the connection's
 //! bounded outbox (`outbox`) and written by its own thread. Storage is SQLite ([`db`]).
 //!

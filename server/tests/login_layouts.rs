@@ -88,7 +88,8 @@ fn login_raw(
     let response = base64::engine::general_purpose::STANDARD.encode(respond(&c.nonce));
     // Base64 at the top level is not escaped (SPEC §3); these e-mails hold no `/` or `\`.
     let msg = format!(
-        "\\login2\\196610\\username\\{email}\\response\\{response}\\clientver\\{clientver}\\reconn\\0\\status\\100\\id\\1\\final\\"
+        "\\login2\\196610\\username\\{email}\\response\\{response}\\clientver\\{clientver}{}",
+        "\\reconn\\0\\status\\100\\id\\1\\final\\"
     );
     c.send_raw(msg.as_bytes());
     c.expect(|m| matches!(m, ServerMessage::LoginOk { .. } | ServerMessage::Error { .. }), WAIT)

@@ -87,6 +87,10 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// How much offline mail a recipient's box holds and one sender may fill (`rules.rs`).
     pub offline_limits: rules::OfflineLimits,
+    /// A `login2` whose `clientver` is below this gets `\error\` 267 "client too old" (fatal,
+    /// SPEC §25) before its password is checked. 0 = every build (Pidgin sends 697, the official
+    /// clients 594–823).
+    pub min_client_version: u32,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
@@ -116,6 +120,7 @@ impl Default for Config {
             max_outbound_bytes: 2 * 1024 * 1024,
             offline_limits: rules::OfflineLimits::default(),
             login_limits: LoginLimits::default(),
+            min_client_version: 0,
             log: true,
             demo: false,
         }
@@ -148,6 +153,12 @@ pub enum Error {
     BadText { field: &'static str, why: rules::TextError },
     #[error("the allow or block list is full (at most {} entries)", rules::MAX_LIST_ENTRIES)]
     ListFull,
+    #[error("you have no group {0}")]
+    NoSuchGroup(u64),
+    #[error("you already have a group of that name (or the name is empty)")]
+    GroupNameTaken,
+    #[error("the group {} still holds contacts; move or remove them first", db::DEFAULT_GROUP)]
+    DefaultGroupNotEmpty,
 }
 
 impl Config {

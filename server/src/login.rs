@@ -34,6 +34,19 @@ pub const BAD_CREDENTIALS_TEXT: &str = "The e-mail address or password is incorr
 /// text in Pidgin, and 260 would wrongly say the password is wrong.
 pub const ERR_TRY_LATER: u32 = 271;
 
+/// SPEC §25: client version too old. Sent, fatal, to a `login2` whose `clientver` is below
+/// `Config::min_client_version`, and, not fatal, to a legacy `\login\`.
+pub const ERR_CLIENT_TOO_OLD: u32 = 267;
+
+/// A legacy `\login\` (SPEC §25 "Other commands"): this server knows only `login2` (SPEC §6), so
+/// the client is told it is too old; not fatal, so the connection stays and a `login2` may follow.
+pub fn legacy_login(shared: &Shared, conn: &Conn) -> Flow {
+    log_if(shared, format_args!("conn {} from {}: legacy login answered with error 267", conn.id, conn.peer));
+    let text = "This server needs the login2 exchange; please use a newer client.".to_owned();
+    conn.send(&ServerMessage::Error { code: ERR_CLIENT_TOO_OLD, fatal: false, text });
+    Flow::Continue
+}
+
 /// A random session key in 1..=2^31−1: never 0 (no key), never a value Pidgin would echo as a
 /// negative decimal (SPEC §6.5, §24).
 pub fn new_sesskey(rng: &mut impl rand::Rng) -> u32 {
@@ -61,6 +74,18 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         conn.send(&ServerMessage::Error { code, fatal: true, text: text.into() });
         flow
     };
+    let min = shared.config.min_client_version;
+    if l.clientver < min {
+        // Before any password check: the answer says nothing about the account, and it is no
+        // failed login. Pidgin treats every fatal code but 260 and 6 as a network error and
+        // reconnects (SPEC §16.2), so each of its attempts comes back here (logged each time).
+        log_if(
+            shared,
+            format_args!("conn {} from {}: client build {} refused (below {min})", conn.id, conn.peer, l.clientver),
+        );
+        let text = format!("Your client (build {}) is too old; this server needs build {min} or newer.", l.clientver);
+        return fail(ERR_CLIENT_TOO_OLD, &text, Flow::Close);
+    }
     let (addr, now) = (conn.peer.ip(), Instant::now());
     if let Err(r) = shared.attempts.check(addr, &l.username, now) {
         let whose = if r.by == "address" { "from your address" } else { "for this account from your address" };
@@ -130,7 +155,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         // Its own thread writes the error, then closes (the error must not be cut off).
         old.end_after_flush();
     }
-    conn.send(&server_info(shared.server_rid()));
+    conn.send(&server_info(shared));
     log_if(
         shared,
         format_args!("conn {} from {}: logged in as uid {uid} (client build {})", conn.id, conn.peer, l.clientver),

@@ -5,7 +5,7 @@
 //!               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
 //!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
 //!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS]
-//!               [--min-client-version BUILD] [--quiet]
+//!               [--min-client-version BUILD] [--persist-piece-bytes N] [--quiet]
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account password EMAIL PASSWORD
 //! msim-server [--db PATH] account list
@@ -28,7 +28,7 @@ pub const USAGE: &str = "usage:
               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS]
-              [--min-client-version BUILD] [--quiet]
+              [--min-client-version BUILD] [--persist-piece-bytes N] [--quiet]
   msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
   msim-server [--db PATH] account password EMAIL PASSWORD
   msim-server [--db PATH] account list
@@ -39,11 +39,11 @@ pub const USAGE: &str = "usage:
 defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
 --login-timeout 60, --max-connections 20000, --max-prelogin-per-address 64, --max-outbound-bytes 2097152,
 --login-failures-per-address 10, --login-failures-per-account 10, --login-backoff-max 300,
---login-forget-after 900, --login-log-interval 60, --min-client-version 0
+--login-forget-after 900, --login-log-interval 60, --min-client-version 0, --persist-piece-bytes 65536
 (0 disables keepalives / the dead-connection limit / the login limit / a connection cap /
 a failed-login limit / the failed-login summary (a line per failure instead) / the client version
-check, which refuses builds below BUILD with error 267; a logged-in client
-may be silent). Past its free failed logins, an address waits 1 s, then 2, 4, … up to the
+check, which refuses builds below BUILD with error 267 / cutting long persist replies into mtf
+pieces; a logged-in client may be silent). Past its free failed logins, an address waits 1 s, then 2, 4, … up to the
 backoff maximum between attempts; an account's limit slows only addresses that failed on it. --demo seeds demo accounts and prints them.";
 
 /// What the command line asks for.
@@ -119,6 +119,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             }
             "--login-log-interval" => {
                 config.login_limits.summary_interval = secs("--login-log-interval", &value("--login-log-interval")?)?
+            }
+            "--persist-piece-bytes" => {
+                config.persist_piece_bytes = number("--persist-piece-bytes", &value("--persist-piece-bytes")?)?
             }
             "--min-client-version" => {
                 config.min_client_version = number("--min-client-version", &value("--min-client-version")?)?
@@ -250,6 +253,7 @@ mod tests {
         .unwrap();
         let l = b.config.login_limits;
         assert_eq!(p("--min-client-version 823").unwrap().config.min_client_version, 823);
+        assert_eq!(p("--persist-piece-bytes 0").unwrap().config.persist_piece_bytes, 0);
         assert_eq!((l.per_address_free, l.per_account_free), (3, 0));
         assert_eq!((l.backoff_max, l.forget_after, l.summary_interval), (secs_(7), secs_(8), Duration::ZERO));
         assert_eq!(a.command, Command::Serve);

@@ -91,6 +91,12 @@ pub struct Config {
     /// SPEC §25) before its password is checked. 0 = every build (Pidgin sends 697, the official
     /// clients 594–823).
     pub min_client_version: u32,
+    /// A persist reply whose body is longer than this goes out in pieces of at most about this
+    /// many bytes (SPEC §25 `mtf`; cut between pairs, preferably between records); 0 = never cut.
+    /// The default keeps every frame of a full 1000-contact list far below the 256 KiB frame cap
+    /// clients apply (SPEC §24), and sends lists up to about 250 contacts whole, since Pidgin does
+    /// not put pieces together (it keeps the first).
+    pub persist_piece_bytes: usize,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
@@ -121,6 +127,7 @@ impl Default for Config {
             offline_limits: rules::OfflineLimits::default(),
             login_limits: LoginLimits::default(),
             min_client_version: 0,
+            persist_piece_bytes: 64 * 1024,
             log: true,
             demo: false,
         }

@@ -5,6 +5,7 @@
 pub mod contacts;
 mod groups;
 pub mod persist;
+mod pieces;
 mod prefs;
 
 use std::sync::Arc;

@@ -54,7 +54,8 @@ pub fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, req: &PersistReq
             PersistReply::error_to(req, uid, &text)
         }
     };
-    conn.send(&ServerMessage::Persist(reply));
+    // SPEC §25: a long reply (a big contact list) goes out in `mtf` pieces.
+    super::pieces::send(conn, reply, shared.config.persist_piece_bytes);
 }
 
 fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answer {

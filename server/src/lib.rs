@@ -4,9 +4,9 @@
 //! challenge/response, persist replies for every (dsn, lid) with known semantics, contact lists,
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
-//! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
-//! (`poll` on its socket and an eventfd; dead peers detected by an idle limit before login and by
-//! TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
+//! Threads: one accept thread per listen address, one keepalive thread, and one small-stack
+//! thread per connection (`poll` on its socket and an eventfd; dead peers detected by an idle
+//! limit before login and by TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
 //! connection without ever blocking: what the socket does not take is queued in the connection's
 //! bounded outbox (`outbox`) and written by its own thread. Storage is SQLite ([`db`]).
 //!
@@ -48,6 +48,10 @@ use state::Shared;
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:1863` (SPEC §1 port); `127.0.0.1:0` picks a free port.
     pub listen: String,
+    /// More addresses to serve besides `listen`, all with the same accounts and sessions: e.g. the
+    /// ports clients fall back to when 1863 fails (SPEC §25: 6660, 6661, 6662, 6665, 6668, 6669,
+    /// 80, 443). Empty by default.
+    pub also_listen: Vec<String>,
     /// SQLite file path, or `:memory:`.
     pub db: String,
     /// How often `\ka\` is sent to logged-in sessions (SPEC §17); zero disables it.
@@ -85,6 +89,16 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// How much offline mail a recipient's box holds and one sender may fill (`rules.rs`).
     pub offline_limits: rules::OfflineLimits,
+    /// A `login2` whose `clientver` is below this gets `\error\` 267 "client too old" (fatal,
+    /// SPEC §25) before its password is checked. 0 = every build (Pidgin sends 697, the official
+    /// clients 594–823).
+    pub min_client_version: u32,
+    /// A persist reply whose body is longer than this goes out in pieces of at most about this
+    /// many bytes (SPEC §25 `mtf`; cut between pairs, preferably between records); 0 = never cut.
+    /// The default keeps every frame of a full 1000-contact list far below the 256 KiB frame cap
+    /// clients apply (SPEC §24), and sends lists up to about 250 contacts whole, since Pidgin does
+    /// not put pieces together (it keeps the first).
+    pub persist_piece_bytes: usize,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
@@ -101,6 +115,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: "127.0.0.1:0".into(),
+            also_listen: Vec::new(),
             db: ":memory:".into(),
             // Well inside the 180 s dead-connection limit clients apply (SPEC §24).
             ka_interval: Duration::from_secs(60),
@@ -119,6 +134,8 @@ impl Default for Config {
             max_outbound_bytes: 2 * 1024 * 1024,
             offline_limits: rules::OfflineLimits::default(),
             login_limits: LoginLimits::default(),
+            min_client_version: 0,
+            persist_piece_bytes: 64 * 1024,
             log: true,
             demo: false,
             http_port: None,
@@ -153,13 +170,28 @@ pub enum Error {
     BadText { field: &'static str, why: rules::TextError },
     #[error("the allow or block list is full (at most {} entries)", rules::MAX_LIST_ENTRIES)]
     ListFull,
+    #[error("you have no group {0}")]
+    NoSuchGroup(u64),
+    #[error("you already have a group of that name (or the name is empty)")]
+    GroupNameTaken,
+    #[error("the group {} still holds contacts; move or remove them first", db::DEFAULT_GROUP)]
+    DefaultGroupNotEmpty,
+}
+
+impl Config {
+    /// Every address to listen on: `listen`, then `also_listen`.
+    pub fn listen_addrs(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.listen.as_str()).chain(self.also_listen.iter().map(String::as_str))
+    }
 }
 
 /// A running server; see the crate docs. Stops on [`Server::stop`] or drop.
 pub struct Server {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    accept: Option<JoinHandle<()>>,
+    /// The bound addresses, in the order of [`Config::listen_addrs`].
+    addrs: Vec<SocketAddr>,
+    /// One accept thread per address; empty once stopped.
+    accept: Vec<JoinHandle<()>>,
     keepalive: Option<JoinHandle<()>>,
     demo_accounts: Vec<(u32, demo::DemoAccount)>,
     /// The HTTP side (profile pictures), when `Config::http_port` asks for one.
@@ -170,38 +202,53 @@ pub struct Server {
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 impl Server {
-    /// Opens the database, binds, starts the threads and returns once it is listening.
+    /// Opens the database, binds every address of [`Config::listen_addrs`] (failing if any cannot
+    /// be bound), starts the threads and returns once it is listening.
     pub fn start(config: Config) -> io::Result<Server> {
         let db = db::Db::open(&config.db).map_err(io::Error::other)?;
         let demo_accounts = if config.demo { demo::seed(&db).map_err(io::Error::other)? } else { Vec::new() };
         demo_pictures::seed(&db, &demo_accounts).map_err(io::Error::other)?;
-        let listener = TcpListener::bind(&config.listen)?;
-        let addr = listener.local_addr()?;
+        let mut listeners = Vec::new();
+        for a in config.listen_addrs() {
+            let l = TcpListener::bind(a).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {a}: {e}")))?;
+            listeners.push(l);
+        }
+        let addrs = listeners.iter().map(TcpListener::local_addr).collect::<io::Result<Vec<_>>>()?;
         let (http_port, http_url) = (config.http_port, config.http_url.clone());
         let shared = Arc::new(Shared::new(config, db));
-        log_if(&shared, format_args!("listening on {addr}"));
-        // Pictures: served on the same address, another port; without an HTTP side the URLs
+        let shown: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+        log_if(&shared, format_args!("listening on {}", shown.join(", ")));
+        // Pictures: served on the first address, another port; without an HTTP side the URLs
         // published by an earlier run are withdrawn (they would lead nowhere).
         let http = match http_port {
-            Some(port) => Some(http::start(shared.clone(), addr.ip(), port, http_url.as_deref())?),
+            Some(port) => Some(http::start(shared.clone(), addrs[0].ip(), port, http_url.as_deref())?),
             None => {
                 shared.db.publish_pictures(None).map_err(io::Error::other)?;
                 None
             }
         };
-        let accept = {
+        let mut server =
+            Server { shared: shared.clone(), addrs, accept: Vec::new(), keepalive: None, demo_accounts, http };
+        for listener in listeners {
             let shared = shared.clone();
-            std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?
-        };
-        let keepalive = {
-            let shared = shared.clone();
-            std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?
-        };
-        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts, http })
+            // On failure `server` is dropped and stops the threads already started.
+            let t =
+                std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?;
+            server.accept.push(t);
+        }
+        server.keepalive =
+            Some(std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?);
+        Ok(server)
     }
 
+    /// The first (or only) bound address: `Config::listen`'s.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every bound address, `Config::listen`'s first, then `also_listen`'s.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
     }
 
     /// The HTTP side's address (profile pictures), when it runs.
@@ -224,8 +271,15 @@ impl Server {
         username: Option<&str>,
         display_name: Option<&str>,
     ) -> Result<u32, Error> {
-        let hash = msim::protocol::login::password_hash(password);
-        self.shared.db.create_account(None, email, &hash, username, display_name)
+        self.shared.db.create_account_with_password(None, email, password, username, display_name)
+    }
+
+    /// Sets the password of the account with this e-mail (every client's cut, SPEC §25).
+    pub fn set_password(&self, email: &str, password: &str) -> Result<(), Error> {
+        match self.shared.db.set_password(email, password)? {
+            true => Ok(()),
+            false => Err(Error::NoSuchAccount),
+        }
     }
 
     /// Puts `contact` on `owner`'s contact list in `group`.
@@ -261,14 +315,18 @@ impl Server {
     }
 
     fn shutdown(&mut self) {
-        let Some(accept) = self.accept.take() else { return };
+        if self.accept.is_empty() {
+            return;
+        }
         self.shared.set_stopping();
         if let Some(h) = self.http.as_mut() {
             h.stop();
         }
-        // Wake the blocking accept() with a throwaway connection.
-        let _ = TcpStream::connect_timeout(&wake_addr(self.addr), Duration::from_secs(1));
-        let _ = accept.join();
+        for (accept, addr) in std::mem::take(&mut self.accept).into_iter().zip(&self.addrs) {
+            // Wake the blocking accept() with a throwaway connection.
+            let _ = TcpStream::connect_timeout(&wake_addr(*addr), Duration::from_secs(1));
+            let _ = accept.join();
+        }
         {
             let (lock, cv) = &self.shared.ka_wake;
             let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -98,7 +98,6 @@ fn expect_contact(s: &msim_server::Server, a: u32, b: u32, want: &str) -> Result
     }
 }
 
-
 /// Builds the harness and runs it against a fresh server with accounts alice, bob and carol: libpurple
 /// loads prpl-msim from `plugins` (no LD_LIBRARY_PATH: the plugin must find libmsim by itself) and
 /// the harness looks for the protocol icons under `icon_datadir` the way Pidgin does. Asserts every

@@ -206,3 +206,4 @@ pub fn assert_tap_all_ok(out: &Output, what: &str, min_oks: usize) {
 pub mod client;
 pub mod fleet;
 pub mod hostile;
+pub mod load;

@@ -43,7 +43,55 @@ const SIZED_MACROS: &str = "\
   msim_session_set_profile_sized((session), (profile), sizeof(msim_profile))
 ";
 
+/// The ABI version in libmsim's SONAME, `libmsim.so.<SOVERSION>` (cargo-c's layout: the file is
+/// `libmsim.so.<crate version>`, with the `libmsim.so.<SOVERSION>` and `libmsim.so` links beside it).
+/// It is not the crate's major version: the C ABI grows compatibly (sized structs, the plugin
+/// table's minor), so this changes only when a program built against an older `msim.h` could break.
+/// Bump it together with the Debian package name `libmsim<N>` (debian/control).
+const SOVERSION: &str = "0";
+
+/// The library's ELF SONAME, so that programs record `libmsim.so.0` rather than the bare
+/// development name `libmsim.so` (issue 13). Only the cdylib gets it (`rustc-cdylib-link-arg`).
+fn set_soname() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    // The ELF systems on which cargo-c sets a versioned SONAME with the same flag.
+    if !["linux", "freebsd", "dragonfly", "netbsd", "openbsd", "illumos", "hurd"].contains(&os.as_str()) {
+        return;
+    }
+    let soname = format!("libmsim.so.{SOVERSION}");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    link_soname_in_build_tree(&soname);
+}
+
+/// A program linked against the build tree (`-Ltarget/release -lmsim -Wl,-rpath,…`, as the README
+/// and the tests do) now needs `libmsim.so.0` at run time, so the profile directory and its `deps/`
+/// (where the test binaries find the library) get the link `libmsim.so.0 -> libmsim.so`, the one
+/// that `make install` and ldconfig make in a real library directory. OUT_DIR is
+/// `<profile dir>/build/msim-<hash>/out`; anything else (an unusual layout) is left alone.
+#[cfg(unix)]
+fn link_soname_in_build_tree(soname: &str) {
+    let Some(out_dir) = std::env::var_os("OUT_DIR") else { return };
+    let out_dir = Path::new(&out_dir);
+    let Some(profile_dir) = out_dir.ancestors().nth(3) else { return };
+    if out_dir.ancestors().nth(2).and_then(Path::file_name) != Some("build".as_ref()) {
+        return;
+    }
+    for dir in [profile_dir.to_path_buf(), profile_dir.join("deps")] {
+        let link = dir.join(soname);
+        // A link already there (from an earlier build) is the same link: leave it.
+        if dir.is_dir() && link.symlink_metadata().is_err() {
+            if let Err(e) = std::os::unix::fs::symlink("libmsim.so", &link) {
+                println!("cargo:warning=cannot create {}: {e}", link.display());
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn link_soname_in_build_tree(_soname: &str) {}
+
 fn main() {
+    set_soname();
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L /* poll() under -std=c99 */
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "msim.h"
 
 static void on_im(void *userdata, uint32_t from, const char *username, const char *html,
@@ -9,9 +10,16 @@ static void on_im(void *userdata, uint32_t from, const char *username, const cha
     printf("%s (%u): %s\n", username ? username : "?", from, plain);
 }
 
+static void on_login_failed(void *userdata, msim_login_failure why, uint32_t code, const char *text) {
+    (void)userdata, (void)why, (void)code;
+    fprintf(stderr, "login failed: %s\n", text); /* e.g. no server running on 127.0.0.1 */
+    exit(1);
+}
+
 int main(void) {
     msim_callbacks cb = {0};
     cb.on_im_received = on_im;
+    cb.on_login_failed = on_login_failed;
     msim_session_options opt;
     msim_session_options_init(&opt);
     opt.dispatch = MSIM_DISPATCH_POLL; /* callbacks run inside msim_session_dispatch() */

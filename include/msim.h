@@ -626,6 +626,14 @@ typedef struct {
                            uint32_t group_id,
                            msim_result result,
                            const char *text);
+  // A contact's profile-picture URL as the contact list carries it (`AvatarUrl`, SPEC §10.1):
+  // right after `on_contact_list`, once per contact whose record has one; "" = no picture.
+  // Lookups and `on_user_info` carry it too, as `msim_user_info.image_url`. The URL changes
+  // when the picture does, so it can serve as the picture's checksum (SPEC §9.3: Pidgin
+  // fetches it over HTTP only when it changed). `username` is NULL when not known yet (an
+  // `on_user_info` with the URL follows). Runs where every callback runs; the strings are
+  // valid until it returns.
+  void (*on_buddy_picture)(void *userdata, uint32_t uid, const char *username, const char *image_url);
 } msim_callbacks;
 
 // Own profile fields for `msim_session_set_profile`. Each member is a NUL-terminated UTF-8
@@ -1110,7 +1118,10 @@ msim_result msim_session_send_zap(msim_session *session, const char *who, uint32
 
 // Sets own presence (an `msim_status` value; others → MSIM_RESULT_INVALID_ARGUMENT) and status
 // message (plain text, NULL = none; exactly "final" → MSIM_RESULT_INVALID_ARGUMENT, SPEC §2.2).
-// Works in every state: before sign-on it is kept and sent at sign-on.
+// Works in every state: before sign-on it is kept and sent at sign-on. Text a server stores —
+// this message, profile fields, group names, nicknames — may not contain control characters
+// other than tab, LF and CR (MSIM_RESULT_INVALID_ARGUMENT): a stored 0x1C would break the
+// contact lists of everyone who lists you.
 //
 // # Safety
 // `session` valid; `message` NULL or NUL-terminated.

@@ -13,6 +13,20 @@ PACKAGES=(
     pkg-config # the libpurple and glib tests find their libraries with it
     libpurple-dev # tests/purple_harness.rs, examples-c/purple: the libpurple 2.x prpl adapter
     libglib2.0-dev # the same, and `cargo test --features glib` (GMainContext dispatch)
+    # tests/debian_packages.rs: dpkg-buildpackage and debian/control's Build-Depends
+    debhelper # dh, debhelper-compat 13 (pulls in dpkg-dev)
+    build-essential # dpkg-checkbuilddeps wants it for every package build
+    libsqlite3-dev # msim-server links the system SQLite (rusqlite without "bundled")
+    pidgin # tests/real_clients.rs: Debian's Pidgin with prpl-msim under Xvfb
+    finch # tests/real_clients.rs: Debian's Finch with prpl-msim under tmux
+    xvfb # tests/real_clients.rs: the X server Pidgin runs on (xvfb-run)
+    xauth # xvfb-run needs it
+    tmux # tests/real_clients.rs (Finch's terminal), examples-c/purple/finch-demo.sh
+    imagemagick # tests/real_clients.rs: the Pidgin screenshot (import)
+    x11-apps # tests/real_clients.rs: xwd, the screenshot's fallback
+    microsocks # tests/client_proxy.rs; tests/real_clients.rs (Finch through the account's SOCKS5 proxy)
+    tinyproxy # tests/client_proxy.rs (HTTP CONNECT)
+    bitlbee-libpurple # tests/bitlbee.rs: BitlBee (IRC gateway on libpurple) running prpl-msim
 )
 
 missing=()
@@ -36,4 +50,6 @@ fi
 echo "install-deps: apt-get install -y ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq || echo "install-deps: apt-get update failed; trying the install anyway" >&2
-apt-get install -y -qq "${missing[@]}" || echo "install-deps: installing ${missing[*]} failed; those tests will skip" >&2
+# --no-install-recommends: the GUI clients recommend spell-checking dictionaries whose set-up
+# scripts are slow and not needed here.
+apt-get install -y -qq --no-install-recommends "${missing[@]}" || echo "install-deps: installing ${missing[*]} failed; those tests will skip" >&2

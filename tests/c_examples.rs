@@ -117,3 +117,33 @@ fn chat_builds_through_the_pkg_config_file() {
     let out = Command::new(&exe).output().unwrap(); // no arguments: usage, exit 2 — it links and runs
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The README's example against what a reader has: first no server at all (it must say so and
+/// exit, not hang), then `msim-server --demo` on 127.0.0.1:1863, where bob gets its IM.
+#[test]
+fn readme_example_reports_a_missing_server_and_reaches_bob_on_a_demo_server() {
+    if std::net::TcpStream::connect(("127.0.0.1", 1863)).is_ok() {
+        eprintln!("SKIPPED: something listens on 127.0.0.1:1863; the README example test needs it free");
+        return;
+    }
+    let exe = build("readme_example", "run");
+    let out = run(&exe, &[], Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("login failed:"), "{err}");
+
+    let cfg = msim_server::Config { demo: true, log: false, listen: "127.0.0.1:1863".into(), ..Default::default() };
+    let Ok(s) = msim_server::Server::start(cfg) else {
+        eprintln!("SKIPPED: cannot listen on 127.0.0.1:1863");
+        return;
+    };
+    let mut bob = common::client::Client::signed_on(&s, "bob@example.com", "bobpw");
+    let mut child = Command::new(&exe).env("LD_LIBRARY_PATH", lib_dir()).spawn().unwrap();
+    let got = bob.wait(|e| matches!(e, msim::client::Event::ImReceived { .. }));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        matches!(&got, msim::client::Event::ImReceived { username: Some(u), plain, .. } if u == "alice" && plain == "Hi Bob!"),
+        "{got:?}"
+    );
+}

@@ -1,62 +1,23 @@
-//! prpl-msim inside a real libpurple: builds `examples-c/purple` with its Makefile, puts
-//! `libmsim-purple.so` and `libmsim.so` in a plugin directory, and runs the null-client harness
-//! `tests/c/purple_harness.c` against msim-server (the protocol icons `make install-icons` puts where
-//! Pidgin looks for `list_icon`'s name, IMs, an offline IM in the buddy's own conversation with
-//! its time, presence, idle, invisible, typing, zaps,
-//! get_info, own profile (set_public_alias, the tune status), block, privacy (set_permit_deny,
-//! add/rem_permit), add/remove buddy, rename/remove group, bad password, sign off/on, signed on elsewhere, server
-//! shutdown). The harness
-//! prints TAP-like `ok`/`not ok` lines; its exit code is the number of failures.
-//!
-//! Needs libpurple-dev and libglib2.0-dev (`scripts/install-deps.sh`); without them the test
-//! says SKIPPED loudly and passes. `HARNESS_DEBUG=1 cargo test --test purple_harness -- --nocapture`
-//! shows libpurple's debug log; `HARNESS_WRAPPER="valgrind --error-exitcode=99"` runs the harness
-//! under valgrind (the harness's own alarm allows 120 s).
+//! prpl-msim inside a real libpurple: builds `examples-c/purple` against this run's libmsim, puts
+//! `libmsim-purple.so` and `libmsim.so.0` (the SONAME it records) in a plugin directory, and runs
+//! the null-client harness `tests/c/purple_harness*.c` against msim-server (the protocol icons
+//! `make install-icons` puts where Pidgin looks for `list_icon`'s name, IMs, an offline IM in the
+//! buddy's own conversation with its time, presence, idle, invisible, typing, zaps, get_info, own
+//! profile (set_public_alias, the tune status), block, privacy (set_permit_deny, add/rem_permit),
+//! add/remove buddy, rename/remove group, bad password, sign off/on, signed on elsewhere, server
+//! shutdown; and issue 12: buddy icons from msim-server's HTTP side, the account actions (set
+//! username, find people, import friends, change profile), the username flow of an account without
+//! one, inbox alerts on and off, the zap submenu, normalize, the away tooltip, nickname and group
+//! writes). The harness prints TAP-like `ok`/`not ok` lines; its exit code is the number of
+//! failures. The run itself is `tests/common/purple.rs` (shared with tests/debian_packages.rs,
+//! which loads the installed plugin).
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc::{channel, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::client::{server, Client};
-
-/// What the harness prints when B should sign on from another client (error 6 for the harness).
-const KICK_MARKER: &str = "# harness: sign on B elsewhere now";
-/// What the harness prints when the server should go away.
-const STOP_MARKER: &str = "# harness: stop the server now";
-/// The harness has its own 120 s alarm; this is the backstop.
-const OVERALL: Duration = Duration::from_secs(150);
-
-fn pkg_config(args: &[&str]) -> Option<String> {
-    let out = Command::new("pkg-config").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn libpurple_present() -> bool {
-    if pkg_config(&["--exists", "purple", "glib-2.0"]).is_some() {
-        return true;
-    }
-    // Straight to the stderr handle: libtest captures eprintln! of passing tests, and a skip must
-    // be seen.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n************************************************************************\n\
-         SKIPPED: libpurple-dev not installed (apt-get install -y libpurple-dev libglib2.0-dev)\n\
-         \x20        or run scripts/install-deps.sh as root\n\
-         ************************************************************************"
-    );
-    false
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = common::scratch_dir().join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::purple::{fresh_dir, libpurple_present, pkg_config, run_harness};
 
 /// `make -C examples-c/purple` into `build`, against the libmsim of this test run.
 fn build_plugin(build: &Path) -> PathBuf {
@@ -95,26 +56,6 @@ fn make_install_icons(destdir: &Path) {
     );
 }
 
-fn build_harness() -> PathBuf {
-    let cflags = pkg_config(&["--cflags", "purple", "glib-2.0"]).unwrap();
-    let libs = pkg_config(&["--libs", "purple", "glib-2.0"]).unwrap();
-    // -isystem: libpurple's own headers are not -pedantic clean (an enum value over INT_MAX);
-    // our code still is.
-    let cflags: Vec<String> = cflags
-        .split_whitespace()
-        .flat_map(|f| match f.strip_prefix("-I") {
-            Some(dir) => vec!["-isystem".to_string(), dir.to_string()],
-            None => vec![f.to_string()],
-        })
-        .collect();
-    let cflags: Vec<&str> = cflags.iter().map(String::as_str).collect();
-    let libs: Vec<&str> = libs.split_whitespace().collect();
-    let src = common::repo_root().join("tests/c/purple_harness.c");
-    let exe = common::scratch_dir().join("purple-harness");
-    common::compile_c_without_lib(&[&src], &exe, &cflags, &libs).unwrap();
-    exe
-}
-
 #[test]
 fn prpl_msim_in_libpurple_against_msim_server() {
     if !libpurple_present() {
@@ -126,106 +67,11 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let plugin = build_plugin(&fresh_dir("purple-build"));
     let plugins = fresh_dir("purple-plugins");
     std::fs::copy(&plugin, plugins.join("libmsim-purple.so")).unwrap();
-    std::fs::copy(common::lib_dir().join("libmsim.so"), plugins.join("libmsim.so")).unwrap();
+    // The name the plugin records (libmsim's SONAME, build.rs), as `make install` copies it.
+    std::fs::copy(common::lib_dir().join("libmsim.so"), plugins.join("libmsim.so.0")).unwrap();
     // Pidgin's data dir, as `make install-icons DESTDIR=… PREFIX=/usr` fills it (the harness looks
     // for list_icon's PNGs there, the way Pidgin does).
     let icon_root = fresh_dir("purple-icons");
     make_install_icons(&icon_root);
-    let icon_datadir = icon_root.join("usr/share");
-    let user_dir = fresh_dir("purple-user");
-    let harness = build_harness();
-
-    let s = server();
-    let a = s.add_account("alice@example.com", "alicepw", Some("alice"), Some("Alice")).unwrap();
-    let b = s.add_account("bob@example.com", "bobpw", Some("bob"), Some("Bob")).unwrap();
-    s.add_account("carol@example.com", "carolpw", Some("carol"), Some("Carol")).unwrap();
-    s.add_contact(a, b, "IM Friends").unwrap();
-    s.add_contact(b, a, "IM Friends").unwrap();
-    let port = s.addr().port().to_string();
-    let mut server = Some(s);
-
-    // HARNESS_WRAPPER="valgrind --error-exitcode=99" (say) runs the harness under a tool.
-    let wrapper = std::env::var("HARNESS_WRAPPER").unwrap_or_default();
-    let mut words: Vec<&str> = wrapper.split_whitespace().collect();
-    let harness_path = harness.to_str().unwrap();
-    words.push(harness_path);
-    // No LD_LIBRARY_PATH: libmsim.so must be found beside the plugin (RUNPATH $ORIGIN).
-    let mut child = Command::new(words[0])
-        .args(&words[1..])
-        .args([
-            "127.0.0.1",
-            &port,
-            plugins.to_str().unwrap(),
-            user_dir.to_str().unwrap(),
-            "alice@example.com",
-            "alicepw",
-            "alice",
-            "bob@example.com",
-            "bobpw",
-            "bob",
-            "carol@example.com",
-            "carolpw",
-            "carol",
-        ])
-        .env_remove("LD_LIBRARY_PATH")
-        .env("HARNESS_ICON_DATADIR", &icon_datadir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the harness");
-    let (tx, rx) = channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-        s
-    });
-
-    let deadline = Instant::now() + OVERALL;
-    let mut lines = Vec::new();
-    let mut elsewhere = Vec::new(); // sessions that replace the harness's B, kept until the end
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                println!("{line}");
-                if line == KICK_MARKER {
-                    if let Some(s) = &server {
-                        elsewhere.push(Client::signed_on(s, "bob@example.com", "bobpw"));
-                    }
-                }
-                if line == STOP_MARKER {
-                    if let Some(s) = server.take() {
-                        s.stop();
-                    }
-                }
-                lines.push(line);
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                let _ = child.kill();
-                break;
-            }
-        }
-    }
-    let status = child.wait().unwrap();
-    let stderr = stderr_t.join().unwrap();
-    if std::env::var_os("HARNESS_DEBUG").is_some() {
-        eprintln!("--- harness stderr (libpurple debug log)\n{stderr}");
-    }
-    let report = format!("{}\n--- stderr\n{stderr}", lines.join("\n"));
-    let failed: Vec<&String> = lines.iter().filter(|l| l.starts_with("not ok")).collect();
-    assert!(failed.is_empty(), "failed checks: {failed:#?}\n{report}");
-    assert_eq!(status.code(), Some(0), "harness exit {status:?}\n{report}");
-    let passed = lines.iter().filter(|l| l.starts_with("ok ")).count();
-    assert!(passed >= 50, "only {passed} checks ran\n{report}");
-    assert!(lines.iter().any(|l| l == STOP_MARKER), "the harness never reached the shutdown step\n{report}");
+    run_harness("tree", &plugins, &icon_root.join("usr/share"));
 }

@@ -18,6 +18,42 @@ void note_user(GHashTable *infos, const char *who, uint32_t uid, const char *dis
     }
 }
 
+/* SPEC §19: names compare without case, spaces or Unicode form differences ("Tom", "tom",
+ * "t om"), and an all-digit name is the user with that uid when the session knows its username
+ * (6221 = tom). libpurple's convention: the result lives in a static buffer until the next call. */
+const char *prpl_normalize(const PurpleAccount *account, const char *who) {
+    static char buf[256];
+    if (who == NULL) {
+        return NULL;
+    }
+    const char *name = who;
+    PurpleConnection *gc = account != NULL ? purple_account_get_connection((PurpleAccount *)account) : NULL;
+    msim_purple *mp = mp_of(gc);
+    if (mp != NULL && who[0] != '\0' && strspn(who, "0123456789") == strlen(who)) {
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, mp->infos);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            const user_facts *f = value;
+            if (f->uid != 0 && g_ascii_strtoull(who, NULL, 10) == f->uid) {
+                name = key;
+                break;
+            }
+        }
+    }
+    GString *s = g_string_new(NULL);
+    for (const char *p = name; *p != '\0'; p++) {
+        if (*p != ' ') g_string_append_c(s, *p);
+    }
+    char *lower = g_utf8_strdown(s->str, -1);
+    char *norm = lower != NULL ? g_utf8_normalize(lower, -1, G_NORMALIZE_DEFAULT) : NULL;
+    g_strlcpy(buf, norm != NULL ? norm : name, sizeof buf);
+    g_free(norm);
+    g_free(lower);
+    g_string_free(s, TRUE);
+    return buf;
+}
+
 /* The buddy name for a user: the username, else the uid in decimal (in buf). */
 const char *user_name(uint32_t uid, const char *username, char buf[16]) {
     if (username != NULL && username[0] != '\0') {
@@ -85,18 +121,43 @@ const char *prpl_list_icon(PurpleAccount *account, PurpleBuddy *buddy) {
     return "myspace";
 }
 
+/* An online buddy who is not available (away), as its status's name ("Away"); NULL otherwise. */
+static const char *away_name(PurpleBuddy *buddy) {
+    PurplePresence *pr = purple_buddy_get_presence(buddy);
+    PurpleStatus *st = purple_presence_get_active_status(pr);
+    if (st == NULL || !purple_presence_is_online(pr) || purple_status_is_available(st)) {
+        return NULL;
+    }
+    return purple_status_get_name(st);
+}
+
+/* The headline (status message, HTML: escaped on receipt), or "Away" for an away buddy without one. */
 char *prpl_status_text(PurpleBuddy *buddy) {
     PurpleStatus *st = purple_presence_get_active_status(purple_buddy_get_presence(buddy));
     const char *msg = st != NULL ? purple_status_get_attr_string(st, "message") : NULL;
-    return (msg != NULL && msg[0] != '\0') ? g_strdup(msg) : NULL; /* already escaped */
+    if (msg != NULL && msg[0] != '\0') {
+        return g_strdup(msg);
+    }
+    const char *away = away_name(buddy);
+    return away != NULL ? g_markup_escape_text(away, -1) : NULL;
 }
 
+/* "Status: Away" (with the message) for away buddies, as Pidgin's msimprpl showed; the headline
+ * of available ones. */
 void prpl_tooltip_text(PurpleBuddy *buddy, PurpleNotifyUserInfo *ui, gboolean full) {
     PurplePresence *pr = purple_buddy_get_presence(buddy);
     PurpleStatus *st = purple_presence_get_active_status(pr);
     const char *msg = st != NULL ? purple_status_get_attr_string(st, "message") : NULL;
-    if (msg != NULL && msg[0] != '\0') {
-        purple_notify_user_info_add_pair(ui, "Headline", msg); /* HTML (escaped on receipt) */
+    gboolean has_msg = msg != NULL && msg[0] != '\0';
+    const char *away = away_name(buddy);
+    if (away != NULL) {
+        char *name = g_markup_escape_text(away, -1);
+        char *text = has_msg ? g_strdup_printf("%s: %s", name, msg) : g_strdup(name);
+        purple_notify_user_info_add_pair(ui, "Status", text);
+        g_free(text);
+        g_free(name);
+    } else if (has_msg) {
+        purple_notify_user_info_add_pair(ui, "Headline", msg);
     }
     if (!full) {
         return;

@@ -86,6 +86,7 @@ void prpl_login(PurpleAccount *account) {
     mp->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_pending);
     mp->infos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_user_facts);
     mp->seen = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_last_presence);
+    mp->finds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     purple_connection_set_protocol_data(gc, mp);
     gc->flags |= PURPLE_CONNECTION_HTML | PURPLE_CONNECTION_NO_BGCOLOR | PURPLE_CONNECTION_NO_URLDESC;
 
@@ -95,8 +96,9 @@ void prpl_login(PurpleAccount *account) {
     msim_session_options opts;
     msim_session_options_init(&opts);
     opts.dispatch = MSIM_DISPATCH_POLL; /* events on libpurple's thread via purple_input_add */
-    opts.disable_mail_check = true;
-    opts.skip_username = true; /* an account without a username signs on without one */
+    /* Inbox alerts (mail.c) unless the account turned them off. An account without a username
+     * stops at on_username_required and asks for one (username.c). */
+    opts.disable_mail_check = !purple_account_get_bool(account, OPT_MAIL_ALERTS, TRUE);
     mp->session = msim_session_new_ex(&cb, mp, &opts);
     if (mp->session == NULL) {
         fail(mp, PURPLE_CONNECTION_ERROR_OTHER_ERROR, "libmsim could not create a session");
@@ -136,6 +138,9 @@ void prpl_close(PurpleConnection *gc) {
         purple_input_remove(mp->watch);
     }
     drop_alias_answers(mp);
+    cancel_icon_fetches(mp);
+    /* Dialogs of this connection (username, search, profile) must not call back into mp. */
+    purple_request_close_with_handle(gc);
     /* Logs out if still connected; no callback of this session runs after this returns. */
     msim_session_free(mp->session);
     g_hash_table_destroy(mp->lookups);
@@ -143,6 +148,12 @@ void prpl_close(PurpleConnection *gc) {
     g_hash_table_destroy(mp->infos);
     g_hash_table_destroy(mp->seen);
     groups_free(mp);
+    g_hash_table_destroy(mp->finds);
+    g_free(mp->wanted_username);
+    g_free(mp->own_display_name);
+    g_free(mp->own_headline);
+    g_free(mp->own_band);
+    g_free(mp->own_song);
     purple_connection_set_protocol_data(gc, NULL);
     g_free(mp);
 }

@@ -22,6 +22,7 @@ static void cb_signed_on(void *ud, uint32_t uid, const char *username) {
     mp->own_uid = uid;
     purple_connection_set_display_name(mp->gc, user_name(uid, username, buf));
     groups_signed_on(mp);
+    purple_debug_info(PRPL_ID, "signed on as %s (uid %u)\n", user_name(uid, username, buf), (unsigned)uid);
     purple_connection_set_state(mp->gc, PURPLE_CONNECTED);
 }
 
@@ -180,8 +181,14 @@ static void cb_user_info(void *ud, const msim_user_info *info) {
         place_contact(mp, info->uid, who, c->group, c->nickname, c->blocked);
         g_hash_table_remove(mp->pending, GUINT_TO_POINTER(info->uid));
     }
+    /* Own info comes right after the login, before on_signed_on. */
+    gboolean own = info->uid == msim_session_get_uid(mp->session);
+    if (own) {
+        note_own_profile(mp, info);
+    }
+    update_icon(mp, who, info->image_url);
     if (info->display_name != NULL && info->display_name[0] != '\0') {
-        if (info->uid == mp->own_uid) {
+        if (own) {
             purple_connection_set_display_name(mp->gc, who);
         } else {
             serv_got_alias(mp->gc, who, info->display_name);
@@ -212,10 +219,29 @@ static void cb_contact_list(void *ud, const msim_contact *contacts, size_t count
     }
 }
 
+/* A contact's picture URL from the contact list (after on_contact_list placed the buddies). */
+static void cb_buddy_picture(void *ud, uint32_t uid, const char *username, const char *image_url) {
+    msim_purple *mp = ud;
+    (void)uid;
+    if (!mp->dead && username != NULL) {
+        update_icon(mp, username, image_url); /* unnamed contacts: on_user_info brings the URL */
+    }
+}
+
 static void cb_lookup_result(void *ud, uint32_t request_id, msim_result r, const msim_user_info *info) {
     msim_purple *mp = ud;
+    if (mp->dead) {
+        return;
+    }
+    if (info != NULL) {
+        char buf[16];
+        update_icon(mp, user_name(info->uid, info->username, buf), info->image_url);
+    }
+    if (show_find_result(mp, request_id, r, info)) {
+        return;
+    }
     char *who = g_hash_table_lookup(mp->lookups, GUINT_TO_POINTER(request_id));
-    if (who == NULL || mp->dead) {
+    if (who == NULL) {
         return;
     }
     PurpleNotifyUserInfo *ui = purple_notify_user_info_new();
@@ -309,4 +335,9 @@ void fill_callbacks(msim_callbacks *cb) {
     cb->on_privacy = cb_privacy;
     cb->on_error = cb_error;
     groups_callbacks(cb);
+    cb->on_username_required = cb_username_required; /* username.c */
+    cb->on_username_result = cb_username_result;
+    cb->on_import_result = cb_import_result; /* actions.c */
+    cb->on_mail_alert = cb_mail_alert;       /* mail.c */
+    cb->on_buddy_picture = cb_buddy_picture;
 }

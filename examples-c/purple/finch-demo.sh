@@ -38,7 +38,8 @@ port=${addr##*:}
 
 # Finch's config: HOME=$tmp, so ~/.purple is $tmp/.purple.
 mkdir -p "$tmp/.purple/plugins"
-cp examples-c/purple/libmsim-purple.so target/release/libmsim.so "$tmp/.purple/plugins/"
+cp examples-c/purple/libmsim-purple.so "$tmp/.purple/plugins/"
+cp -L target/release/libmsim.so.0 "$tmp/.purple/plugins/"   # the name the plugin records (SONAME)
 cat >"$tmp/.purple/accounts.xml" <<EOF
 <?xml version='1.0' encoding='UTF-8' ?>
 <account version='1.0'>

@@ -17,7 +17,12 @@
  *   buddies.c     other users on libpurple's lists: names, placement, presence, tooltips
  *   events.c      msim -> libpurple: the session's callbacks and the fd watch
  *   status.c      own status, tune, public alias and idle -> msim
- *   requests.c    the other prpl operations: IMs, typing, get_info, buddy and privacy lists, zaps
+ *   requests.c    the other prpl operations: IMs, typing, get_info, buddy and privacy lists, zaps,
+ *                 the buddy menu, alias and group moves
+ *   username.c    choosing a username for an account without one (SPEC §6.7), with dialogs
+ *   actions.c     the account actions: set username, find people, import friends, profile
+ *   icons.c       buddy icons: the users' pictures fetched over HTTP, the URL as checksum
+ *   mail.c        inbox alerts (SPEC §13) as libpurple mail notifications
  *   groups.c      the server's groups: their ids, rename_group and remove_group
  *   plugin.c      the PurplePluginProtocolInfo / PurplePluginInfo tables and plugin init
  *
@@ -47,6 +52,7 @@
 #include <privacy.h>
 #include <proxy.h>
 #include <prpl.h>
+#include <request.h>
 #include <server.h>
 #include <status.h>
 #include <util.h>
@@ -60,6 +66,8 @@
 #define DEFAULT_SERVER "im.myspace.akadns.net"
 #define DEFAULT_PORT 1863
 #define DEFAULT_GROUP "IM Friends"
+/* Account option: show inbox alerts (SPEC §13); on unless the user turns it off. */
+#define OPT_MAIL_ALERTS "mail_alerts"
 
 /* Status ids (PurpleStatusType ids); "message" is the status message attribute. */
 #define ST_AVAILABLE "available"
@@ -93,6 +101,12 @@ typedef struct {
     uint32_t privacy_mode; /* PrivacyMode as on_privacy last reported it (kept by set_permit_deny) */
     GSList *alias_answers; /* alias_answer*: set_public_alias answers not yet given (timers) */
     GHashTable *group_ids; /* server group name -> id (GUINT_TO_POINTER), groups.c; NULL until used */
+    GSList *icon_fetches;  /* icon_fetch* (icons.c): pictures on their way */
+    GHashTable *finds;     /* request id -> query (char*) of "Find people…" */
+    uint32_t username_check, username_set; /* request ids of the username flow (username.c) */
+    char *wanted_username; /* the name the user asked for, while it is checked or set */
+    /* Own profile as this session last learnt or set it, to prefill "Change profile…". */
+    char *own_display_name, *own_headline, *own_band, *own_song;
 } msim_purple;
 
 /* The last presence reported for a user. At sign-on the server sends the presence of online
@@ -127,6 +141,7 @@ G_GNUC_INTERNAL void place_contact(msim_purple *mp, uint32_t uid, const char *na
 G_GNUC_INTERNAL void apply_presence(msim_purple *mp, const char *who, msim_presence presence, const char *headline);
 G_GNUC_INTERNAL const char *prpl_list_icon(PurpleAccount *account, PurpleBuddy *buddy);
 G_GNUC_INTERNAL char *prpl_status_text(PurpleBuddy *buddy);
+G_GNUC_INTERNAL const char *prpl_normalize(const PurpleAccount *account, const char *who);
 G_GNUC_INTERNAL void prpl_tooltip_text(PurpleBuddy *buddy, PurpleNotifyUserInfo *ui, gboolean full);
 
 /* events.c */
@@ -159,6 +174,30 @@ G_GNUC_INTERNAL void prpl_set_permit_deny(PurpleConnection *gc);
 G_GNUC_INTERNAL GList *prpl_get_attention_types(PurpleAccount *account);
 G_GNUC_INTERNAL gboolean prpl_send_attention(PurpleConnection *gc, const char *who, guint type);
 G_GNUC_INTERNAL gboolean prpl_offline_message(const PurpleBuddy *buddy);
+G_GNUC_INTERNAL GList *prpl_blist_node_menu(PurpleBlistNode *node);
+G_GNUC_INTERNAL void prpl_alias_buddy(PurpleConnection *gc, const char *who, const char *alias);
+G_GNUC_INTERNAL void prpl_group_buddy(PurpleConnection *gc, const char *who, const char *old_group,
+                                      const char *new_group);
+
+/* username.c */
+G_GNUC_INTERNAL void ask_username(msim_purple *mp, const char *why);
+G_GNUC_INTERNAL void cb_username_required(void *ud, uint32_t uid);
+G_GNUC_INTERNAL void cb_username_result(void *ud, uint32_t request_id, const char *name, msim_username_result result,
+                                        const char *text);
+
+/* actions.c */
+G_GNUC_INTERNAL GList *prpl_actions(PurplePlugin *plugin, gpointer context);
+G_GNUC_INTERNAL gboolean show_find_result(msim_purple *mp, uint32_t request_id, msim_result r,
+                                          const msim_user_info *info);
+G_GNUC_INTERNAL void note_own_profile(msim_purple *mp, const msim_user_info *info);
+G_GNUC_INTERNAL void cb_import_result(void *ud, msim_result result, uint32_t count, const char *text);
+
+/* icons.c */
+G_GNUC_INTERNAL void update_icon(msim_purple *mp, const char *who, const char *url);
+G_GNUC_INTERNAL void cancel_icon_fetches(msim_purple *mp);
+
+/* mail.c */
+G_GNUC_INTERNAL void cb_mail_alert(void *ud, uint32_t new_flags, uint32_t all_flags);
 
 /* groups.c */
 G_GNUC_INTERNAL void groups_signed_on(msim_purple *mp);

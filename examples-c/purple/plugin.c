@@ -7,13 +7,14 @@ static PurplePluginProtocolInfo prpl_info = {
     0,                        /* options */
     NULL,                     /* user_splits */
     NULL,                     /* protocol_options: plugin_init */
-    NO_BUDDY_ICONS,
+    /* Buddy icons: received only (icons.c says why the own icon is not uploaded). */
+    {"png,gif,jpeg", 0, 0, 96, 96, 0, PURPLE_ICON_SCALE_DISPLAY},
     prpl_list_icon,
     NULL, /* list_emblem */
     prpl_status_text,
     prpl_tooltip_text,
     prpl_status_types,
-    NULL, /* blist_node_menu */
+    prpl_blist_node_menu,
     NULL, /* chat_info */
     NULL, /* chat_info_defaults */
     prpl_login,
@@ -45,12 +46,12 @@ static PurplePluginProtocolInfo prpl_info = {
     NULL, /* register_user */
     NULL, /* get_cb_info */
     NULL, /* get_cb_away */
-    NULL, /* alias_buddy */
-    NULL, /* group_buddy */
+    prpl_alias_buddy,
+    prpl_group_buddy,
     prpl_rename_group,
     NULL, /* buddy_free */
     NULL, /* convo_closed */
-    NULL, /* normalize */
+    prpl_normalize,
     NULL, /* set_buddy_icon */
     prpl_remove_group,
     NULL, /* get_cb_real_name */
@@ -108,7 +109,7 @@ static PurplePluginInfo info = {
     PLUGIN_VERSION,
     "MySpaceIM protocol plugin (libmsim)",
     "MySpaceIM instant messaging through libmsim: IMs, typing, zaps, presence, status messages, "
-    "the server-side contact and block lists.",
+    "buddy icons, inbox alerts, the server-side contact and block lists.",
     "msim contributors",
     "",   /* homepage */
     plugin_load,
@@ -117,7 +118,7 @@ static PurplePluginInfo info = {
     NULL, /* ui_info */
     &prpl_info,
     NULL, /* prefs_info */
-    NULL, /* actions */
+    prpl_actions,
     NULL,
     NULL,
     NULL,
@@ -130,6 +131,10 @@ static void plugin_init(PurplePlugin *plugin) {
                                                purple_account_option_string_new("Server", "server", DEFAULT_SERVER));
     prpl_info.protocol_options = g_list_append(prpl_info.protocol_options,
                                                purple_account_option_int_new("Port", "port", DEFAULT_PORT));
+    prpl_info.protocol_options = g_list_append(
+        prpl_info.protocol_options,
+        purple_account_option_bool_new("Show inbox alerts (new mail, comments, friend requests)", OPT_MAIL_ALERTS,
+                                       TRUE));
 }
 
 PURPLE_INIT_PLUGIN(msim, plugin_init, info)

@@ -150,3 +150,53 @@ gboolean prpl_offline_message(const PurpleBuddy *buddy) {
     (void)buddy;
     return TRUE; /* the server stores IMs for offline users (SPEC §24) */
 }
+
+/* The buddy menu: a "Zap" submenu with every zap (SPEC §11.4), as Pidgin's msimprpl had; each
+ * goes through libpurple's attention call, which also notes it in the conversation. */
+static void zap_chosen(PurpleBlistNode *node, gpointer data) {
+    PurpleBuddy *b = (PurpleBuddy *)node;
+    PurpleConnection *gc = purple_account_get_connection(purple_buddy_get_account(b));
+    if (gc != NULL) {
+        purple_prpl_send_attention(gc, purple_buddy_get_name(b), GPOINTER_TO_UINT(data));
+    }
+}
+
+GList *prpl_blist_node_menu(PurpleBlistNode *node) {
+    if (!PURPLE_BLIST_NODE_IS_BUDDY(node)) {
+        return NULL;
+    }
+    GList *zaps = NULL;
+    for (guint i = 0; i < G_N_ELEMENTS(zap_names); i++) {
+        zaps = g_list_append(zaps, purple_menu_action_new(zap_names[i][0], PURPLE_CALLBACK(zap_chosen),
+                                                          GUINT_TO_POINTER(i), NULL));
+    }
+    return g_list_append(NULL, purple_menu_action_new("Zap", NULL, NULL, zaps));
+}
+
+/* The group a buddy is in on the local list, as the server should have it. */
+static const char *group_of(PurpleBuddy *b) {
+    PurpleGroup *g = b != NULL ? purple_buddy_get_group(b) : NULL;
+    return g != NULL ? purple_group_get_name(g) : NULL;
+}
+
+/* A local alias is the contact's nickname on the server (0/9 contact-info write, SPEC §18.5); the
+ * write carries the group too, so it is the buddy's current one. */
+void prpl_alias_buddy(PurpleConnection *gc, const char *who, const char *alias) {
+    msim_purple *mp = mp_of(gc);
+    PurpleBuddy *b = purple_find_buddy(mp->account, who);
+    const char *nick = alias != NULL && alias[0] != '\0' ? alias : NULL;
+    if (send_result(msim_session_set_contact_info(mp->session, who, group_of(b), nick), "alias_buddy") > 0) {
+        purple_debug_info(PRPL_ID, "(%s) nickname %s\n", who, nick != NULL ? nick : "(none)");
+    }
+}
+
+/* Moving a buddy to another group is a 0/9 write with the new group and the nickname kept. */
+void prpl_group_buddy(PurpleConnection *gc, const char *who, const char *old_group, const char *new_group) {
+    msim_purple *mp = mp_of(gc);
+    (void)old_group;
+    PurpleBuddy *b = purple_find_buddy(mp->account, who);
+    const char *nick = b != NULL ? purple_buddy_get_local_buddy_alias(b) : NULL;
+    if (send_result(msim_session_set_contact_info(mp->session, who, new_group, nick), "group_buddy") > 0) {
+        purple_debug_info(PRPL_ID, "(%s) moved to %s\n", who, new_group);
+    }
+}

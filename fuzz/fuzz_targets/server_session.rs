@@ -262,7 +262,8 @@ fn check_outcome(outcome: Wait, c: &Client, data: &[u8]) {
 /// An input that starts with `FRESH`: the rest goes to a new connection that has not logged in, with
 /// `RESPONSE` replaced by the right login response for `fuzz@example.com` and this connection's
 /// nonce (so a fuzzed `login2` can succeed and replace the kept session). The sync is a 7/18 with
-/// session key 0, which the server refuses with a non-fatal error 2 (not logged in, or wrong key).
+/// session key 0, which the server refuses with a non-fatal error 2 (not logged in) or, when the
+/// fuzzed login2 succeeded, 3 (wrong session key, SPEC §25).
 fn fresh_connection(h: &Harness, st: &mut State, data: &[u8]) {
     let (mut c, nonce) = Client::connect(h.server.addr());
     let response = msim::protocol::login::compute_response_b64(&nonce, FUZZ.0, FUZZ.1);
@@ -273,7 +274,7 @@ fn fresh_connection(h: &Harness, st: &mut State, data: &[u8]) {
     let outcome = c.wait(
         |m| match m {
             ServerMessage::Persist(p) => p.rid == rid,
-            ServerMessage::Error { code: 2, fatal: false, .. } => true,
+            ServerMessage::Error { code: 2 | 3, fatal: false, .. } => true,
             _ => false,
         },
         SYNC_WAIT,

@@ -2,8 +2,6 @@
 //! default first friend, SPEC §19) and one account without a username to show the set-username
 //! flow (SPEC §6.7). Seeding is idempotent: existing e-mails are left alone.
 
-use msim::protocol::login::password_hash;
-
 use crate::db::{Db, ProfileField};
 use crate::Error;
 
@@ -45,7 +43,7 @@ pub fn seed(db: &Db) -> Result<Vec<(u32, DemoAccount)>, Error> {
             Some(existing) => existing.uid,
             None => {
                 let uid =
-                    db.create_account(a.uid, a.email, &password_hash(a.password), a.username, Some(a.display_name))?;
+                    db.create_account_with_password(a.uid, a.email, a.password, a.username, Some(a.display_name))?;
                 if a.uid == Some(6221) {
                     // Tom's profile as the capture shows it ([S] #65, #36).
                     db.set_profile(uid, ProfileField::Headline, ":-)")?;

@@ -4,23 +4,25 @@
 //! challenge/response, persist replies for every (dsn, lid) with known semantics, contact lists,
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
-//! Threads: one accept thread, one keepalive thread, and one small-stack thread per connection
-//! (`poll` on its socket and an eventfd; dead peers detected by an idle limit before login and by
-//! TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
+//! Threads: one accept thread per listen address, one keepalive thread, and one small-stack
+//! thread per connection (`poll` on its socket and an eventfd; dead peers detected by an idle
+//! limit before login and by TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
 //! connection without ever blocking: what the socket does not take is queued in the connection's
 //! bounded outbox (`outbox`) and written by its own thread. Storage is SQLite ([`db`]).
 //!
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
 //! `outbox` non-blocking bounded output, `state` shared tables, `session` the per-connection loop, `login` the login exchange,
 //! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
-//! [`cli`] the command line.
+//! [`cli`] the command line; `http` the HTTP side serving profile pictures (`db::pictures`).
 
 mod attempts;
 pub mod cli;
 mod conn;
 pub mod db;
 pub mod demo;
+mod demo_pictures;
 mod handlers;
+mod http;
 mod keepalive;
 mod liveness;
 mod login;
@@ -46,6 +48,10 @@ use state::Shared;
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:1863` (SPEC §1 port); `127.0.0.1:0` picks a free port.
     pub listen: String,
+    /// More addresses to serve besides `listen`, all with the same accounts and sessions: e.g. the
+    /// ports clients fall back to when 1863 fails (SPEC §25: 6660, 6661, 6662, 6665, 6668, 6669,
+    /// 80, 443). Empty by default.
+    pub also_listen: Vec<String>,
     /// SQLite file path, or `:memory:`.
     pub db: String,
     /// How often `\ka\` is sent to logged-in sessions (SPEC §17); zero disables it.
@@ -83,16 +89,33 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// How much offline mail a recipient's box holds and one sender may fill (`rules.rs`).
     pub offline_limits: rules::OfflineLimits,
+    /// A `login2` whose `clientver` is below this gets `\error\` 267 "client too old" (fatal,
+    /// SPEC §25) before its password is checked. 0 = every build (Pidgin sends 697, the official
+    /// clients 594–823).
+    pub min_client_version: u32,
+    /// A persist reply whose body is longer than this goes out in pieces of at most about this
+    /// many bytes (SPEC §25 `mtf`; cut between pairs, preferably between records); 0 = never cut.
+    /// The default keeps every frame of a full 1000-contact list far below the 256 KiB frame cap
+    /// clients apply (SPEC §24), and sends lists up to about 250 contacts whole, since Pidgin does
+    /// not put pieces together (it keeps the first).
+    pub persist_piece_bytes: usize,
     /// Log connections and errors to stderr.
     pub log: bool,
     /// Seed the demo accounts ([`demo::DEMO_ACCOUNTS`]) at start.
     pub demo: bool,
+    /// The HTTP side serving profile pictures (`http.rs`): its port on the listen address's IP
+    /// (0 picks a free one); `None` = no HTTP side (stored pictures are then not published).
+    pub http_port: Option<u16>,
+    /// Base URL of the picture URLs (`ImageURL`), e.g. `http://pics.example.com:1864`; `None` =
+    /// `http://<bound address>` of the HTTP side.
+    pub http_url: Option<String>,
 }
 
 impl Default for Config {
     fn default() -> Config {
         Config {
             listen: "127.0.0.1:0".into(),
+            also_listen: Vec::new(),
             db: ":memory:".into(),
             // Well inside the 180 s dead-connection limit clients apply (SPEC §24).
             ka_interval: Duration::from_secs(60),
@@ -111,8 +134,12 @@ impl Default for Config {
             max_outbound_bytes: 2 * 1024 * 1024,
             offline_limits: rules::OfflineLimits::default(),
             login_limits: LoginLimits::default(),
+            min_client_version: 0,
+            persist_piece_bytes: 64 * 1024,
             log: true,
             demo: false,
+            http_port: None,
+            http_url: None,
         }
     }
 }
@@ -143,42 +170,97 @@ pub enum Error {
     BadText { field: &'static str, why: rules::TextError },
     #[error("the allow or block list is full (at most {} entries)", rules::MAX_LIST_ENTRIES)]
     ListFull,
+    #[error("you have no group {0}")]
+    NoSuchGroup(u64),
+    #[error("you already have a group of that name (or the name is empty)")]
+    GroupNameTaken,
+    #[error("the group {} still holds contacts; move or remove them first", db::DEFAULT_GROUP)]
+    DefaultGroupNotEmpty,
+}
+
+impl Config {
+    /// Every address to listen on: `listen`, then `also_listen`.
+    pub fn listen_addrs(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.listen.as_str()).chain(self.also_listen.iter().map(String::as_str))
+    }
 }
 
 /// A running server; see the crate docs. Stops on [`Server::stop`] or drop.
 pub struct Server {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    accept: Option<JoinHandle<()>>,
+    /// The bound addresses, in the order of [`Config::listen_addrs`].
+    addrs: Vec<SocketAddr>,
+    /// One accept thread per address; empty once stopped.
+    accept: Vec<JoinHandle<()>>,
     keepalive: Option<JoinHandle<()>>,
     demo_accounts: Vec<(u32, demo::DemoAccount)>,
+    /// The HTTP side (profile pictures), when `Config::http_port` asks for one.
+    http: Option<http::HttpSide>,
 }
 
 /// How long `stop` waits for session threads to finish their cleanup.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 impl Server {
-    /// Opens the database, binds, starts the threads and returns once it is listening.
+    /// Opens the database, binds every address of [`Config::listen_addrs`] (failing if any cannot
+    /// be bound), starts the threads and returns once it is listening.
     pub fn start(config: Config) -> io::Result<Server> {
         let db = db::Db::open(&config.db).map_err(io::Error::other)?;
         let demo_accounts = if config.demo { demo::seed(&db).map_err(io::Error::other)? } else { Vec::new() };
-        let listener = TcpListener::bind(&config.listen)?;
-        let addr = listener.local_addr()?;
+        demo_pictures::seed(&db, &demo_accounts).map_err(io::Error::other)?;
+        let mut listeners = Vec::new();
+        for a in config.listen_addrs() {
+            let l = TcpListener::bind(a).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {a}: {e}")))?;
+            listeners.push(l);
+        }
+        let addrs = listeners.iter().map(TcpListener::local_addr).collect::<io::Result<Vec<_>>>()?;
+        let (http_port, http_url) = (config.http_port, config.http_url.clone());
         let shared = Arc::new(Shared::new(config, db));
-        log_if(&shared, format_args!("listening on {addr}"));
-        let accept = {
-            let shared = shared.clone();
-            std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?
+        let shown: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+        log_if(&shared, format_args!("listening on {}", shown.join(", ")));
+        // Pictures: served on the first address, another port; without an HTTP side the URLs
+        // published by an earlier run are withdrawn (they would lead nowhere).
+        let http = match http_port {
+            Some(port) => Some(http::start(shared.clone(), addrs[0].ip(), port, http_url.as_deref())?),
+            None => {
+                shared.db.publish_pictures(None).map_err(io::Error::other)?;
+                None
+            }
         };
-        let keepalive = {
+        let mut server =
+            Server { shared: shared.clone(), addrs, accept: Vec::new(), keepalive: None, demo_accounts, http };
+        for listener in listeners {
             let shared = shared.clone();
-            std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?
-        };
-        Ok(Server { shared, addr, accept: Some(accept), keepalive: Some(keepalive), demo_accounts })
+            // On failure `server` is dropped and stops the threads already started.
+            let t =
+                std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?;
+            server.accept.push(t);
+        }
+        server.keepalive =
+            Some(std::thread::Builder::new().name("msim-keepalive".into()).spawn(move || keepalive::run(shared))?);
+        Ok(server)
     }
 
+    /// The first (or only) bound address: `Config::listen`'s.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every bound address, `Config::listen`'s first, then `also_listen`'s.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The HTTP side's address (profile pictures), when it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|h| h.addr)
+    }
+
+    /// Stores `bytes` (PNG, GIF or JPEG within `db::pictures`' limits) as the profile picture of
+    /// `uid` and returns its URL, which lookups and contact lists carry as `ImageURL` from now on
+    /// (`None` without an HTTP side: the picture is published when one starts).
+    pub fn set_picture(&self, uid: u32, bytes: &[u8]) -> Result<Option<String>, db::pictures::PictureError> {
+        Ok(self.shared.db.set_picture(uid, bytes)?.1)
     }
 
     /// Creates an account; returns its uid.
@@ -189,8 +271,15 @@ impl Server {
         username: Option<&str>,
         display_name: Option<&str>,
     ) -> Result<u32, Error> {
-        let hash = msim::protocol::login::password_hash(password);
-        self.shared.db.create_account(None, email, &hash, username, display_name)
+        self.shared.db.create_account_with_password(None, email, password, username, display_name)
+    }
+
+    /// Sets the password of the account with this e-mail (every client's cut, SPEC §25).
+    pub fn set_password(&self, email: &str, password: &str) -> Result<(), Error> {
+        match self.shared.db.set_password(email, password)? {
+            true => Ok(()),
+            false => Err(Error::NoSuchAccount),
+        }
     }
 
     /// Puts `contact` on `owner`'s contact list in `group`.
@@ -226,11 +315,18 @@ impl Server {
     }
 
     fn shutdown(&mut self) {
-        let Some(accept) = self.accept.take() else { return };
+        if self.accept.is_empty() {
+            return;
+        }
         self.shared.set_stopping();
-        // Wake the blocking accept() with a throwaway connection.
-        let _ = TcpStream::connect_timeout(&wake_addr(self.addr), Duration::from_secs(1));
-        let _ = accept.join();
+        if let Some(h) = self.http.as_mut() {
+            h.stop();
+        }
+        for (accept, addr) in std::mem::take(&mut self.accept).into_iter().zip(&self.addrs) {
+            // Wake the blocking accept() with a throwaway connection.
+            let _ = TcpStream::connect_timeout(&wake_addr(*addr), Duration::from_secs(1));
+            let _ = accept.join();
+        }
         {
             let (lock, cv) = &self.shared.ka_wake;
             let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use msim::protocol::kinds::{Login2, ServerMessage};
-use msim::protocol::login::verify_response;
+use msim::protocol::login::verify_response_any_layout;
+use msim::protocol::password::MAX_VARIANTS;
 
 use crate::attempts::{BAD_PASSWORD, UNKNOWN_EMAIL};
 use crate::conn::{Conn, LoginInfo};
@@ -33,10 +34,39 @@ pub const BAD_CREDENTIALS_TEXT: &str = "The e-mail address or password is incorr
 /// text in Pidgin, and 260 would wrongly say the password is wrong.
 pub const ERR_TRY_LATER: u32 = 271;
 
+/// SPEC §25: client version too old. Sent, fatal, to a `login2` whose `clientver` is below
+/// `Config::min_client_version`, and, not fatal, to a legacy `\login\`.
+pub const ERR_CLIENT_TOO_OLD: u32 = 267;
+
+/// A legacy `\login\` (SPEC §25 "Other commands"): this server knows only `login2` (SPEC §6), so
+/// the client is told it is too old; not fatal, so the connection stays and a `login2` may follow.
+pub fn legacy_login(shared: &Shared, conn: &Conn) -> Flow {
+    log_if(shared, format_args!("conn {} from {}: legacy login answered with error 267", conn.id, conn.peer));
+    let text = "This server needs the login2 exchange; please use a newer client.".to_owned();
+    conn.send(&ServerMessage::Error { code: ERR_CLIENT_TOO_OLD, fatal: false, text });
+    Flow::Continue
+}
+
 /// A random session key in 1..=2^31−1: never 0 (no key), never a value Pidgin would echo as a
 /// negative decimal (SPEC §6.5, §24).
 pub fn new_sesskey(rng: &mut impl rand::Rng) -> u32 {
     rng.gen_range(1..=MAX_ECHOED_INT)
+}
+
+/// SPEC §24, §25: decrypts the response with the key from each stored hash (one per client's
+/// password cut, `db/passwords.rs`) and accepts it when one of them yields nonce1 and the e-mail
+/// the client typed (case-insensitive), whatever layout follows (Pidgin's, Digsby's, Miranda's).
+/// Always at least [`MAX_VARIANTS`] checks, so the answer's timing says nothing about the account;
+/// the padding checks' outcome is thrown away (anyone can compute a response under a fixed key).
+fn verify_any(nonce: &[u8; 64], email: &str, hashes: &[[u8; 20]], response: &[u8]) -> bool {
+    let mut ok = false;
+    for i in 0..MAX_VARIANTS.max(hashes.len()) {
+        match hashes.get(i) {
+            Some(hash) => ok |= verify_response_any_layout(nonce, email, hash, response).is_ok(),
+            None => drop(std::hint::black_box(verify_response_any_layout(nonce, email, &[0; 20], response))),
+        }
+    }
+    ok
 }
 
 pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l: &Login2) -> Flow {
@@ -44,6 +74,18 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         conn.send(&ServerMessage::Error { code, fatal: true, text: text.into() });
         flow
     };
+    let min = shared.config.min_client_version;
+    if l.clientver < min {
+        // Before any password check: the answer says nothing about the account, and it is no
+        // failed login. Pidgin treats every fatal code but 260 and 6 as a network error and
+        // reconnects (SPEC §16.2), so each of its attempts comes back here (logged each time).
+        log_if(
+            shared,
+            format_args!("conn {} from {}: client build {} refused (below {min})", conn.id, conn.peer, l.clientver),
+        );
+        let text = format!("Your client (build {}) is too old; this server needs build {min} or newer.", l.clientver);
+        return fail(ERR_CLIENT_TOO_OLD, &text, Flow::Close);
+    }
     let (addr, now) = (conn.peer.ip(), Instant::now());
     if let Err(r) = shared.attempts.check(addr, &l.username, now) {
         let whose = if r.by == "address" { "from your address" } else { "for this account from your address" };
@@ -67,7 +109,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         Ok(Some(a)) => a,
         Ok(None) => {
             // The same work as for a known account, so the answer's timing does not tell either.
-            let _ = verify_response(nonce, &l.username, &[0; 20], &l.response);
+            let _ = verify_any(nonce, &l.username, &[], &l.response);
             return failed(UNKNOWN_EMAIL, &"");
         }
         Err(e) => {
@@ -75,9 +117,14 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
             return fail(1, "The server could not process the login. Please try again later.", Flow::Close);
         }
     };
-    // SPEC §24: verify by decrypting with the key derived from the stored hash; the e-mail in the
-    // plaintext is the one the client typed, compared case-insensitively.
-    if verify_response(nonce, &l.username, &account.pw_hash, &l.response).is_err() {
+    let hashes = match shared.db.password_hashes(account.uid) {
+        Ok(h) => h,
+        Err(e) => {
+            log_if(shared, format_args!("conn {}: database error during login: {e}", conn.id));
+            return fail(1, "The server could not process the login. Please try again later.", Flow::Close);
+        }
+    };
+    if !verify_any(nonce, &l.username, &hashes, &l.response) {
         return failed(BAD_PASSWORD, &format_args!(" for uid {}", account.uid));
     }
     shared.attempts.succeeded(addr, &l.username);
@@ -108,7 +155,7 @@ pub fn handle_login2(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], l
         // Its own thread writes the error, then closes (the error must not be cut off).
         old.end_after_flush();
     }
-    conn.send(&server_info(shared.server_rid()));
+    conn.send(&server_info(shared));
     log_if(
         shared,
         format_args!("conn {} from {}: logged in as uid {uid} (client build {})", conn.id, conn.peer, l.clientver),
@@ -124,6 +171,19 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+
+    /// The checks that pad `verify_any` to a constant count use a key anyone can compute (an
+    /// all-zero h1); a response made with it must never pass, with or without stored hashes.
+    #[test]
+    fn a_response_under_the_padding_key_is_refused() {
+        let nonce = [7u8; 64];
+        let forged = msim::protocol::login::compute_response_from_hash(&nonce, "a@x.org", &[0; 20], &[]);
+        let real = msim::protocol::login::password_hash("pw");
+        assert!(!verify_any(&nonce, "a@x.org", &[], &forged));
+        assert!(!verify_any(&nonce, "a@x.org", &[real], &forged));
+        let good = msim::protocol::login::compute_response(&nonce, "a@x.org", "pw");
+        assert!(verify_any(&nonce, "a@x.org", &[[1; 20], real], &good));
+    }
 
     /// Property: whatever the random source, a key is in 1..=2^31−1, so Pidgin's `%d` echoes it
     /// unchanged. Sampled from a seeded generator (reproducible) and the thread's generator.

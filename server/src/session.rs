@@ -133,7 +133,7 @@ fn run(shared: &Arc<Shared>, conn: &Arc<Conn>, logged_in: &mut bool) -> &'static
     };
     // SPEC §6.1: the challenge, then the unsolicited server info, before the client says anything.
     conn.send(&ServerMessage::Challenge { nonce });
-    conn.send(&handlers::persist::server_info(shared.server_rid()));
+    conn.send(&handlers::persist::server_info(shared));
 
     let (reason, server_ended) = read_loop(shared, conn, &nonce, logged_in);
     if server_ended {
@@ -343,6 +343,7 @@ fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], msg: &Messag
     let Some(me) = conn.login() else {
         return match decoded {
             ClientMessage::Login2(l) => login::handle_login2(shared, conn, nonce, &l),
+            ClientMessage::Unknown(m) if m.is_kind("login") => login::legacy_login(shared, conn),
             _ => {
                 // SPEC §16.2 code 2. Not fatal: the client may still log in on this connection.
                 conn.send(&ServerMessage::Error { code: 2, fatal: false, text: "You are not logged in.".into() });
@@ -361,9 +362,9 @@ fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], msg: &Messag
             return Flow::Continue;
         }
         (_, Some(key)) if key != me.sesskey => {
-            // No code is documented for a wrong key; it proves nothing about the sender, so the
-            // request is refused like one from a connection that is not logged in (code 2).
-            conn.send(&ServerMessage::Error { code: 2, fatal: false, text: "Invalid session key.".into() });
+            // SPEC §25 code 3, invalid session key. Not fatal: a wrong key proves nothing about the
+            // sender, so the request is ignored and the session goes on.
+            conn.send(&ServerMessage::Error { code: 3, fatal: false, text: "Invalid session key.".into() });
             return Flow::Continue;
         }
         _ => {}
@@ -419,9 +420,9 @@ mod tests {
             |m: &ServerMessage, rid: u32| matches!(m, ServerMessage::Persist(p) if p.rid == rid && p.cmd.0 == 257);
         assert!(answered(&ask("2555529105", 1), 1));
         assert!(answered(&ask("-1739438191", 2), 2), "the %d form of the key was refused");
-        // A different key, negative or not, is still the wrong key (error 2) ...
+        // A different key, negative or not, is still the wrong key (error 3, SPEC §25) ...
         for (key, rid) in [("-1739438190", 3), ("-1", 4)] {
-            assert!(matches!(ask(key, rid), ServerMessage::Error { code: 2, .. }), "{key}");
+            assert!(matches!(ask(key, rid), ServerMessage::Error { code: 3, .. }), "{key}");
         }
         // ... and what is no 32-bit value at all stays a malformed field (error 1, SPEC §24).
         for (key, rid) in [("-2147483649", 5), ("--1739438191", 6), ("-", 7), ("- 1", 8), ("-0x1", 9)] {

@@ -93,7 +93,8 @@ fn wrong_sesskey_is_refused_and_session_continues() {
     let mut c = Client::login(s.addr(), "a@example.com", "apw");
     c.send(&ClientMessage::Logout { sesskey: c.sesskey.wrapping_add(1) });
     let e = c.expect(|m| matches!(m, ServerMessage::Error { .. }), WAIT);
-    assert!(matches!(e, ServerMessage::Error { code: 2, fatal: false, .. }), "{e:?}");
+    // SPEC §25: code 3, invalid session key; not fatal.
+    assert!(matches!(e, ServerMessage::Error { code: 3, fatal: false, .. }), "{e:?}");
     // Still logged in: a real request works.
     let r = c.persist(1, 4, 5, msim::protocol::DictBuilder::new().int("UserID", a.into()));
     assert_eq!(body_str(&r.body, "UserID"), Some(a.to_string()));

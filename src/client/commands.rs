@@ -74,16 +74,27 @@ impl ProfileUpdate {
                     value.len()
                 )));
             }
-            if value.as_bytes().contains(&crate::protocol::dict::SEP) {
-                return Err(Error::InvalidArgument(format!(
-                    "{key} contains the byte 0x1C, which a dictionary value cannot carry (SPEC §4.5)"
-                )));
-            }
+            check_stored_text(key, value)?;
         }
         if self.headline.as_deref() == Some("final") {
             return Err(Error::InvalidArgument("a headline cannot be exactly `final` (SPEC §2.2)".into()));
         }
         Ok(())
+    }
+}
+
+/// Refuses text a server stores and sends back inside dictionaries (status text, profile fields,
+/// group names, nicknames): C0 control characters and DEL, except tab, LF and CR. 0x1C separates
+/// dictionary pairs (SPEC §4.5): one stored headline with it used to break the contact list of
+/// everyone listing its author (issue "Hostile peers, round two" item 1); msim-server refuses the
+/// same characters, so the client says so up front instead of the write failing unseen.
+pub(crate) fn check_stored_text(what: &str, value: &str) -> Result<()> {
+    match value.chars().find(|&c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}') {
+        Some(c) => Err(Error::InvalidArgument(format!(
+            "{what} contains the control character U+{:04X}, which cannot be stored",
+            c as u32
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -280,6 +291,7 @@ impl Machine {
         if text == "final" {
             return Err(Error::InvalidArgument("a status message cannot be exactly `final` (SPEC §2.2)".into()));
         }
+        check_stored_text("the status message", text)?;
         self.status = status;
         self.status_text = text.to_owned();
         if self.phase == Phase::SignedOn || self.phase == Phase::SigningOn {
@@ -316,6 +328,7 @@ impl Machine {
     pub fn add_buddy(&mut self, who: &str, group: Option<&str>, now: Instant) -> Result<()> {
         self.require_signed_on()?;
         let group = group.filter(|g| !g.is_empty()).unwrap_or(DEFAULT_GROUP).to_owned();
+        check_stored_text("the group name", &group)?;
         self.with_target(who, Deferred::Add { group }, now)
     }
 
@@ -338,6 +351,8 @@ impl Machine {
     pub fn set_contact_info(&mut self, who: &str, group: Option<&str>, nickname: &str, now: Instant) -> Result<()> {
         self.require_signed_on()?;
         let group = group.filter(|g| !g.is_empty()).unwrap_or(DEFAULT_GROUP).to_owned();
+        check_stored_text("the group name", &group)?;
+        check_stored_text("the nickname", nickname)?;
         self.with_target(who, Deferred::ContactInfo { group, nickname: nickname.to_owned() }, now)
     }
 
@@ -449,6 +464,7 @@ impl Machine {
         if name.is_empty() {
             return Err(Error::InvalidArgument("a group needs a name".into()));
         }
+        check_stored_text("the group name", name)?;
         let mut body = DictBuilder::new().str("GroupName", name);
         if let Some(p) = position {
             body = body.int("Position", u64::from(p));

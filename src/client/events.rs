@@ -118,6 +118,9 @@ pub struct Contact {
     pub headline: Option<String>,
     /// `Visibility=2`: on the block list rather than the buddy list.
     pub blocked: bool,
+    /// The contact's picture URL as its record carries it (`AvatarUrl`, or `ImageURL`, SPEC
+    /// §10.1, §9.2): `Some("")` = no picture; `None` = the record says nothing about it.
+    pub image_url: Option<String>,
 }
 
 /// A contact group (SPEC §10.2).
@@ -329,6 +332,14 @@ pub enum Event {
     },
     /// The contact list (at sign-on, after an import, or late after the sign-on timeout).
     ContactList(Vec<Contact>),
+    /// A contact's picture URL from its contact-list record (`Contact::image_url`, "" = none):
+    /// one per contact whose record has one, right after [`Event::ContactList`], so that hosts
+    /// with one callback per kind of event need not walk the list twice.
+    BuddyPicture {
+        uid: u32,
+        username: Option<String>,
+        url: String,
+    },
     BuddyAdded {
         uid: u32,
         username: Option<String>,
@@ -416,10 +427,13 @@ impl Event {
             }
             Event::BuddyStatus { username, headline, caps, .. } => opt(username) + headline.len() + opt(caps),
             Event::BuddyNotice { username, text, .. } => opt(username) + text.len(),
+            Event::BuddyPicture { username, url, .. } => opt(username) + url.len(),
             Event::UsernameResult { name, text, .. } => name.len() + text.len(),
             Event::ContactList(list) => list
                 .iter()
-                .map(|c| FIXED + opt(&c.username) + c.group.len() + opt(&c.nickname) + opt(&c.headline))
+                .map(|c| {
+                    FIXED + opt(&c.username) + c.group.len() + opt(&c.nickname) + opt(&c.headline) + opt(&c.image_url)
+                })
                 .sum(),
             Event::Groups(list) => list.iter().map(|g| FIXED + g.name.len()).sum(),
             Event::WebChallenge(list) => list.iter().map(|w| FIXED + w.data.len()).sum(),

@@ -24,6 +24,7 @@ impl Machine {
         if name.is_empty() {
             return Err(Error::InvalidArgument("a group needs a name".into()));
         }
+        super::commands::check_stored_text("the group name", name)?;
         let body = DictBuilder::new().int("GroupID", u64::from(id)).str("GroupName", name);
         let purpose = Some(Purpose::SaveGroup { id, name: name.to_owned() });
         self.persist(cmd::PUT, DataItem::WriteGroup, true, body, purpose, now)

@@ -337,6 +337,9 @@ impl Machine {
                 nickname: s("NickName"),
                 headline: s("Headline"),
                 blocked,
+                image_url: ["AvatarUrl", "AvatarURL", "ImageURL"]
+                    .iter()
+                    .find_map(|k| r.opt_str(k).ok().flatten().map(|v| v.into_owned())),
             });
         }
         // Unknown names are learned with by-id lookups (SPEC §10.1); UserInfo events follow.
@@ -344,7 +347,17 @@ impl Machine {
             self.request_info(c.uid, now);
         }
         let count = contacts.len() as u32;
+        let pictures: Vec<Event> = contacts
+            .iter()
+            .filter_map(|c| {
+                let url = c.image_url.clone()?;
+                Some(Event::BuddyPicture { uid: c.uid, username: c.username.clone(), url })
+            })
+            .collect();
         self.emit(Event::ContactList(contacts));
+        for p in pictures {
+            self.emit(p);
+        }
         if import {
             self.emit(Event::ImportResult { result: Ok(count) });
         }

@@ -337,3 +337,48 @@ fn spec_25_error_codes_end_or_continue_the_session_as_their_meaning_says() {
     );
     assert_eq!(h.m.phase(), Phase::SignedOn);
 }
+
+#[test]
+fn text_the_server_would_store_is_refused_with_control_characters_before_anything_is_sent() {
+    // Issue "Hostile peers, round two" item 1: one `\status\` with 0x1C broke the contact lists of
+    // everyone listing its author. Every stored text field is checked on the client too.
+    let mut h = signed_on_with_tom();
+    let bad = "away\u{1c}Headline=x";
+    let refused = |r: Result<(), Error>| matches!(r, Err(Error::InvalidArgument(t)) if t.contains("U+001C"));
+    assert!(refused(h.m.set_status(OwnStatus::Away, bad)));
+    let profile = crate::client::ProfileUpdate { band: Some(bad.into()), ..Default::default() };
+    assert!(refused(h.m.set_profile(&profile)));
+    assert!(refused(h.m.add_buddy("tom", Some(bad), h.t)));
+    assert!(refused(h.m.set_contact_info("tom", None, bad, h.t)));
+    assert!(refused(h.m.save_group(bad, None, None, h.t).map(|_| ())));
+    assert!(refused(h.m.rename_group(7, bad, h.t).map(|_| ())));
+    assert!(matches!(h.m.set_status(OwnStatus::Away, "nul\0"), Err(Error::InvalidArgument(_))));
+    assert!(raw_sent(&mut h).is_empty(), "nothing was sent");
+    // Tabs and line breaks are text, not controls.
+    h.m.set_status(OwnStatus::Away, "back\tat\n5").unwrap();
+    assert_eq!(raw_sent(&mut h).len(), 1);
+}
+
+#[test]
+fn contact_records_with_a_picture_url_become_buddy_picture_events_after_the_list() {
+    let mut h = H::new(cfg());
+    let sent = h.log_in_until_signing_on("jeff");
+    let req = H::persist_req(&sent, 0, 1);
+    // SPEC §10.1: AvatarUrl in contact records ([S] spelling); "" = no picture; absent = unknown.
+    let body = DictBuilder::new()
+        .int("ContactID", 6221)
+        .str("UserName", "tom")
+        .str("AvatarUrl", "http://x.example/tom/1.png")
+        .int("ContactID", 7)
+        .str("UserName", "ann")
+        .str("AvatarUrl", "")
+        .int("ContactID", 8)
+        .str("UserName", "bo");
+    h.feed(reply(257, &req, body));
+    let ev = h.events();
+    assert!(matches!(&ev[0], Event::ContactList(c) if c[0].image_url.as_deref() == Some("http://x.example/tom/1.png")
+        && c[1].image_url.as_deref() == Some("") && c[2].image_url.is_none()));
+    let pic = |uid, name: &str, url: &str| Event::BuddyPicture { uid, username: Some(name.into()), url: url.into() };
+    assert_eq!(ev[1..3], [pic(6221, "tom", "http://x.example/tom/1.png"), pic(7, "ann", "")]);
+    assert!(matches!(ev[3], Event::SignedOn { .. }), "{ev:?}");
+}

@@ -236,6 +236,16 @@ pub struct msim_callbacks {
             text: *const c_char,
         ),
     >,
+    /// A contact's profile-picture URL as the contact list carries it (`AvatarUrl`, SPEC §10.1):
+    /// right after `on_contact_list`, once per contact whose record has one; "" = no picture.
+    /// Lookups and `on_user_info` carry it too, as `msim_user_info.image_url`. The URL changes
+    /// when the picture does, so it can serve as the picture's checksum (SPEC §9.3: Pidgin
+    /// fetches it over HTTP only when it changed). `username` is NULL when not known yet (an
+    /// `on_user_info` with the URL follows). Runs where every callback runs; the strings are
+    /// valid until it returns.
+    pub on_buddy_picture: Option<
+        unsafe extern "C" fn(userdata: *mut c_void, uid: u32, username: *const c_char, image_url: *const c_char),
+    >,
 }
 
 /// Bits of the flags of `on_mail_alert` (SPEC §13).
@@ -450,6 +460,11 @@ pub(crate) fn invoke(cb: &msim_callbacks, ud: UserData, ev: &Event) {
                     f(u, *from, st.opt(username.as_deref()), types::notice_kind(*kind), st.add(text))
                 }
             }
+            Event::BuddyPicture { uid, username, url } => {
+                if let Some(f) = cb.on_buddy_picture {
+                    f(u, *uid, st.opt(username.as_deref()), st.add(url))
+                }
+            }
             Event::Trace { dir, text } => {
                 if let Some(f) = cb.on_trace {
                     let d = match dir {
@@ -497,5 +512,6 @@ pub(crate) fn wants(cb: &msim_callbacks, ev: &Event) -> bool {
         Event::PrivacySettings(_) => cb.on_privacy.is_some(),
         Event::WebChallenge(_) => cb.on_web_challenge.is_some(),
         Event::BuddyNotice { .. } => cb.on_buddy_notice.is_some(),
+        Event::BuddyPicture { .. } => cb.on_buddy_picture.is_some(),
     }
 }

@@ -256,7 +256,10 @@ pub unsafe extern "C" fn msim_session_send_zap(
 
 /// Sets own presence (an `msim_status` value; others → MSIM_RESULT_INVALID_ARGUMENT) and status
 /// message (plain text, NULL = none; exactly "final" → MSIM_RESULT_INVALID_ARGUMENT, SPEC §2.2).
-/// Works in every state: before sign-on it is kept and sent at sign-on.
+/// Works in every state: before sign-on it is kept and sent at sign-on. Text a server stores —
+/// this message, profile fields, group names, nicknames — may not contain control characters
+/// other than tab, LF and CR (MSIM_RESULT_INVALID_ARGUMENT): a stored 0x1C would break the
+/// contact lists of everyone who lists you.
 ///
 /// # Safety
 /// `session` valid; `message` NULL or NUL-terminated.

@@ -64,7 +64,7 @@ const STACK_WIPE_BYTES: usize = 16 * 1024;
 /// queued event held the UTF-16LE password for as long as the session lived (issue 10 item 7,
 /// `tests/secrets.rs`). Wiping the dead frames right away leaves nothing to carry.
 #[inline(never)]
-fn on_wiped_stack<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn on_wiped_stack<R>(f: impl FnOnce() -> R) -> R {
     let r = in_own_frame(f);
     wipe_stack();
     r
@@ -230,6 +230,43 @@ fn check_response(
     }
 }
 
+/// Server side, for every client's layout (SPEC §25): Pidgin's (§6.3: NUL, 0xFB padding, a
+/// length and the list), Digsby's (NUL, a 4-byte big-endian *count* of IPv4 addresses and 4 bytes
+/// each, no padding) and Miranda's (no NUL, then a raw 25-byte list). Decrypts with the key from
+/// `stored_hash` and nonce2 and checks only that the plaintext starts with nonce1 and the e-mail
+/// (ASCII case-insensitive); whatever follows the e-mail is not looked at. That is all that proves
+/// the password: nonce1 is fresh and 32 bytes long, and only a holder of h1 can make it decrypt.
+pub fn verify_response_any_layout(
+    nonce: &[u8; NONCE_LEN],
+    email: &str,
+    stored_hash: &[u8; 20],
+    response: &[u8],
+) -> Result<(), LoginError> {
+    on_wiped_stack(|| check_prefix(nonce, email, stored_hash, response))
+}
+
+fn check_prefix(
+    nonce: &[u8; NONCE_LEN],
+    email: &str,
+    stored_hash: &[u8; 20],
+    response: &[u8],
+) -> Result<(), LoginError> {
+    let head = HALF + email.len();
+    if response.len() < head {
+        return Err(LoginError::BadResponse);
+    }
+    // Only the prefix is decrypted: RC4 is a stream cipher, so its first bytes need no others.
+    let mut plain = response[..head].to_vec();
+    cipher(nonce, stored_hash).apply_keystream(&mut plain);
+    let mut ok = constant_time_eq(&plain[..HALF], &nonce[..HALF]);
+    ok &= plain[HALF..].eq_ignore_ascii_case(email.as_bytes());
+    if ok {
+        Ok(())
+    } else {
+        Err(LoginError::BadResponse)
+    }
+}
+
 /// [`verify_response`] on the base64 `response` field as received.
 pub fn verify_response_b64(
     nonce: &[u8; NONCE_LEN],
@@ -347,6 +384,49 @@ mod tests {
         let mut long = good.clone();
         long.push(0);
         assert_eq!(verify_response(&nonce, "ab@c.de", &hash, &long), Err(LoginError::BadResponse));
+    }
+
+    /// SPEC §25: Digsby's layout (NUL, a count of IPv4 addresses, 4 bytes each, no padding) and
+    /// Miranda's (no NUL, a raw 25-byte list) pass the tolerant check and fail the strict one;
+    /// Pidgin's passes both. Nonce1, the e-mail and the key are still checked.
+    #[test]
+    fn any_layout_checks_nonce1_and_the_email_prefix_only() {
+        let nonce: [u8; 64] = std::array::from_fn(|i| i as u8 * 3);
+        let hash = password_hash("secret");
+        let email = "Me@Example.com";
+        let seal = |plain: &[u8], hash: &[u8; 20]| {
+            let mut c = plain.to_vec();
+            cipher(&nonce, hash).apply_keystream(&mut c);
+            c
+        };
+        let head = |email: &str, nonce1: &[u8]| [nonce1, email.as_bytes()].concat();
+        let digsby = [head(email, &nonce[..32]), vec![0, 0, 0, 0, 2, 127, 0, 0, 1, 192, 168, 1, 2]].concat();
+        let miranda_list = [0, 0, 0, 0, 5, 127, 0, 0, 1, 0, 0, 0, 0, 10, 0, 0, 64, 192, 168, 88, 1, 192, 168, 60, 1];
+        let miranda = [head(email, &nonce[..32]), miranda_list.to_vec()].concat();
+        for (name, plain) in [("digsby", &digsby), ("miranda", &miranda)] {
+            let r = seal(plain, &hash);
+            assert_eq!(verify_response_any_layout(&nonce, "me@example.com", &hash, &r), Ok(()), "{name}");
+            assert_eq!(verify_response(&nonce, email, &hash, &r), Err(LoginError::BadResponse), "{name} strict");
+            // Nothing after the e-mail is needed, either.
+            let bare = seal(&head(email, &nonce[..32]), &hash);
+            assert_eq!(verify_response_any_layout(&nonce, email, &hash, &bare), Ok(()));
+        }
+        let pidgin = compute_response(&nonce, email, "secret");
+        assert_eq!(verify_response_any_layout(&nonce, email, &hash, &pidgin), Ok(()));
+        // Refused: another key, another nonce1, another e-mail (or a longer one), a cut-off e-mail.
+        let other = password_hash("Secret!");
+        let mut wrong_nonce = nonce;
+        wrong_nonce[0] ^= 1;
+        let refused: [(&str, Vec<u8>, &str); 5] = [
+            ("key", seal(&digsby, &other), email),
+            ("nonce1", seal(&[head(email, &wrong_nonce[..32]), vec![0]].concat(), &hash), email),
+            ("e-mail", seal(&digsby, &hash), "you@example.com"),
+            ("longer e-mail", seal(&digsby, &hash), "me@example.comx"),
+            ("truncated", seal(&digsby[..40], &hash), email),
+        ];
+        for (what, r, email) in refused {
+            assert_eq!(verify_response_any_layout(&nonce, email, &hash, &r), Err(LoginError::BadResponse), "{what}");
+        }
     }
 
     #[test]

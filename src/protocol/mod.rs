@@ -13,6 +13,7 @@ pub mod list;
 pub mod login;
 pub mod markup;
 pub mod message;
+pub mod password;
 pub mod persist;
 mod scan;
 pub mod status;

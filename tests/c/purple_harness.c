@@ -1,255 +1,37 @@
 /*
  * A libpurple null client (after libpurple/example/nullclient.c) that loads prpl-msim from a
- * plugin directory and exercises it against a running msim-server with three accounts.
- * Driven by tests/purple_harness.rs, which starts the server, signs B on from another client
- * when this program prints "# harness: sign on B elsewhere now", and stops the server when it
- * prints "# harness: stop the server now".
+ * plugin directory and exercises it against a running msim-server. Driven by
+ * tests/purple_harness.rs, which starts the server and acts on the lines this program prints
+ * starting with "# harness:" (sign B on elsewhere, stop the server, change B's picture, let C list
+ * A, check A's contact record of B in the server's database).
  *
  *   purple_harness HOST PORT PLUGIN_DIR USER_DIR  A_EMAIL A_PASS A_NAME  B_EMAIL B_PASS B_NAME
- *                  C_EMAIL C_PASS C_NAME
+ *                  C_EMAIL C_PASS C_NAME  D_EMAIL D_PASS  E_EMAIL E_PASS
  *
- * A and B list each other as contacts on the server; C is on nobody's list. Every check prints
- * "ok N - what" or "not ok N - what (why)"; the exit code is the number of failures (a crash or
- * the overall alarm is a failure too). HARNESS_DEBUG=1 prints libpurple's debug log on stderr.
+ * A and B list each other as contacts on the server; C is on nobody's list; D and E have no
+ * username yet (D chooses one, E cancels). Environment: HARNESS_B_PICTURE and
+ * HARNESS_B_PICTURE2 (files: B's picture now and after the change), HARNESS_B_UID,
+ * HARNESS_ICON_DATADIR. Every check prints "ok N - what" or "not ok N - what (why)"; the exit code
+ * is the number of failures (a crash or the overall alarm is a failure too). HARNESS_DEBUG=1
+ * prints libpurple's debug log on stderr. The files of the harness: purple_harness.h.
  */
-#define _POSIX_C_SOURCE 200809L
-
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <glib.h>
-#include <purple.h>
+#include "purple_harness.h"
 
-#define UI_ID "msim-harness"
-#define WAIT_MS 10000
-#define OVERALL_SECONDS 120
-
-/* ------------------------------------------------------------------ event loop (as nullclient) */
-
-#define READ_COND (G_IO_IN | G_IO_HUP | G_IO_ERR)
-#define WRITE_COND (G_IO_OUT | G_IO_HUP | G_IO_ERR | G_IO_NVAL)
-
-typedef struct {
-    PurpleInputFunction function;
-    guint result;
-    gpointer data;
-} io_closure;
-
-static gboolean io_invoke(GIOChannel *source, GIOCondition condition, gpointer data) {
-    io_closure *c = data;
-    int cond = 0;
-    if (condition & READ_COND) cond |= PURPLE_INPUT_READ;
-    if (condition & WRITE_COND) cond |= PURPLE_INPUT_WRITE;
-    c->function(c->data, g_io_channel_unix_get_fd(source), (PurpleInputCondition)cond);
-    return TRUE;
-}
-
-static guint input_add(gint fd, PurpleInputCondition condition, PurpleInputFunction function, gpointer data) {
-    io_closure *c = g_new0(io_closure, 1);
-    GIOCondition cond = 0;
-    c->function = function;
-    c->data = data;
-    if (condition & PURPLE_INPUT_READ) cond |= READ_COND;
-    if (condition & PURPLE_INPUT_WRITE) cond |= WRITE_COND;
-    GIOChannel *ch = g_io_channel_unix_new(fd);
-    c->result = g_io_add_watch_full(ch, G_PRIORITY_DEFAULT, cond, io_invoke, c, g_free);
-    g_io_channel_unref(ch);
-    return c->result;
-}
-
-static PurpleEventLoopUiOps eventloop_ops = {
-    g_timeout_add, g_source_remove, input_add, g_source_remove, NULL, g_timeout_add_seconds, NULL, NULL, NULL,
-};
-
-/* ------------------------------------------------------------------ what the signals saw */
-
-typedef struct {
-    char *from;
-    char *message;
-    gboolean connected; /* the account was connected (signed on) when it arrived */
-} im;
-
-static struct {
-    PurpleAccount *a, *b, *c;
-    const char *a_name, *b_name, *c_name;
-    GPtrArray *ims_a, *ims_b; /* im* received by A / B */
-    int signed_on_a, signed_on_b, signed_on_c;
-    int error_a, error_b, error_c; /* last PurpleConnectionError + 1, 0 = none */
-    int status_changes_of_b;       /* buddy-status-changed for B in A's list */
-    int idle_changes_of_b;
-    int typing_at_b, typing_stopped_at_b; /* buddy-typing(-stopped) from A, at B */
-    int attention_at_b;                   /* got-attention from A at B: type + 1 */
-    gboolean userinfo_seen;
-    char *userinfo_who;
-    char *userinfo_text;
-    int alias_answers, alias_ok; /* set_public_alias callbacks */
-    GString *debug; /* prpl-msim's debug lines */
-    GString *progress_a; /* A's connect_progress texts, "step/count text;" each */
-    int progress_steps_a, progress_last_a, progress_ordered_a;
-} st;
-
-static int *per_account(PurpleAccount *acc, int *a, int *b, int *c) {
-    return acc == st.a ? a : acc == st.b ? b : acc == st.c ? c : NULL;
-}
-
-static void on_signed_on(PurpleConnection *gc, gpointer d) {
-    (void)d;
-    int *n = per_account(purple_connection_get_account(gc), &st.signed_on_a, &st.signed_on_b, &st.signed_on_c);
-    if (n) (*n)++;
-}
-
-static void on_connection_error(PurpleConnection *gc, PurpleConnectionError err, const gchar *desc, gpointer d) {
-    (void)d;
-    PurpleAccount *acc = purple_connection_get_account(gc);
-    printf("# %s: connection error %d: %s\n", purple_account_get_username(acc), (int)err, desc);
-    int *n = per_account(acc, &st.error_a, &st.error_b, &st.error_c);
-    if (n) *n = (int)err + 1;
-}
-
-static void on_received_im(PurpleAccount *acc, char *sender, char *message, PurpleConversation *conv,
-                           PurpleMessageFlags flags, gpointer d) {
-    (void)conv;
-    (void)flags;
-    (void)d;
-    im *m = g_new0(im, 1);
-    m->from = g_strdup(sender);
-    m->message = g_strdup(message);
-    m->connected = purple_account_is_connected(acc);
-    printf("# %s received from %s: %s\n", purple_account_get_username(acc), sender, message);
-    if (acc == st.a) g_ptr_array_add(st.ims_a, m);
-    else if (acc == st.b) g_ptr_array_add(st.ims_b, m);
-}
-
-static void on_buddy_status_changed(PurpleBuddy *buddy, PurpleStatus *old, PurpleStatus *new_status, gpointer d) {
-    (void)old;
-    (void)d;
-    if (purple_buddy_get_account(buddy) == st.a && strcmp(purple_buddy_get_name(buddy), st.b_name) == 0) {
-        st.status_changes_of_b++;
-        const char *msg = purple_status_get_attr_string(new_status, "message");
-        printf("# A sees %s: %s (%s)\n", st.b_name, purple_status_get_id(new_status), msg ? msg : "");
-    }
-}
-
-static void on_buddy_idle_changed(PurpleBuddy *buddy, gboolean old, gboolean idle, gpointer d) {
-    (void)old;
-    (void)d;
-    if (purple_buddy_get_account(buddy) == st.a && strcmp(purple_buddy_get_name(buddy), st.b_name) == 0) {
-        st.idle_changes_of_b++;
-        printf("# A sees %s idle=%d\n", st.b_name, (int)idle);
-    }
-}
-
-static void on_buddy_typing(PurpleAccount *acc, const char *name, gpointer d) {
-    (void)d;
-    if (acc == st.b && strcmp(name, st.a_name) == 0) st.typing_at_b++;
-}
-
-static void on_buddy_typing_stopped(PurpleAccount *acc, const char *name, gpointer d) {
-    (void)d;
-    if (acc == st.b && strcmp(name, st.a_name) == 0) st.typing_stopped_at_b++;
-}
-
-static void on_got_attention(PurpleAccount *acc, const char *who, PurpleConversation *conv, guint type, gpointer d) {
-    (void)conv;
-    (void)d;
-    printf("# %s got attention %u from %s\n", purple_account_get_username(acc), type, who);
-    if (acc == st.b && strcmp(who, st.a_name) == 0) st.attention_at_b = (int)type + 1;
-}
-
-/* ------------------------------------------------------------------ UI ops */
+#define OVERALL_SECONDS 150
 
 static void alias_set(PurpleAccount *acc, const char *alias) {
     (void)acc;
     st.alias_answers++;
     st.alias_ok = alias != NULL && strcmp(alias, "Bobby Tables") == 0;
 }
+
 static void alias_failed(PurpleAccount *acc, const char *error) {
     (void)acc;
     st.alias_answers++;
     printf("# set_public_alias failed: %s\n", error);
-}
-
-static void *notify_userinfo(PurpleConnection *gc, const char *who, PurpleNotifyUserInfo *info) {
-    (void)gc;
-    g_free(st.userinfo_who);
-    g_free(st.userinfo_text);
-    st.userinfo_who = g_strdup(who);
-    st.userinfo_text = purple_notify_user_info_get_text_with_newline(info, "\n");
-    st.userinfo_seen = TRUE;
-    printf("# user info for %s: %s\n", who, st.userinfo_text);
-    return NULL;
-}
-
-static void *notify_message(PurpleNotifyMsgType type, const char *title, const char *primary,
-                            const char *secondary) {
-    printf("# notify %d: %s: %s %s\n", (int)type, title ? title : "", primary ? primary : "",
-           secondary ? secondary : "");
-    return NULL;
-}
-
-static PurpleNotifyUiOps notify_ops = {
-    notify_message, NULL, NULL, NULL, NULL, NULL, notify_userinfo, NULL, NULL, NULL, NULL, NULL, NULL,
-};
-
-static void debug_print(PurpleDebugLevel level, const char *category, const char *arg) {
-    if (category != NULL && strcmp(category, "prpl-msim") == 0) {
-        g_string_append(st.debug, arg);
-    }
-    if (getenv("HARNESS_DEBUG") != NULL) {
-        fprintf(stderr, "[%d] %s: %s", (int)level, category ? category : "", arg);
-    }
-}
-
-static gboolean debug_enabled(PurpleDebugLevel level, const char *category) {
-    (void)level;
-    (void)category;
-    return TRUE;
-}
-
-static PurpleDebugUiOps debug_ops = {debug_print, debug_enabled, NULL, NULL, NULL, NULL};
-
-static void connect_progress(PurpleConnection *gc, const char *text, size_t step, size_t count) {
-    if (purple_connection_get_account(gc) != st.a) return;
-    g_string_append_printf(st.progress_a, "%u/%u %s; ", (unsigned)step, (unsigned)count, text);
-    if (st.progress_steps_a > 0 && (int)step <= st.progress_last_a) st.progress_ordered_a = 0;
-    st.progress_steps_a++;
-    st.progress_last_a = (int)step;
-}
-
-static PurpleConnectionUiOps connection_ops = {
-    connect_progress, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-};
-
-static void ui_init(void) {
-    purple_notify_set_ui_ops(&notify_ops);
-    purple_connections_set_ui_ops(&connection_ops);
-}
-
-static PurpleCoreUiOps core_ops = {NULL, NULL, ui_init, NULL, NULL, NULL, NULL, NULL};
-
-/* ------------------------------------------------------------------ checks and waiting */
-
-static int checks, failures;
-
-static void check(gboolean ok, const char *what, const char *why_fmt, ...) {
-    checks++;
-    if (ok) {
-        printf("ok %d - %s\n", checks, what);
-    } else {
-        char why[512] = "";
-        va_list ap;
-        va_start(ap, why_fmt);
-        vsnprintf(why, sizeof why, why_fmt, ap);
-        va_end(ap);
-        failures++;
-        printf("not ok %d - %s (%s)\n", checks, what, why);
-    }
-    fflush(stdout);
 }
 
 static gboolean tick(gpointer d) {
@@ -257,124 +39,11 @@ static gboolean tick(gpointer d) {
     return TRUE; /* keeps the loop waking up so that deadlines are noticed */
 }
 
-static gint64 deadline_in(int ms) {
-    return g_get_monotonic_time() + (gint64)ms * 1000;
-}
-
-/* One main-loop iteration unless the deadline has passed. */
-static gboolean step_until(gint64 deadline) {
-    if (g_get_monotonic_time() >= deadline) return FALSE;
-    g_main_context_iteration(NULL, TRUE);
-    return TRUE;
-}
-
-/* Runs the loop until `cond` holds (ok = TRUE) or `ms` pass (ok = FALSE). */
-#define WAIT_UNTIL(ok, cond, ms)                                   \
-    do {                                                           \
-        gint64 dl_ = deadline_in(ms);                              \
-        while (!((ok) = (cond)) && step_until(dl_)) {              \
-        }                                                          \
-    } while (0)
-
-/* Runs the loop for `ms` regardless. */
-static void run_for(int ms) {
-    gint64 dl = deadline_in(ms);
-    while (step_until(dl)) {
-    }
-}
-
-static const im *find_im(GPtrArray *ims, const char *from, const char *needle) {
-    for (guint i = 0; i < ims->len; i++) {
-        const im *m = g_ptr_array_index(ims, i);
-        if (strcmp(m->from, from) == 0 && strstr(m->message, needle) != NULL) return m;
-    }
-    return NULL;
-}
-
-/* The timestamp libpurple keeps for the message of `conv` that contains `needle`; 0 = none. */
-static time_t history_time(PurpleConversation *conv, const char *needle) {
-    for (GList *l = conv ? purple_conversation_get_message_history(conv) : NULL; l != NULL; l = l->next) {
-        const char *text = purple_conversation_message_get_message(l->data);
-        if (text != NULL && strstr(text, needle) != NULL) return purple_conversation_message_get_timestamp(l->data);
-    }
-    return 0;
-}
-
-/* IM conversations of `acc` named by a number (a uid): what a sender without a name looks like. */
-static int numeric_conversations(PurpleAccount *acc) {
-    int n = 0;
-    for (GList *l = purple_get_ims(); l != NULL; l = l->next) {
-        const char *name = purple_conversation_get_name(l->data);
-        if (purple_conversation_get_account(l->data) == acc && name != NULL && name[0] != '\0' &&
-            strspn(name, "0123456789") == strlen(name)) {
-            n++;
-        }
-    }
-    return n;
-}
-
-static PurpleBuddy *b_in_a(void) {
-    return purple_find_buddy(st.a, st.b_name);
-}
-
-static const char *b_status_id(void) {
-    PurpleBuddy *b = b_in_a();
-    if (b == NULL) return "(no buddy)";
-    return purple_status_get_id(purple_presence_get_active_status(purple_buddy_get_presence(b)));
-}
-
-static const char *b_status_message(void) {
-    PurpleBuddy *b = b_in_a();
-    if (b == NULL) return NULL;
-    return purple_status_get_attr_string(purple_presence_get_active_status(purple_buddy_get_presence(b)), "message");
-}
-
-static gboolean b_is(const char *id, const char *message) {
-    const char *m = b_status_message();
-    return strcmp(b_status_id(), id) == 0 && (message == NULL || (m != NULL && strcmp(m, message) == 0));
-}
-
-static gboolean b_idle(void) {
-    PurpleBuddy *b = b_in_a();
-    return b != NULL && purple_presence_is_idle(purple_buddy_get_presence(b));
-}
-
-static gboolean debug_has(const char *needle) {
-    return strstr(st.debug->str, needle) != NULL;
-}
-
-static PurpleAccount *new_account(const char *email, const char *password, const char *host, int port) {
-    PurpleAccount *acc = purple_account_new(email, "prpl-msim");
-    purple_account_set_password(acc, password);
-    purple_account_set_remember_password(acc, TRUE);
-    purple_account_set_string(acc, "server", host);
-    purple_account_set_int(acc, "port", port);
-    purple_accounts_add(acc);
-    purple_account_set_status(acc, "available", TRUE, NULL);
-    return acc;
-}
-
-static void connect_signals(void) {
-    static int handle;
-    void *conn = purple_connections_get_handle();
-    void *conv = purple_conversations_get_handle();
-    void *blist = purple_blist_get_handle();
-    purple_signal_connect(conn, "signed-on", &handle, PURPLE_CALLBACK(on_signed_on), NULL);
-    purple_signal_connect(conn, "connection-error", &handle, PURPLE_CALLBACK(on_connection_error), NULL);
-    purple_signal_connect(conv, "received-im-msg", &handle, PURPLE_CALLBACK(on_received_im), NULL);
-    purple_signal_connect(conv, "buddy-typing", &handle, PURPLE_CALLBACK(on_buddy_typing), NULL);
-    purple_signal_connect(conv, "buddy-typing-stopped", &handle, PURPLE_CALLBACK(on_buddy_typing_stopped), NULL);
-    purple_signal_connect(conv, "got-attention", &handle, PURPLE_CALLBACK(on_got_attention), NULL);
-    purple_signal_connect(blist, "buddy-status-changed", &handle, PURPLE_CALLBACK(on_buddy_status_changed), NULL);
-    purple_signal_connect(blist, "buddy-idle-changed", &handle, PURPLE_CALLBACK(on_buddy_idle_changed), NULL);
-}
-
-/* ------------------------------------------------------------------ the script */
 
 int main(int argc, char **argv) {
-    if (argc != 14) {
+    if (argc != 18) {
         fprintf(stderr, "usage: %s HOST PORT PLUGIN_DIR USER_DIR A_EMAIL A_PASS A_NAME B_EMAIL B_PASS B_NAME "
-                        "C_EMAIL C_PASS C_NAME\n", argv[0]);
+                        "C_EMAIL C_PASS C_NAME D_EMAIL D_PASS E_EMAIL E_PASS\n", argv[0]);
         return 100;
     }
     const char *host = argv[1];
@@ -383,11 +52,7 @@ int main(int argc, char **argv) {
     st.a_name = argv[7];
     st.b_name = argv[10];
     st.c_name = argv[13];
-    st.ims_a = g_ptr_array_new();
-    st.ims_b = g_ptr_array_new();
-    st.debug = g_string_new(NULL);
-    st.progress_a = g_string_new(NULL);
-    st.progress_ordered_a = 1;
+    harness_init_state();
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     alarm(OVERALL_SECONDS); /* the default action ends the process: a hang is a failure */
@@ -397,9 +62,7 @@ int main(int argc, char **argv) {
     g_timeout_add(50, tick, NULL);
 
     purple_util_set_user_dir(user_dir);
-    purple_debug_set_ui_ops(&debug_ops);
-    purple_core_set_ui_ops(&core_ops);
-    purple_eventloop_set_ui_ops(&eventloop_ops);
+    harness_set_ui_ops();
     purple_plugins_add_search_path(plugin_dir);
     if (!purple_core_init(UI_ID)) {
         printf("not ok 1 - libpurple core init\n");
@@ -417,7 +80,7 @@ int main(int argc, char **argv) {
     check(prpl != NULL && purple_plugin_is_loaded(prpl), "prpl-msim is found and loaded from the plugin dir",
           "purple_find_prpl gave %p", (void *)prpl);
     if (prpl == NULL) {
-        return 1 + failures;
+        return 1 + harness_failures();
     }
     PurplePluginProtocolInfo *info = PURPLE_PLUGIN_PROTOCOL_INFO(prpl);
     check(purple_plugin_get_name(prpl) != NULL && strcmp(purple_plugin_get_name(prpl), "MySpaceIM") == 0,
@@ -426,7 +89,8 @@ int main(int argc, char **argv) {
     for (GList *l = info->protocol_options; l != NULL; l = l->next) {
         g_string_append_printf(opts, "%s ", purple_account_option_get_setting(l->data));
     }
-    check(strcmp(opts->str, "server port ") == 0, "account options: server and port", "%s", opts->str);
+    check(strcmp(opts->str, "server port mail_alerts ") == 0, "account options: server, port, inbox alerts",
+          "%s", opts->str);
     g_string_free(opts, TRUE);
 
     /* Pidgin 2.x loads a protocol's icon from DATADIR/pixmaps/pidgin/protocols/<size>/<list_icon>.png
@@ -459,6 +123,8 @@ int main(int argc, char **argv) {
     /* --- sign on A and B */
     st.a = new_account(argv[5], argv[6], host, port);
     st.b = new_account(argv[8], argv[9], host, port);
+    /* B does without inbox alerts (the account option); A keeps the default (on). */
+    purple_account_set_bool(st.b, "mail_alerts", FALSE);
     /* B first: at A's sign-on the server then sends B's presence before A's contact list,
      * i.e. before B is a buddy in libpurple; the plugin must not lose it. */
     purple_account_set_enabled(st.b, UI_ID, TRUE);
@@ -474,7 +140,7 @@ int main(int argc, char **argv) {
     check(ok, "both accounts sign on", "A %d B %d, errors A %d B %d", st.signed_on_a, st.signed_on_b, st.error_a,
           st.error_b);
     if (!ok) {
-        return failures;
+        return harness_failures();
     }
     check(strcmp(purple_connection_get_display_name(purple_account_get_connection(st.a)), st.a_name) == 0,
           "display name is the username", "%s", purple_connection_get_display_name(purple_account_get_connection(st.a)));
@@ -497,12 +163,16 @@ int main(int argc, char **argv) {
           "shown %lld, sent %lld, A signed on %lld", (long long)shown, (long long)offline_sent,
           (long long)a_signs_on);
 
+    check_mail_alert_on();
+
     /* --- buddy list from the server, presence at sign-on */
     PurpleBuddy *bb = b_in_a();
     check(bb != NULL && strcmp(purple_group_get_name(purple_buddy_get_group(bb)), "IM Friends") == 0,
           "the server's contact list is A's buddy list (B in IM Friends)", "buddy %p", (void *)bb);
     WAIT_UNTIL(ok, b_in_a() != NULL && PURPLE_BUDDY_IS_ONLINE(b_in_a()), WAIT_MS);
     check(ok, "A sees B online (presence that came before the contact list)", "B is %s", b_status_id());
+    check_buddy_icon();
+    check_normalize(info);
 
     /* --- IM both ways, as HTML */
     serv_send_im(purple_account_get_connection(st.a), st.b_name, "<b>hello</b> bob", 0);
@@ -523,6 +193,7 @@ int main(int argc, char **argv) {
     check(ok && st.status_changes_of_b > before, "B away with a status message reaches A (buddy-status-changed)",
           "B is %s (%s), %d signals", b_status_id(), b_status_message() ? b_status_message() : "",
           st.status_changes_of_b - before);
+    check_away_tooltip(info);
     purple_account_set_status(st.b, "available", TRUE, "message", "back <b>now</b>", NULL);
     WAIT_UNTIL(ok, b_is("available", "back now"), WAIT_MS);
     check(ok, "B available again, the message as plain text", "B is %s (%s)", b_status_id(),
@@ -573,12 +244,14 @@ int main(int argc, char **argv) {
     purple_prpl_send_attention(purple_account_get_connection(st.a), st.b_name, 4);
     WAIT_UNTIL(ok, st.attention_at_b != 0, WAIT_MS);
     check(ok && st.attention_at_b == 4 + 1, "zap 4 (Hug) A -> B (got-attention)", "type %d", st.attention_at_b - 1);
+    check_zap_menu(info);
 
     /* --- get_info */
     serv_get_info(purple_account_get_connection(st.a), st.b_name);
     WAIT_UNTIL(ok, st.userinfo_seen, WAIT_MS);
     check(ok && strcmp(st.userinfo_who, st.b_name) == 0 && strstr(st.userinfo_text, st.b_name) != NULL,
           "get_info shows B's profile", "%s", st.userinfo_text ? st.userinfo_text : "nothing");
+    check_buddy_icon_change();
 
     /* --- own profile on B: set_public_alias (DisplayName) and the tune status (BandName, SongName),
      * seen in A's get_info of B. setinfo has no reply: A asks again until the server has it. */
@@ -636,6 +309,10 @@ int main(int argc, char **argv) {
           "after unblock %s", ok ? "arrived, but so did the blocked one" : "missing");
     g_free(blocked_line);
     g_free(unblocked_line);
+    check_nickname_and_group();
+    check_account_actions(prpl);
+    check_find_people(prpl);
+    check_change_profile(prpl);
 
     /* --- add and remove a buddy: C appears online to A only once A has added C */
     PurpleGroup *g = purple_find_group("IM Friends");
@@ -677,6 +354,7 @@ int main(int argc, char **argv) {
     WAIT_UNTIL(ok, debug_has(removed_line), WAIT_MS);
     check(ok, "remove_buddy removes C on the server", "no confirmation");
     g_free(removed_line);
+    check_import_friends(prpl);
 
     /* --- groups by their server ids (SPEC §25): rename IM Friends (B is in it) and back; remove */
     WAIT_UNTIL(ok, debug_has("groups on the server\n"), WAIT_MS);
@@ -696,9 +374,13 @@ int main(int argc, char **argv) {
     purple_account_set_enabled(st.b, UI_ID, FALSE);
     WAIT_UNTIL(ok, b_in_a() != NULL && !PURPLE_BUDDY_IS_ONLINE(b_in_a()), WAIT_MS);
     check(ok, "B signs off: A sees B offline", "B is %s", b_status_id());
+    /* Stored for B, who then signs on with inbox alerts off. */
+    serv_send_im(purple_account_get_connection(st.a), st.b_name, "for when you are back", 0);
+    run_for(300);
     purple_account_set_enabled(st.b, UI_ID, TRUE);
     WAIT_UNTIL(ok, st.signed_on_b >= 2 && b_in_a() != NULL && PURPLE_BUDDY_IS_ONLINE(b_in_a()), WAIT_MS);
     check(ok, "B signs on again: A sees B online", "B is %s, signed on %d times", b_status_id(), st.signed_on_b);
+    check_mail_alert_off();
 
     /* --- the same account signs on elsewhere: the server ends this session with error 6 */
     st.error_b = 0;
@@ -712,6 +394,11 @@ int main(int argc, char **argv) {
     purple_account_connect(st.b);
     WAIT_UNTIL(ok, st.signed_on_b > before_on, WAIT_MS);
     check(ok, "B signs on again after being replaced", "error %d", st.error_b - 1);
+
+    /* --- accounts without a username: D chooses one, E cancels (SPEC §6.7) */
+    st.d = new_account(argv[14], argv[15], host, port);
+    st.e = new_account(argv[16], argv[17], host, port);
+    check_username_flow();
 
     /* --- server shutdown */
     st.error_a = st.error_b = st.error_c = 0;
@@ -729,6 +416,6 @@ int main(int argc, char **argv) {
           "every account ends disconnected, no crash", "still connected");
 
     purple_core_quit();
-    printf("# %d checks, %d failed\n", checks, failures);
-    return failures > 99 ? 99 : failures;
+    printf("# %d checks, %d failed\n", harness_checks(), harness_failures());
+    return harness_failures() > 99 ? 99 : harness_failures();
 }

@@ -147,16 +147,21 @@ pub fn run(exe: &Path, args: &[&str], timeout: Duration) -> Result<Output, Strin
 
 /// [`run`] with extra environment variables (e.g. a password a program reads from the environment).
 pub fn run_with_env(exe: &Path, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, String> {
-    let mut child = Command::new(exe)
-        .args(args)
-        .envs(env.iter().copied())
-        .env("LD_LIBRARY_PATH", lib_dir())
-        .env("DYLD_LIBRARY_PATH", lib_dir())
+    let mut cmd = Command::new(exe);
+    cmd.args(args).envs(env.iter().copied()).env("LD_LIBRARY_PATH", lib_dir()).env("DYLD_LIBRARY_PATH", lib_dir());
+    run_command(cmd, timeout)
+}
+
+/// Runs `cmd` as it is set up (its environment untouched) with stdin from /dev/null, capturing its
+/// output; still running after `timeout`, it is killed and reported as an error.
+pub fn run_command(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+    let what = format!("{:?}", cmd.get_program());
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
     // Drain both pipes on threads so a chatty program cannot block on a full pipe.
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -175,7 +180,7 @@ pub fn run_with_env(exe: &Path, args: &[&str], env: &[(&str, &str)], timeout: Du
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("{} did not finish within {timeout:?}", exe.display()));
+            return Err(format!("{what} did not finish within {timeout:?}"));
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -206,4 +211,6 @@ pub fn assert_tap_all_ok(out: &Output, what: &str, min_oks: usize) {
 pub mod client;
 pub mod fleet;
 pub mod hostile;
+pub mod installed;
 pub mod load;
+pub mod purple;

@@ -255,6 +255,84 @@ impl Db {
         Ok(())
     }
 
+    /// One of the owner's groups, by id.
+    pub fn group(&self, owner: u32, id: u64) -> Result<Option<Group>, Error> {
+        let c = self.lock();
+        Ok(c.query_row(
+            "SELECT group_id, name, position, flag FROM groups WHERE owner = ?1 AND group_id = ?2",
+            params![owner, id],
+            |r| Ok(Group { id: r.get(0)?, name: rules::clean_text(r.get(1)?), position: r.get(2)?, flag: r.get(3)? }),
+        )
+        .optional()?)
+    }
+
+    /// Changes the owner's group `id` (2/16 with `GroupID`, SPEC §25): a new name (the contacts in
+    /// it follow: they name their group), position and flag; `None` keeps a value. A name another
+    /// of the owner's groups has is refused ([`Error::GroupNameTaken`]).
+    pub fn update_group(
+        &self,
+        owner: u32,
+        id: u64,
+        name: Option<&str>,
+        position: Option<u32>,
+        flag: Option<u32>,
+    ) -> Result<(), Error> {
+        let old = self.group(owner, id)?.ok_or(Error::NoSuchGroup(id))?;
+        let mut c = self.lock();
+        let tx = c.transaction()?;
+        if let Some(name) = name.filter(|n| *n != old.name) {
+            // A rename adds no group: only the name's own rules apply, not the group count.
+            rules::check_text(name, rules::MAX_NAME_TEXT).map_err(|why| Error::BadText { field: "GroupName", why })?;
+            let taken = tx
+                .prepare_cached("SELECT 1 FROM groups WHERE owner = ?1 AND name = ?2")?
+                .exists(params![owner, name])?;
+            if name.is_empty() || taken {
+                return Err(Error::GroupNameTaken);
+            }
+            tx.execute("UPDATE groups SET name = ?2 WHERE group_id = ?1", params![id, name])?;
+            tx.execute(
+                "UPDATE contacts SET group_name = ?3 WHERE owner = ?1 AND group_name = ?2",
+                params![owner, old.name, name],
+            )?;
+        }
+        if let Some(p) = position {
+            tx.execute("UPDATE groups SET position = ?2 WHERE group_id = ?1", params![id, p])?;
+        }
+        if let Some(f) = flag {
+            tx.execute("UPDATE groups SET flag = ?2 WHERE group_id = ?1", params![id, f])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes the owner's group `id` (2/16 cmd 3, SPEC §25). Its contacts are kept and move to
+    /// [`DEFAULT_GROUP`] (created again if needed); that group itself can be deleted only when no
+    /// contact is in it ([`Error::DefaultGroupNotEmpty`]), since they would have nowhere to go.
+    /// Returns how many contacts moved.
+    pub fn delete_group(&self, owner: u32, id: u64) -> Result<usize, Error> {
+        let group = self.group(owner, id)?.ok_or(Error::NoSuchGroup(id))?;
+        let mut c = self.lock();
+        let tx = c.transaction()?;
+        let members: usize = tx.query_row(
+            "SELECT COUNT(*) FROM contacts WHERE owner = ?1 AND group_name = ?2",
+            params![owner, group.name],
+            |r| r.get(0),
+        )?;
+        if members > 0 && group.name == DEFAULT_GROUP {
+            return Err(Error::DefaultGroupNotEmpty);
+        }
+        tx.execute("DELETE FROM groups WHERE group_id = ?1", [id])?;
+        if members > 0 {
+            tx.execute(
+                "UPDATE contacts SET group_name = ?3 WHERE owner = ?1 AND group_name = ?2",
+                params![owner, group.name, DEFAULT_GROUP],
+            )?;
+            ensure_group(&tx, owner, DEFAULT_GROUP)?;
+        }
+        tx.commit()?;
+        Ok(members)
+    }
+
     /// Accounts that list `uid` as a contact but are not on `uid`'s own list or blocked by it: the
     /// candidates of import-all-friends (14/21), at most `limit`.
     pub fn import_candidates(&self, uid: u32, limit: usize) -> Result<Vec<u32>, Error> {

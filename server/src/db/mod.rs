@@ -5,8 +5,8 @@
 //! connection, and every statement here is a short indexed lookup. Callers must not hold results
 //! that borrow the lock while doing network IO — every method returns owned values.
 //!
-//! Passwords are stored only as the 20-byte hash of SPEC §6.3 step 5 (`password_hash`); the server
-//! verifies logins from it (SPEC §24) and never sees or stores the plaintext after account creation.
+//! Passwords are stored only as 20-byte hashes of SPEC §6.3 step 5, one per client's cut (SPEC §25,
+//! `passwords.rs`); the server verifies logins from them (SPEC §24) and never stores the plaintext.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -18,6 +18,11 @@ use crate::Error;
 mod block_cache;
 mod lists;
 mod offline;
+mod passwords;
+pub mod pictures;
+mod prefs;
+
+pub use prefs::Preferences;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
@@ -271,6 +276,9 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(pictures::SCHEMA)?;
+        conn.execute_batch(passwords::SCHEMA)?;
+        conn.execute_batch(prefs::SCHEMA)?;
         Ok(Db { conn: Mutex::new(conn), block_cache: Mutex::default() })
     }
 
@@ -555,40 +563,5 @@ mod tests {
         assert!(matches!(db.list_add(u[0], ListKind::Block, 99), Err(Error::ListFull)));
         db.list_add(u[0], ListKind::Block, 10_000).unwrap(); // already there: fine
         db.list_add(u[0], ListKind::Allow, 99).unwrap(); // the other list has its own limit
-    }
-
-    #[test]
-    fn the_offline_box_has_a_share_per_sender_and_caps_in_ims_and_bytes() {
-        use rules::{OfflineLimits, OfflineRefusal};
-        let (db, u) = db_with(4);
-        let (to, a, b, c) = (u[0], u[1], u[2], u[3]);
-        let limits = OfflineLimits { max_ims: 5, max_bytes: 100, per_sender_ims: 2, per_sender_bytes: 40 };
-        let store = |from, text: &str| db.store_offline(to, from, 1, text, None, 1, &limits).unwrap();
-        assert_eq!(store(a, "1"), Ok(()));
-        assert_eq!(store(a, "2"), Ok(()));
-        assert_eq!(store(a, "3"), Err(OfflineRefusal::SenderShareUsed), "a sender's count share");
-        assert_eq!(store(b, &"é".repeat(21)), Err(OfflineRefusal::SenderShareUsed), "bytes, not characters");
-        assert_eq!(store(b, &"x".repeat(40)), Ok(()));
-        assert_eq!(store(c, &"x".repeat(39)), Ok(()));
-        assert_eq!(store(u[0], &"x".repeat(30)), Err(OfflineRefusal::BoxFull), "81 + 30 > 100 bytes");
-        assert_eq!(store(u[0], "y"), Ok(()));
-        assert_eq!(store(c, "z"), Err(OfflineRefusal::BoxFull), "5 IMs");
-        let big = "x".repeat(rules::MAX_OFFLINE_TEXT + 1);
-        assert_eq!(
-            db.store_offline(to, a, 1, &big, None, 1, &OfflineLimits::unlimited()).unwrap(),
-            Err(OfflineRefusal::TooLong)
-        );
-    }
-
-    #[test]
-    fn offline_messages_are_kept_until_confirmed() {
-        let (db, u) = db_with(2);
-        let limits = rules::OfflineLimits::default();
-        assert_eq!(db.store_offline(u[0], u[1], 1, "one", Some(697), 10, &limits).unwrap(), Ok(()));
-        assert_eq!(db.store_offline(u[0], u[1], 1, "two", None, 11, &limits).unwrap(), Ok(()));
-        let got = db.offline_for(u[0]).unwrap();
-        assert_eq!(got.iter().map(|m| m.msg.as_str()).collect::<Vec<_>>(), ["one", "two"]);
-        db.delete_offline_through(u[0], got[0].id).unwrap();
-        assert_eq!(db.offline_for(u[0]).unwrap().len(), 1);
     }
 }

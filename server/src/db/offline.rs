@@ -75,3 +75,51 @@ impl Db {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_with(n: usize) -> (Db, Vec<u32>) {
+        let db = Db::open(":memory:").unwrap();
+        let uids = (0..n)
+            .map(|i| db.create_account(None, &format!("u{i}@x.org"), &[i as u8; 20], None, None).unwrap())
+            .collect();
+        (db, uids)
+    }
+
+    #[test]
+    fn the_offline_box_has_a_share_per_sender_and_caps_in_ims_and_bytes() {
+        use rules::{OfflineLimits, OfflineRefusal};
+        let (db, u) = db_with(4);
+        let (to, a, b, c) = (u[0], u[1], u[2], u[3]);
+        let limits = OfflineLimits { max_ims: 5, max_bytes: 100, per_sender_ims: 2, per_sender_bytes: 40 };
+        let store = |from, text: &str| db.store_offline(to, from, 1, text, None, 1, &limits).unwrap();
+        assert_eq!(store(a, "1"), Ok(()));
+        assert_eq!(store(a, "2"), Ok(()));
+        assert_eq!(store(a, "3"), Err(OfflineRefusal::SenderShareUsed), "a sender's count share");
+        assert_eq!(store(b, &"é".repeat(21)), Err(OfflineRefusal::SenderShareUsed), "bytes, not characters");
+        assert_eq!(store(b, &"x".repeat(40)), Ok(()));
+        assert_eq!(store(c, &"x".repeat(39)), Ok(()));
+        assert_eq!(store(u[0], &"x".repeat(30)), Err(OfflineRefusal::BoxFull), "81 + 30 > 100 bytes");
+        assert_eq!(store(u[0], "y"), Ok(()));
+        assert_eq!(store(c, "z"), Err(OfflineRefusal::BoxFull), "5 IMs");
+        let big = "x".repeat(rules::MAX_OFFLINE_TEXT + 1);
+        assert_eq!(
+            db.store_offline(to, a, 1, &big, None, 1, &OfflineLimits::unlimited()).unwrap(),
+            Err(OfflineRefusal::TooLong)
+        );
+    }
+
+    #[test]
+    fn offline_messages_are_kept_until_confirmed() {
+        let (db, u) = db_with(2);
+        let limits = rules::OfflineLimits::default();
+        assert_eq!(db.store_offline(u[0], u[1], 1, "one", Some(697), 10, &limits).unwrap(), Ok(()));
+        assert_eq!(db.store_offline(u[0], u[1], 1, "two", None, 11, &limits).unwrap(), Ok(()));
+        let got = db.offline_for(u[0]).unwrap();
+        assert_eq!(got.iter().map(|m| m.msg.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        db.delete_offline_through(u[0], got[0].id).unwrap();
+        assert_eq!(db.offline_for(u[0]).unwrap().len(), 1);
+    }
+}

@@ -13,8 +13,21 @@ use crate::db::{ListKind, ALL};
 use crate::state::Shared;
 use crate::{log_if, router, Error};
 
+/// SPEC §25: the answer to `\addbuddy\` for someone already on the list.
+pub const ERR_ALREADY_A_BUDDY: u32 = 1539;
+/// SPEC §25: the answer to `\delbuddy\` for someone not on the list.
+pub const ERR_NOT_A_BUDDY: u32 = 2817;
+/// The `clientver` Pidgin's plugin sends (SPEC §6.4).
+const PIDGIN_CLIENTVER: u32 = 697;
+
+/// `\error\` `code`, not fatal: the request changed nothing and the session goes on.
+fn tell(conn: &Conn, code: u32, text: String) {
+    conn.send(&ServerMessage::Error { code, fatal: false, text });
+}
+
 /// `\addbuddy\`: add the contact, then tell the adder as the capture shows (SPEC §11.2, [S] #33,
-/// #36, #53, #54): bm 4 from the new contact with an empty msg, then its current presence.
+/// #36, #53, #54): bm 4 from the new contact with an empty msg, then its current presence. Someone
+/// already on the list (not as a block marker) gets error 1539 instead (SPEC §25).
 pub fn add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) {
     if let Err(e) = try_add_buddy(shared, conn, uid, other) {
         log_if(shared, format_args!("uid {uid}: addbuddy {other}: {e}"));
@@ -24,6 +37,10 @@ pub fn add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) {
 fn try_add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) -> Result<(), Error> {
     if other == uid || shared.db.account(other)?.is_none() {
         log_if(shared, format_args!("uid {uid}: addbuddy for unknown or own uid {other} ignored"));
+        return Ok(());
+    }
+    if shared.db.contact(uid, other)?.is_some_and(|c| c.visibility != 2) {
+        tell(conn, ERR_ALREADY_A_BUDDY, format!("{other} is already on your contact list."));
         return Ok(());
     }
     if !shared.db.add_contact(uid, other, None)? {
@@ -43,10 +60,23 @@ fn try_add_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) -> Result<(
     Ok(())
 }
 
-/// `\delbuddy\`: remove the contact row (SPEC §18.2).
-pub fn del_buddy(shared: &Shared, uid: u32, other: u32) {
+/// `\delbuddy\`: remove the contact row (SPEC §18.2). When there was no contact (none, or only a
+/// block marker, which is removed as before), error 2817 (SPEC §25) — except to clients that
+/// log in as Pidgin's build (`clientver` 697, SPEC §6.4; msim's client too by default): Pidgin
+/// sends `\delbuddy\` before every block (SPEC §18.3) and shows every non-fatal error in a
+/// dialog, so its users would get "Protocol error, code 2817" each time they block someone who
+/// is not a buddy. Real peers decide: that client is the one still in use.
+pub fn del_buddy(shared: &Shared, conn: &Conn, uid: u32, other: u32) {
+    let was_buddy = match shared.db.contact(uid, other) {
+        Ok(c) => c.is_some_and(|c| c.visibility != 2),
+        Err(e) => return log_if(shared, format_args!("uid {uid}: delbuddy {other}: {e}")),
+    };
     if let Err(e) = shared.db.delete_contact(uid, other) {
-        log_if(shared, format_args!("uid {uid}: delbuddy {other}: {e}"));
+        return log_if(shared, format_args!("uid {uid}: delbuddy {other}: {e}"));
+    }
+    let pidgin = conn.login().is_some_and(|l| l.clientver == PIDGIN_CLIENTVER);
+    if !was_buddy && !pidgin {
+        tell(conn, ERR_NOT_A_BUDDY, format!("{other} is not on your contact list."));
     }
 }
 

@@ -3,7 +3,10 @@
 //! [`persist`], contact-list changes in [`contacts`], bm routing in `crate::router`.
 
 pub mod contacts;
+mod groups;
 pub mod persist;
+mod pieces;
+mod prefs;
 
 use std::sync::Arc;
 
@@ -23,7 +26,7 @@ pub fn dispatch(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, m: ClientMessa
         ClientMessage::Bm(b) => router::route_bm(shared, uid, &b),
         ClientMessage::Status { code, statstring, .. } => status(shared, conn, uid, code, &statstring),
         ClientMessage::AddBuddy { uid: other, .. } => contacts::add_buddy(shared, conn, uid, other),
-        ClientMessage::DelBuddy { uid: other, .. } => contacts::del_buddy(shared, uid, other),
+        ClientMessage::DelBuddy { uid: other, .. } => contacts::del_buddy(shared, conn, uid, other),
         ClientMessage::BlockList { ops, .. } => contacts::block_list(shared, conn, uid, &ops),
         ClientMessage::SetInfo { info, .. } => set_info(shared, conn, uid, &info),
         ClientMessage::WebChallenge { .. } => {

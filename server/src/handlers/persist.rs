@@ -1,10 +1,11 @@
 //! Persist requests (SPEC §7): one reply for every request, matched by `rid`.
 //!
-//! Every (dsn, lid) of SPEC §7.5 with known semantics is answered; anything else — unknown pairs,
-//! pairs whose semantics are unknown (1/10, 16/25, 21/28), a wrong `cmd` code, a malformed body, a
-//! `uid` other than the session's — gets an error reply (cmd with the 1024 bit, body
-//! `ErrorMessage=…`, SPEC §16.3), so a client never waits for nothing. The contact list (0/1) is
-//! always answered, with an empty body when there are no contacts (SPEC §24).
+//! Every (dsn, lid) of SPEC §7.5 and §25 with known semantics is answered (own preferences in
+//! [`super::prefs`], groups in [`super::groups`]); anything else — unknown pairs, pairs whose
+//! semantics are unknown (21/28, 8/13), a wrong `cmd` code, a malformed body, a `uid` other than
+//! the session's — gets an error reply (cmd with the 1024 bit, body `ErrorMessage=…`, SPEC §16.3),
+//! so a client never waits for nothing. The contact list (0/1) is always answered, with an empty
+//! body when there are no contacts (SPEC §24).
 //!
 //! Replies never carry an empty `ImageURL` (Pidgin's plugin mishandles it, SPEC §24). What a reply
 //! says about another user goes through `router::seen_by`, the presence rule of bm 100.
@@ -18,13 +19,13 @@ use msim::protocol::persist::{cmd, Cmd, DataItem, PersistReply, PersistRequest};
 use rand::Rng;
 
 use crate::conn::Conn;
-use crate::db::{Account, ContactWrite, PLAIN_GROUP_FLAG};
+use crate::db::{Account, ContactWrite, Preferences};
 use crate::rules::{UsernameError, MAX_ADD_ALL_FRIENDS, MAX_CONTACTS, MAX_ECHOED_INT};
 use crate::state::Shared;
 use crate::{log_if, router, Error};
 
 /// A request the server refuses: the text goes into `ErrorMessage`.
-struct Refusal(String);
+pub(super) struct Refusal(pub(super) String);
 
 impl From<Error> for Refusal {
     fn from(e: Error) -> Refusal {
@@ -32,9 +33,9 @@ impl From<Error> for Refusal {
     }
 }
 
-type Answer = Result<DictBuilder, Refusal>;
+pub(super) type Answer = Result<DictBuilder, Refusal>;
 
-fn refuse<T>(text: &str) -> Result<T, Refusal> {
+pub(super) fn refuse<T>(text: &str) -> Result<T, Refusal> {
     Err(Refusal(text.to_owned()))
 }
 
@@ -53,7 +54,8 @@ pub fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, req: &PersistReq
             PersistReply::error_to(req, uid, &text)
         }
     };
-    conn.send(&ServerMessage::Persist(reply));
+    // SPEC §25: a long reply (a big contact list) goes out in `mtf` pieces.
+    super::pieces::send(conn, reply, shared.config.persist_piece_bytes);
 }
 
 fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answer {
@@ -67,12 +69,7 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
     };
     let code = req.cmd.code();
     let item = req.item();
-    let expected = match item {
-        DataItem::DeleteContact => cmd::DELETE,
-        DataItem::WriteContact | DataItem::WriteGroup | DataItem::SetUsername | DataItem::ImportAllFriends => cmd::PUT,
-        _ => cmd::GET,
-    };
-    if code != expected {
+    if !allowed(item, code) {
         return refuse(&format!("Command {} is not supported for this data item.", req.cmd.0));
     }
     let db = &shared.db;
@@ -95,33 +92,21 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
             Ok(DictBuilder::new().int("ContactID", u64::from(other)))
         }
         DataItem::WriteContact => write_contact(shared, uid, &body),
-        DataItem::OwnImInfo => Ok(im_info(&own(shared, uid)?, None)),
+        DataItem::OwnImInfo => own_im_info(shared, uid),
+        DataItem::UserPreferences if code == cmd::GET => own_im_info(shared, uid),
+        DataItem::UserPreferences => super::prefs::set_own(shared, conn, uid, &body),
         DataItem::ImInfoById => {
             let other = need_u32(&body, "UserID")?;
-            let Some(acct) = db.account(other)? else { return refuse("No such user.") };
-            let (acct, cv) = router::seen_by(shared, acct, uid)?;
-            Ok(im_info(&acct, Some(cv)))
+            other_im_info(shared, uid, other, DictBuilder::new())
         }
-        DataItem::ListAllGroups => {
-            let mut d = DictBuilder::new();
-            for g in db.groups(uid)? {
-                d = d
-                    .int("GroupID", g.id)
-                    .str("GroupName", &g.name)
-                    .int("Position", g.position.into())
-                    .int("GroupFlag", g.flag.into());
-            }
-            Ok(d)
+        // SPEC §25: contact IM info, the contact named by `ContactID` (echoed first).
+        DataItem::Other { dsn: 1, lid: 7 } => {
+            let other = need_u32(&body, "ContactID")?;
+            other_im_info(shared, uid, other, DictBuilder::new().int("ContactID", other.into()))
         }
-        DataItem::WriteGroup => {
-            let name = need_str(&body, "GroupName")?;
-            let existing = db.groups(uid)?;
-            let next_pos = existing.iter().map(|g| g.position).max().unwrap_or(0) + 1;
-            let position = opt_u32(&body, "Position")?.unwrap_or(next_pos);
-            let flag = opt_u32(&body, "GroupFlag")?.unwrap_or(PLAIN_GROUP_FLAG);
-            db.write_group(uid, &name, position, flag)?;
-            Ok(DictBuilder::new().extend_raw(&body)) // SPEC §10.2: the reply echoes the body
-        }
+        DataItem::ListAllGroups => super::groups::list(shared, uid),
+        DataItem::WriteGroup if code == cmd::DELETE => super::groups::delete(shared, uid, &body),
+        DataItem::WriteGroup => super::groups::write(shared, uid, &body),
         DataItem::MySpaceInfoById => {
             let other = need_u32(&body, "UserID")?;
             match db.account(other)? {
@@ -148,21 +133,59 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
             Ok(DictBuilder::new().str("UserName", &name).int("Code", code.into()))
         }
         DataItem::ImportAllFriends => import_friends(shared, conn, uid, &body),
+        // SPEC §25 "7/10 social alerts": this server has none, so a valid empty answer.
+        DataItem::Other { dsn: 7, lid: 10 } => Ok(DictBuilder::new()),
+        // SPEC §25 "15/22 add top friends": top friends are a MySpace profile's, which this server
+        // does not have; none to add, so the import completes (14/21's answer, SPEC §18.6) with
+        // nothing added.
+        DataItem::Other { dsn: 15, lid: 22 } => Ok(DictBuilder::new().bool("Completed", true)),
+        // SPEC §25 "16/25 cmd 514 invite to IM": an invitation goes out by e-mail, which this server
+        // does not send; saying it was sent would be false.
+        DataItem::Invite => refuse("Invitations are not sent: this server sends no e-mail."),
         DataItem::WebChallenge => Ok(challenge_body()),
-        DataItem::ServerInfo => Ok(server_info_body()),
+        DataItem::ServerInfo => Ok(server_info_body(shared)),
         _ => refuse("This data item is not supported."),
     }
 }
 
-fn own(shared: &Shared, uid: u32) -> Result<Account, Refusal> {
+/// Which `cmd` codes (SPEC §7.2) each item takes; anything else gets an error reply.
+fn allowed(item: DataItem, code: u32) -> bool {
+    match item {
+        DataItem::DeleteContact => code == cmd::DELETE,
+        DataItem::WriteContact | DataItem::SetUsername | DataItem::ImportAllFriends | DataItem::Invite => {
+            code == cmd::PUT
+        }
+        // 2/16: PUT writes or renames, DELETE (cmd 3) deletes (SPEC §25).
+        DataItem::WriteGroup => code == cmd::PUT || code == cmd::DELETE,
+        // 1/10: PUT (Miranda's 514) sets, GET reads (SPEC §25).
+        DataItem::UserPreferences => code == cmd::PUT || code == cmd::GET,
+        // 15/22's cmd is not recorded (SPEC §25): a GET or a PUT.
+        DataItem::Other { dsn: 15, lid: 22 } => code == cmd::PUT || code == cmd::GET,
+        _ => code == cmd::GET,
+    }
+}
+
+/// 1/4: the session's own IM info with its preferences.
+fn own_im_info(shared: &Shared, uid: u32) -> Answer {
+    Ok(im_info(DictBuilder::new(), &own(shared, uid)?, None, &shared.db.preferences(uid)?))
+}
+
+/// 1/17 and 1/7: `other`'s IM info after `head`, as `uid` may see it (`router::seen_by`).
+fn other_im_info(shared: &Shared, uid: u32, other: u32, head: DictBuilder) -> Answer {
+    let Some(acct) = shared.db.account(other)? else { return refuse("No such user.") };
+    let (acct, cv) = router::seen_by(shared, acct, uid)?;
+    Ok(im_info(head, &acct, Some(cv), &Preferences::default()))
+}
+
+pub(super) fn own(shared: &Shared, uid: u32) -> Result<Account, Refusal> {
     shared.db.account(uid)?.ok_or_else(|| Refusal("Your account no longer exists.".into()))
 }
 
-fn need_u32(d: &Dict<'_>, key: &str) -> Result<u32, Refusal> {
+pub(super) fn need_u32(d: &Dict<'_>, key: &str) -> Result<u32, Refusal> {
     d.get_u32(key).map_err(|e| Refusal(format!("The request body is malformed: {e}")))
 }
 
-fn opt_u32(d: &Dict<'_>, key: &str) -> Result<Option<u32>, Refusal> {
+pub(super) fn opt_u32(d: &Dict<'_>, key: &str) -> Result<Option<u32>, Refusal> {
     match d.opt_u64(key) {
         Ok(Some(v)) => u32::try_from(v).map(Some).map_err(|_| Refusal(format!("`{key}` is out of range."))),
         Ok(None) => Ok(None),
@@ -170,13 +193,13 @@ fn opt_u32(d: &Dict<'_>, key: &str) -> Result<Option<u32>, Refusal> {
     }
 }
 
-fn opt_str(d: &Dict<'_>, key: &str) -> Result<Option<String>, Refusal> {
+pub(super) fn opt_str(d: &Dict<'_>, key: &str) -> Result<Option<String>, Refusal> {
     d.opt_str(key)
         .map(|o| o.map(|s| s.into_owned()))
         .map_err(|e| Refusal(format!("The request body is malformed: {e}")))
 }
 
-fn need_str(d: &Dict<'_>, key: &str) -> Result<String, Refusal> {
+pub(super) fn need_str(d: &Dict<'_>, key: &str) -> Result<String, Refusal> {
     opt_str(d, key)?.ok_or_else(|| Refusal(format!("The request body has no `{key}`.")))
 }
 
@@ -206,20 +229,22 @@ fn myspace_info(a: &Account, total_friends: Option<u32>) -> DictBuilder {
     d
 }
 
-/// 1/4 (own, `client_version` None) and 1/17 bodies, in the capture's key order (SPEC §9.4).
-fn im_info(a: &Account, client_version: Option<u32>) -> DictBuilder {
+/// 1/4 (own, `client_version` None) and 1/17 bodies, in the capture's key order (SPEC §9.4). The
+/// preferences 1/10 set (`prefs`, SPEC §25) replace the defaults; others' replies get none. The
+/// keys follow `head`.
+pub(super) fn im_info(head: DictBuilder, a: &Account, client_version: Option<u32>, prefs: &Preferences) -> DictBuilder {
     let own = client_version.is_none();
-    let mut d = DictBuilder::new()
+    let mut d = head
         .int("UserID", a.uid.into())
-        .bool("Sound", true)
+        .bool("Sound", prefs.sound.unwrap_or(true))
         .int("PrivacyMode", a.privacy_mode.into())
         .bool("ShowOnlyToList", a.show_only_to_list)
-        .int("OfflineMessageMode", u64::from(own))
+        .int("OfflineMessageMode", prefs.offline_message_mode.map_or(u64::from(own), u64::from))
         .str("Headline", &a.headline)
         .str("AvatarUrl", &a.image_url)
-        .int("Alert", u64::from(own))
-        .bool("ShowAvatar", !a.image_url.is_empty())
-        .str("IMName", "");
+        .int("Alert", prefs.alert.map_or(u64::from(own), u64::from))
+        .bool("ShowAvatar", prefs.show_avatar.unwrap_or(!a.image_url.is_empty()))
+        .str("IMName", prefs.im_name.as_deref().unwrap_or(""));
     d = match client_version {
         None => d.int("LastLogin", filetime(a.last_login)),
         Some(cv) => d.int("ClientVersion", cv.into()),
@@ -347,7 +372,12 @@ fn import_friends(shared: &Shared, conn: &Conn, uid: u32, body: &Dict<'_>) -> An
 
 /// The server-info body (SPEC §8), Pidgin-era values; keys in the capture's (alphabetical) order.
 /// `ChatRoomUserIDs` is left out: this server has no chat rooms.
-fn server_info_body() -> DictBuilder {
+/// `MinClientVersion` is `Config::min_client_version` when that is set (what `login2` enforces).
+fn server_info_body(shared: &Shared) -> DictBuilder {
+    let min = match shared.config.min_client_version {
+        0 => 594,
+        v => u64::from(v),
+    };
     DictBuilder::new()
         .int("AdUnitRefreshInterval", 10)
         .int("AlertPollInterval", 360)
@@ -358,7 +388,7 @@ fn server_info_body() -> DictBuilder {
         .bool("EnableIMStuffZaps", false)
         .int("MaxAddAllFriends", MAX_ADD_ALL_FRIENDS as u64)
         .int("MaxContacts", MAX_CONTACTS as u64)
-        .int("MinClientVersion", 594)
+        .int("MinClientVersion", min)
         .int("MySpaceNowTimer", 720)
         .int("PersistenceDataTimeout", 900)
         .int("UseWebChallenge", 1)
@@ -366,8 +396,8 @@ fn server_info_body() -> DictBuilder {
 }
 
 /// The unsolicited server info: cmd 257, dsn 101, lid 20, uid 0, server-chosen rid (SPEC §8).
-pub fn server_info(rid: u32) -> ServerMessage {
-    unsolicited(101, 20, 0, rid, &server_info_body())
+pub fn server_info(shared: &Shared) -> ServerMessage {
+    unsolicited(101, 20, 0, shared.server_rid(), &server_info_body(shared))
 }
 
 /// Two `Challenge` / `ChallengeData` pairs (SPEC §14): a 10-digit number and 64 random bytes as

@@ -122,15 +122,21 @@ impl Client {
         &self.stream
     }
 
-    /// On a connected client: sends login2 and returns the answer, `LoginOk` or `Error`.
+    /// On a connected client: sends login2 as Pidgin does (build 697) and returns the answer,
+    /// `LoginOk` or `Error`.
     pub fn login2(&mut self, email: &str, password: &str) -> ServerMessage {
+        self.login2_as(email, password, 697)
+    }
+
+    /// As [`Client::login2`], announcing client build `clientver` (SPEC §6.4, §25: 823 = Digsby).
+    pub fn login2_as(&mut self, email: &str, password: &str, clientver: u32) -> ServerMessage {
         let c = self;
         let response = compute_response(&c.nonce, email, password);
         c.send(&ClientMessage::Login2(Login2 {
             algorithm: 196_610,
             username: email.into(),
             response,
-            clientver: 697,
+            clientver,
             langid: Some(1033),
             imlang: Some("ENGLISH".into()),
             reconn: 0,

@@ -173,26 +173,65 @@ pub fn store_unsent(shared: &Shared, uid: u32, ims: Vec<PendingIm>) {
 /// into our socket is not enough, because a connection that resets (or vanishes) then loses
 /// whatever was still in the socket buffers, and the user would never see it (issue "Real
 /// peers" item 1). What was not acknowledged within `write_timeout` stays stored and comes
-/// again at the next login (at least once, never lost). Runs on the session's own thread, so
-/// the wait delays only this session's first requests.
-pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
+/// again at the next login (at least once, never lost).
+///
+/// Called on the session's event loop, which must never wait: the IMs that fit in half the
+/// outbox are queued here at once (so they come before anything sent after the login), and the
+/// waiting — for the peer to read the rest, then for its acknowledgement — goes to a thread of
+/// its own that ends when the box is done (only logins with stored mail start one). Meanwhile
+/// the session handles no further requests ([`Conn::settling`]), as before.
+pub fn deliver_offline(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32) {
     let pending = match shared.db.offline_for(uid) {
         Ok(p) => p,
         Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read offline messages: {e}")),
     };
+    if pending.is_empty() {
+        return;
+    }
     // (id, stream offset at which the recipient has everything up to and including this IM)
     let mut sent: Vec<(i64, u64)> = Vec::with_capacity(pending.len());
-    for m in &pending {
+    let Some(next) = send_offline(shared, conn, uid, &pending, &mut sent, false) else { return };
+    let (s, c) = (shared.clone(), conn.clone());
+    // The session answers its next requests once the box is settled (stored IMs deleted or kept).
+    conn.settling();
+    let spawned = std::thread::Builder::new().name("msim-offline".into()).stack_size(256 * 1024).spawn(move || {
+        if next < pending.len() {
+            send_offline(&s, &c, uid, &pending[next..], &mut sent, true);
+        }
+        confirm_offline(&s, &c, uid, &sent);
+        c.settled();
+    });
+    if let Err(e) = spawned {
+        conn.settled();
+        log_if(shared, format_args!("uid {uid}: no thread to confirm offline messages ({e}), kept for the next login"));
+    }
+}
+
+/// Queues stored IMs from `pending` onto `conn`, recording each in `sent`. Never more than half
+/// the outbox at a time (a large box must not look like a peer that stopped reading): at that
+/// point it returns the index to go on from, or, with `may_wait`, waits for the peer to read.
+/// None when nothing more is to be done (the connection ended, or nothing was sent).
+fn send_offline(
+    shared: &Shared,
+    conn: &Conn,
+    uid: u32,
+    pending: &[crate::db::Offline],
+    sent: &mut Vec<(i64, u64)>,
+    may_wait: bool,
+) -> Option<usize> {
+    for (i, m) in pending.iter().enumerate() {
         // The recipient may have blocked the sender since the message was stored: such a message
         // is dropped, which needs no acknowledgement beyond that of the IMs before it.
         let end = if shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
             sent.last().map_or(0, |&(_, end)| end)
         } else {
-            // Never more than half the outbox at a time: the rest waits here, in this session's
-            // own thread, until the peer has read enough (a large box must not look like a
-            // peer that stopped reading).
-            if conn.queued() > shared.config.max_outbound_bytes / 2 && !conn.flush_own(shared.config.write_timeout) {
-                break;
+            if conn.queued() > shared.config.max_outbound_bytes / 2 {
+                if !may_wait {
+                    return Some(i);
+                }
+                if !conn.flush_own(shared.config.write_timeout) {
+                    break;
+                }
             }
             match conn.send_tracked(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
                 Some(end) => {
@@ -204,6 +243,11 @@ pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
         };
         sent.push((m.id, end));
     }
+    (!sent.is_empty()).then_some(pending.len())
+}
+
+/// Waits (on the delivery thread) until the peer acknowledged what was sent, then deletes it.
+fn confirm_offline(shared: &Shared, conn: &Conn, uid: u32, sent: &[(i64, u64)]) {
     let Some(&(_, last_end)) = sent.last() else { return };
     conn.flush_own(shared.config.write_timeout);
     let acked = conn.wait_acked(last_end, shared.config.write_timeout);

@@ -121,6 +121,15 @@ impl Conn {
         self.send_with(msg, None).is_some()
     }
 
+    /// Like [`Conn::send`] for a message already encoded (one encoding for a whole fan-out).
+    pub fn send_encoded(&self, bytes: &[u8]) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        let pushed = self.outbox.push(&self.stream, bytes.to_vec(), None);
+        self.pushed(pushed).is_some()
+    }
+
     /// Like [`Conn::send`] for a live IM: if the connection ends before the IM was written, it is
     /// handed to [`Conn::take_unsent_ims`] (and stored for the next login) instead of being lost.
     pub fn send_im(&self, msg: &ServerMessage, im: PendingIm) -> bool {

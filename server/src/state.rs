@@ -142,6 +142,12 @@ impl Shared {
         self.online.read().unwrap_or_else(|p| p.into_inner()).get(&uid).cloned()
     }
 
+    /// The logged-in sessions among `uids`, under one lock of the table (presence fan-out).
+    pub fn online_among(&self, uids: &[u32]) -> Vec<Arc<Conn>> {
+        let map = self.online.read().unwrap_or_else(|p| p.into_inner());
+        uids.iter().filter_map(|u| map.get(u).cloned()).collect()
+    }
+
     pub fn online_count(&self) -> usize {
         self.online.read().unwrap_or_else(|p| p.into_inner()).len()
     }

@@ -9,7 +9,7 @@
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 pub use crate::outbox::PendingIm;
@@ -57,6 +57,9 @@ pub struct Conn {
     pub had_offline: AtomicBool,
     /// `Config::log`: whether this connection's own events go to the log.
     log: bool,
+    /// This connection's own handle, once an event loop adopted it: a batch (`batch.rs`) keeps
+    /// it until it writes what was deferred.
+    me: OnceLock<Weak<Conn>>,
 }
 
 impl Conn {
@@ -75,6 +78,7 @@ impl Conn {
             status: Mutex::new(OwnStatus { code: 1, text: String::new() }),
             had_offline: AtomicBool::new(false),
             log,
+            me: OnceLock::new(),
         })
     }
 
@@ -126,8 +130,23 @@ impl Conn {
         if self.is_closed() {
             return false;
         }
-        let pushed = self.outbox.push(&self.stream, bytes.to_vec(), None);
-        self.pushed(pushed).is_some()
+        self.push(bytes.to_vec(), None).is_some()
+    }
+
+    /// Queues `bytes`: deferred to the running batch on an event loop (`batch.rs`), written at
+    /// once elsewhere.
+    fn push(&self, bytes: Vec<u8>, im: Option<PendingIm>) -> Option<u64> {
+        if let Some(me) = self.me.get().filter(|_| crate::batch::active()) {
+            let pushed = self.outbox.push_deferred(bytes, im);
+            if let Ok((_, true)) = pushed {
+                if let Some(me) = me.upgrade() {
+                    crate::batch::add(me);
+                }
+            }
+            return self.pushed(pushed.map(|(end, _)| end));
+        }
+        let pushed = self.outbox.push(&self.stream, bytes, im);
+        self.pushed(pushed)
     }
 
     /// Like [`Conn::send`] for a live IM: if the connection ends before the IM was written, it is
@@ -178,8 +197,7 @@ impl Conn {
             return None;
         }
         let bytes = self.encode(msg)?;
-        let pushed = self.outbox.push(&self.stream, bytes, im);
-        self.pushed(pushed)
+        self.push(bytes, im)
     }
 
     fn pushed(&self, r: Result<u64, PushError>) -> Option<u64> {
@@ -262,8 +280,30 @@ impl Conn {
     }
 
     /// Sets the event loop this connection belongs to (when the loop adopts it).
-    pub fn set_waker(&self, wake: crate::reactor::Wake) {
+    pub fn set_waker(self: &Arc<Conn>, wake: crate::reactor::Wake) {
+        let _ = self.me.set(Arc::downgrade(self));
         self.outbox.set_waker(wake);
+    }
+
+    /// Whether the event loop `id` (see `batch::set_loop`) owns this connection.
+    pub fn on_loop(&self, id: usize) -> bool {
+        self.outbox.on_loop(id)
+    }
+
+    /// Asks the owning loop to write what is queued (a batch hands it over so).
+    pub fn kick(&self) {
+        self.outbox.wake();
+    }
+
+    /// Writes what a batch deferred; a connection whose socket failed is closed.
+    pub fn flush_batch(&self) {
+        // (A connection that began a graceful end meanwhile is closed for writing already.)
+        if !self.flush() && !self.is_closed() {
+            self.close();
+        } else if self.queued() > 0 {
+            // The socket is full: the loop times the peer (`Config::write_timeout`).
+            self.outbox.wake();
+        }
     }
 
     /// Asks the event loop to end this connection after writing what is queued (a session

@@ -17,6 +17,7 @@
 //! [`cli`] the command line; `http` the HTTP side serving profile pictures (`db::pictures`).
 
 mod attempts;
+mod batch;
 pub mod cli;
 mod conn;
 pub mod db;

@@ -57,6 +57,9 @@ struct State {
     /// When the queue last made progress (or became non-empty); None while it is empty.
     progress_at: Option<Instant>,
     closed: bool,
+    /// Bytes were queued by a deferred push ([`Outbox::push_deferred`]) and the pusher's batch
+    /// will flush them; a second deferred push need not register the outbox again.
+    dirty: bool,
 }
 
 /// See the module docs.
@@ -93,6 +96,30 @@ fn send_nonblocking(stream: &TcpStream, bytes: &[u8]) -> Sent {
     }
 }
 
+/// Messages written by one `sendmsg` at most (well below `IOV_MAX`, 1024 on Linux).
+const MAX_GATHER: usize = 64;
+
+/// One non-blocking `sendmsg` of several buffers in order.
+fn send_gathered(stream: &TcpStream, iov: &[libc::iovec]) -> Sent {
+    // SAFETY: all-zero is a valid msghdr (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = iov.len() as _;
+    loop {
+        // SAFETY: a valid socket fd; `msg` points to `iov`, whose buffers are alive and unchanged
+        // while the caller holds the outbox lock.
+        let n = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_DONTWAIT | MSG_NOSIGNAL) };
+        if n >= 0 {
+            return Sent::Bytes(n as usize);
+        }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Sent::WouldBlock,
+            _ => return Sent::Failed,
+        }
+    }
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const MSG_NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -108,6 +135,7 @@ impl Outbox {
                 written: 0,
                 progress_at: None,
                 closed: false,
+                dirty: false,
             }),
             waker: OnceLock::new(),
             limit,
@@ -127,6 +155,36 @@ impl Outbox {
     /// Like [`Outbox::push`], with `first` run while the outbox is locked: nothing another thread
     /// pushes can get ahead of this message (login registers the session and sends `lc=2` so).
     pub fn push_after(
+        &self,
+        stream: &TcpStream,
+        bytes: Vec<u8>,
+        im: Option<PendingIm>,
+        first: impl FnOnce(),
+    ) -> Result<u64, PushError> {
+        self.push_now(stream, bytes, im, first)
+    }
+
+    /// Queues a message without writing it: the caller's batch writes everything queued with one
+    /// system call when it ends (`batch.rs`: the messages routed from one read of a sender's
+    /// socket go out together). Returns the offset as [`Outbox::push`] does, and whether the
+    /// outbox must be added to the batch (it was not waiting for one already).
+    pub fn push_deferred(&self, bytes: Vec<u8>, im: Option<PendingIm>) -> Result<(u64, bool), PushError> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(PushError::Closed);
+        }
+        if st.queued + bytes.len() > self.limit {
+            return Err(PushError::Full);
+        }
+        st.queued += bytes.len();
+        st.progress_at.get_or_insert_with(Instant::now);
+        st.queue.push_back(Entry { bytes, done: 0, im });
+        let end = st.written + st.queued as u64;
+        let register = !std::mem::replace(&mut st.dirty, true);
+        Ok((end, register))
+    }
+
+    fn push_now(
         &self,
         stream: &TcpStream,
         bytes: Vec<u8>,
@@ -174,19 +232,37 @@ impl Outbox {
     /// is then closed). Called by the event loop when the socket is writable, and by whoever must wait for the peer.
     pub fn flush(&self, stream: &TcpStream) -> Result<(), PushError> {
         let mut st = self.lock();
+        st.dirty = false;
         if st.closed {
             return Err(PushError::Closed);
         }
-        while let Some(front) = st.queue.front_mut() {
-            match send_nonblocking(stream, &front.bytes[front.done..]) {
-                Sent::Bytes(n) => {
-                    front.done += n;
-                    let finished = front.done == front.bytes.len();
+        while !st.queue.is_empty() {
+            // Everything queued (up to MAX_GATHER messages) in one system call.
+            let sent = {
+                let iov: Vec<libc::iovec> = st
+                    .queue
+                    .iter()
+                    .take(MAX_GATHER)
+                    .map(|e| libc::iovec {
+                        iov_base: e.bytes[e.done..].as_ptr() as *mut _,
+                        iov_len: e.bytes.len() - e.done,
+                    })
+                    .collect();
+                send_gathered(stream, &iov)
+            };
+            match sent {
+                Sent::Bytes(mut n) => {
                     st.queued -= n;
                     st.written += n as u64;
                     st.progress_at = Some(Instant::now());
-                    if finished {
-                        st.queue.pop_front();
+                    while n > 0 {
+                        let front = st.queue.front_mut().expect("sent bytes were queued");
+                        let take = n.min(front.bytes.len() - front.done);
+                        front.done += take;
+                        n -= take;
+                        if front.done == front.bytes.len() {
+                            st.queue.pop_front();
+                        }
                     }
                 }
                 Sent::WouldBlock => break,
@@ -229,6 +305,11 @@ impl Outbox {
     /// Sets the event loop to tell (once, when the connection is adopted by a loop).
     pub fn set_waker(&self, wake: crate::reactor::Wake) {
         let _ = self.waker.set(wake);
+    }
+
+    /// Whether the event loop `id` owns this outbox's connection.
+    pub fn on_loop(&self, id: usize) -> bool {
+        self.waker.get().is_some_and(|w| w.loop_id() == id)
     }
 
     /// Tells the connection's event loop to look at it (bytes queued, or it should end).

@@ -75,6 +75,11 @@ pub struct Wake {
 }
 
 impl Wake {
+    /// The loop's identity for `batch::set_loop`.
+    pub fn loop_id(&self) -> usize {
+        Arc::as_ptr(&self.lp) as usize
+    }
+
     pub fn wake(&self) {
         let token = self.token;
         self.lp.post(|i| i.kicks.push(token));
@@ -183,6 +188,7 @@ impl EventLoop {
     }
 
     fn run(mut self) {
+        crate::batch::set_loop(Arc::as_ptr(&self.lp) as usize);
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = if self.again.is_empty() {

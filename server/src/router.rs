@@ -350,8 +350,9 @@ mod tests {
         for _ in 0..60 {
             let shared = Shared::new(Config { log: false, ..Config::default() }, Db::open(":memory:").unwrap());
             let db = &shared.db;
-            let uids: Vec<u32> =
-                (0..6).map(|i| db.create_account(None, &format!("u{i}@x.org"), &[1; 20], None, None).unwrap()).collect();
+            let uids: Vec<u32> = (0..6)
+                .map(|i| db.create_account(None, &format!("u{i}@x.org"), &[1; 20], None, None).unwrap())
+                .collect();
             for &o in &uids {
                 for &t in &uids {
                     if o != t && next(2) == 0 {

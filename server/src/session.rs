@@ -217,7 +217,8 @@ impl Session {
                 return Progress::More;
             }
         }
-        self.write(false)
+        // Also writes what another loop's batch handed over (`batch.rs`).
+        self.write(true)
     }
 
     /// The socket is readable and/or writable.
@@ -285,8 +286,13 @@ impl Session {
         Progress::More
     }
 
-    /// Handles every whole message buffered.
+    /// Handles every whole message buffered, as one batch: what they send to any connection is
+    /// written once at the end (`batch.rs`).
     fn input(&mut self, shared: &Arc<Shared>, msg: &mut Message) -> Progress {
+        crate::batch::run(|| self.input_batch(shared, msg))
+    }
+
+    fn input_batch(&mut self, shared: &Arc<Shared>, msg: &mut Message) -> Progress {
         loop {
             if self.conn.is_settling() {
                 self.paused = true;

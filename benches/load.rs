@@ -38,7 +38,8 @@ fn status_kib(pid: &str, key: &str) -> u64 {
 }
 
 fn server_child(n: usize, watchers: usize) {
-    // One socket per session, and spare; the thread-per-connection server also has an eventfd each.
+    // One socket per session, and spare; the thread-per-connection server (before the
+    // event loops) also had an eventfd each.
     load::raise_nofile(2 * n as u64 + 4096);
     let config = msim_server::Config {
         log: false,

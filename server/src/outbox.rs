@@ -80,7 +80,7 @@ enum Sent {
 fn send_nonblocking(stream: &TcpStream, bytes: &[u8]) -> Sent {
     loop {
         // SAFETY: a valid socket fd and a readable buffer of the length passed. MSG_DONTWAIT makes
-        // this one call non-blocking without changing the socket (the session thread's reads
+        // this one call non-blocking without changing the socket (the event loop's reads
         // stay as they are); MSG_NOSIGNAL turns a closed peer into EPIPE instead of SIGPIPE.
         let n = unsafe {
             libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_DONTWAIT | MSG_NOSIGNAL)
@@ -239,16 +239,15 @@ impl Outbox {
         while !st.queue.is_empty() {
             // Everything queued (up to MAX_GATHER messages) in one system call.
             let sent = {
-                let iov: Vec<libc::iovec> = st
-                    .queue
-                    .iter()
-                    .take(MAX_GATHER)
-                    .map(|e| libc::iovec {
-                        iov_base: e.bytes[e.done..].as_ptr() as *mut _,
-                        iov_len: e.bytes.len() - e.done,
-                    })
-                    .collect();
-                send_gathered(stream, &iov)
+                // On the stack: no allocation per write.
+                let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_GATHER];
+                let mut count = 0;
+                for (slot, e) in iov.iter_mut().zip(st.queue.iter()) {
+                    let rest = &e.bytes[e.done..];
+                    *slot = libc::iovec { iov_base: rest.as_ptr() as *mut _, iov_len: rest.len() };
+                    count += 1;
+                }
+                send_gathered(stream, &iov[..count])
             };
             match sent {
                 Sent::Bytes(mut n) => {

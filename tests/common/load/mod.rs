@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)] // each test crate uses a different subset
 pub use net::raise_nofile;
 
 /// Every account's password.

@@ -1,22 +1,18 @@
-//! The command line of `msim-server` (hand-parsed; the grammar is small):
+//! The command line of `msim-server`, parsed with clap (`msim-server --help` shows it all):
 //!
 //! ```text
-//! msim-server [--listen ADDR]... [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-//!               [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
-//!               [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
-//!               [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS]
-//!               [--min-client-version BUILD] [--persist-piece-bytes N] [--quiet]
-//!               [--http-port N | --no-http] [--http-url URL]
+//! msim-server [OPTIONS]                                   serve (the default command)
 //! msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
 //! msim-server [--db PATH] account password EMAIL PASSWORD
-//! msim-server [--db PATH] account list
-//! msim-server [--db PATH] account remove EMAIL
-//! msim-server [--db PATH] account set-picture EMAIL FILE
-//! msim-server [--db PATH] account clear-picture EMAIL
+//! msim-server [--db PATH] account list | remove EMAIL | set-picture EMAIL FILE | clear-picture EMAIL
 //! ```
-//! Options may appear anywhere. Passwords are hashed before storage and never printed.
+//! Options may appear anywhere. Passwords are hashed before storage and never printed or logged.
+//! The log goes to stderr with timestamps through the `log` crate; `RUST_LOG` (env_logger's
+//! syntax, e.g. `RUST_LOG=debug`) sets the level, `--quiet` silences the server's events.
 
 use std::time::Duration;
+
+use clap::{Parser, Subcommand};
 
 use crate::db::Db;
 use crate::{Config, Server};
@@ -26,34 +22,119 @@ pub const DEFAULT_DB: &str = "msim-server.db";
 /// Default listen address: loopback only, the protocol's port (SPEC §1).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:1863";
 
-pub const USAGE: &str = "usage:
-  msim-server [--listen ADDR]... [--db PATH] [--demo] [--ka-interval SECS] [--idle-timeout SECS]
-              [--login-timeout SECS] [--max-connections N] [--max-prelogin-per-address N]
-              [--max-outbound-bytes N] [--login-failures-per-address N] [--login-failures-per-account N]
-              [--login-backoff-max SECS] [--login-forget-after SECS] [--login-log-interval SECS]
-              [--min-client-version BUILD] [--persist-piece-bytes N] [--quiet]
-              [--http-port N | --no-http] [--http-url URL]
-  msim-server [--db PATH] account add EMAIL PASSWORD [--username U] [--display-name D]
-  msim-server [--db PATH] account password EMAIL PASSWORD
-  msim-server [--db PATH] account list
-  msim-server [--db PATH] account remove EMAIL
-  msim-server [--db PATH] account set-picture EMAIL FILE
-  msim-server [--db PATH] account clear-picture EMAIL
+const AFTER_HELP: &str =
+    "A limit of 0 disables it: keepalives, the dead-connection limit (a logged-in client may then \
+be silent), the login limit, a connection cap, a failed-login limit, the failed-login summary (a line per failure \
+instead), the client version check (builds below --min-client-version get error 267), cutting long persist replies \
+into mtf pieces. Past its free failed logins, an address waits 1 s, then 2, 4, … up to --login-backoff-max between \
+attempts; an account's limit slows only addresses that failed on it. Profile pictures (account set-picture: PNG, \
+GIF or JPEG, at most 256 KiB and 1024x1024) are served over HTTP on the listen address, port --http-port (default: \
+the listen port + 1; 0 picks a free one), as http://ADDR:PORT/pictures/... unless --http-url gives another base. \
+--demo seeds demo accounts and prints them. RUST_LOG=debug (or warn, …) sets how much is logged.";
 
---listen may be given several times to serve several addresses (e.g. 1863 and the fallback ports
-6660 6661 6662 6665 6668 6669 80 443; ports below 1024 need CAP_NET_BIND_SERVICE).
-defaults: --listen 127.0.0.1:1863, --db msim-server.db, --ka-interval 60, --idle-timeout 180,
---login-timeout 60, --max-connections 20000, --max-prelogin-per-address 64, --max-outbound-bytes 2097152,
---login-failures-per-address 10, --login-failures-per-account 10, --login-backoff-max 300,
---login-forget-after 900, --login-log-interval 60, --min-client-version 0, --persist-piece-bytes 65536
-(0 disables keepalives / the dead-connection limit / the login limit / a connection cap /
-a failed-login limit / the failed-login summary (a line per failure instead) / the client version
-check, which refuses builds below BUILD with error 267 / cutting long persist replies into mtf
-pieces; a logged-in client may be silent). Past its free failed logins, an address waits 1 s, then 2, 4, … up to the
-backoff maximum between attempts; an account's limit slows only addresses that failed on it. --demo seeds demo accounts and prints them.
-Profile pictures (set-picture: PNG, GIF or JPEG, at most 256 KiB and 1024x1024) are served over
-HTTP on the listen address, port --http-port (default: the listen port + 1; 0 picks a free one),
-as http://ADDR:PORT/pictures/... unless --http-url gives another base; --no-http turns that off.";
+/// A faithful reference MySpaceIM (MSIM) server.
+#[derive(Parser, Debug)]
+#[command(name = "msim-server", version, after_help = AFTER_HELP, args_conflicts_with_subcommands = false)]
+struct Cli {
+    /// SQLite database file (`:memory:` for one that lives as long as the process).
+    #[arg(long, global = true, default_value = DEFAULT_DB, value_name = "PATH")]
+    db: String,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(subcommand)]
+    command: Option<Top>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address to serve; may be given several times (e.g. 1863 and SPEC §25's fallback ports).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    listen: Vec<String>,
+    /// Seed demo accounts (alice, bob, carol, tom) and print them.
+    #[arg(long)]
+    demo: bool,
+    /// Log nothing but errors of the server's own (accounts, connections, logins).
+    #[arg(long)]
+    quiet: bool,
+    /// Seconds between `\ka\` keepalives [default: 60].
+    #[arg(long, value_name = "SECS")]
+    ka_interval: Option<u64>,
+    /// Seconds a dead peer may go unnoticed [default: 180].
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+    /// Seconds a connection has to log in [default: 60].
+    #[arg(long, value_name = "SECS")]
+    login_timeout: Option<u64>,
+    /// Connections at once [default: 20000].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Connections not logged in yet, per address [default: 64].
+    #[arg(long, value_name = "N")]
+    max_prelogin_per_address: Option<usize>,
+    /// Bytes queued for one connection before it is closed as too slow [default: 2097152].
+    #[arg(long, value_name = "N")]
+    max_outbound_bytes: Option<usize>,
+    /// Failed logins an address may make before it waits [default: 10].
+    #[arg(long, value_name = "N")]
+    login_failures_per_address: Option<u32>,
+    /// Failed logins on one account before addresses that failed on it wait [default: 10].
+    #[arg(long, value_name = "N")]
+    login_failures_per_account: Option<u32>,
+    /// Longest wait between failed logins, seconds [default: 300].
+    #[arg(long, value_name = "SECS")]
+    login_backoff_max: Option<u64>,
+    /// Seconds after which failed logins are forgotten [default: 900].
+    #[arg(long, value_name = "SECS")]
+    login_forget_after: Option<u64>,
+    /// Seconds between failed-login summaries in the log [default: 60].
+    #[arg(long, value_name = "SECS")]
+    login_log_interval: Option<u64>,
+    /// Refuse client builds below this with error 267 [default: 0, none].
+    #[arg(long, value_name = "BUILD")]
+    min_client_version: Option<u32>,
+    /// Bytes per mtf piece of a long persist reply [default: 65536; 0 = never cut].
+    #[arg(long, value_name = "N")]
+    persist_piece_bytes: Option<usize>,
+    /// Port of the picture HTTP side [default: the listen port + 1].
+    #[arg(long, value_name = "PORT", conflicts_with = "no_http")]
+    http_port: Option<u16>,
+    /// No picture HTTP side.
+    #[arg(long)]
+    no_http: bool,
+    /// Base of the picture URLs given to clients (behind a proxy, say).
+    #[arg(long, value_name = "URL")]
+    http_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Top {
+    /// Manage accounts in the database.
+    #[command(subcommand)]
+    Account(AccountCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCmd {
+    /// Adds an account (the password is stored only as its login hashes).
+    Add {
+        email: String,
+        password: String,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Sets an account's password.
+    Password { email: String, password: String },
+    /// Lists the accounts.
+    List,
+    /// Removes an account.
+    Remove { email: String },
+    /// Sets an account's profile picture from a PNG, GIF or JPEG file.
+    SetPicture { email: String, file: String },
+    /// Removes an account's profile picture.
+    ClearPicture { email: String },
+}
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +146,6 @@ pub enum Command {
     AccountRemove { email: String },
     AccountSetPicture { email: String, file: String },
     AccountClearPicture { email: String },
-    Help,
 }
 
 /// Parsed arguments: the command plus the server settings.
@@ -75,116 +155,80 @@ pub struct Args {
     pub config: Config,
 }
 
-fn secs(flag: &str, v: &str) -> Result<Duration, String> {
-    v.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("{flag} needs a whole number of seconds, got `{v}`"))
+/// What went wrong with the command line: clap's error (help and version are "errors" that
+/// print to stdout and exit 0), or one of ours.
+pub enum ParseFailure {
+    Clap(clap::Error),
+    Invalid(String),
 }
 
-fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("{flag}: `{v}` is not a number"))
+impl std::fmt::Debug for ParseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseFailure::Clap(e) => write!(f, "{}", e.kind()),
+            ParseFailure::Invalid(s) => f.write_str(s),
+        }
+    }
+}
+
+fn nonempty_password(password: String) -> Result<String, ParseFailure> {
+    if password.is_empty() {
+        return Err(ParseFailure::Invalid("the password must not be empty".into()));
+    }
+    Ok(password)
 }
 
 /// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
-    let mut config = Config { listen: DEFAULT_LISTEN.into(), db: DEFAULT_DB.into(), ..Config::default() };
-    let mut positional = Vec::new();
-    let (mut username, mut display_name) = (None, None);
-    let (mut http_port, mut no_http) = (None, false);
-    let mut listen_given = false;
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match a.as_str() {
-            // Given several times, every address is served (SPEC §25's fallback ports); the first
-            // replaces the default.
-            "--listen" if listen_given => config.also_listen.push(value("--listen")?),
-            "--listen" => {
-                config.listen = value("--listen")?;
-                listen_given = true;
-            }
-            "--db" => config.db = value("--db")?,
-            "--demo" => config.demo = true,
-            "--quiet" => config.log = false,
-            "--ka-interval" => config.ka_interval = secs("--ka-interval", &value("--ka-interval")?)?,
-            "--idle-timeout" => config.idle_timeout = secs("--idle-timeout", &value("--idle-timeout")?)?,
-            "--login-timeout" => config.login_timeout = secs("--login-timeout", &value("--login-timeout")?)?,
-            "--max-connections" => config.max_connections = number("--max-connections", &value("--max-connections")?)?,
-            "--max-prelogin-per-address" => {
-                config.max_prelogin_per_address =
-                    number("--max-prelogin-per-address", &value("--max-prelogin-per-address")?)?
-            }
-            "--max-outbound-bytes" => {
-                config.max_outbound_bytes = number("--max-outbound-bytes", &value("--max-outbound-bytes")?)?
-            }
-            "--login-failures-per-address" => {
-                config.login_limits.per_address_free =
-                    number("--login-failures-per-address", &value("--login-failures-per-address")?)?
-            }
-            "--login-failures-per-account" => {
-                config.login_limits.per_account_free =
-                    number("--login-failures-per-account", &value("--login-failures-per-account")?)?
-            }
-            "--login-backoff-max" => {
-                config.login_limits.backoff_max = secs("--login-backoff-max", &value("--login-backoff-max")?)?
-            }
-            "--login-forget-after" => {
-                config.login_limits.forget_after = secs("--login-forget-after", &value("--login-forget-after")?)?
-            }
-            "--login-log-interval" => {
-                config.login_limits.summary_interval = secs("--login-log-interval", &value("--login-log-interval")?)?
-            }
-            "--http-port" => {
-                let v = value("--http-port")?;
-                http_port = Some(v.parse::<u16>().map_err(|_| format!("--http-port: `{v}` is not a port number"))?)
-            }
-            "--no-http" => no_http = true,
-            "--http-url" => config.http_url = Some(value("--http-url")?),
-            "--persist-piece-bytes" => {
-                config.persist_piece_bytes = number("--persist-piece-bytes", &value("--persist-piece-bytes")?)?
-            }
-            "--min-client-version" => {
-                config.min_client_version = number("--min-client-version", &value("--min-client-version")?)?
-            }
-            "--username" => username = Some(value("--username")?),
-            "--display-name" => display_name = Some(value("--display-name")?),
-            "-h" | "--help" => return Ok(Args { command: Command::Help, config }),
-            s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
-            _ => positional.push(a),
-        }
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, ParseFailure> {
+    let cli =
+        Cli::try_parse_from(std::iter::once("msim-server".to_string()).chain(args)).map_err(ParseFailure::Clap)?;
+    let s = cli.serve;
+    let mut config = Config { db: cli.db, demo: s.demo, log: !s.quiet, ..Config::default() };
+    let mut listen = s.listen.into_iter();
+    config.listen = listen.next().unwrap_or_else(|| DEFAULT_LISTEN.into());
+    config.also_listen = listen.collect();
+    let secs = Duration::from_secs;
+    if let Some(v) = s.ka_interval {
+        config.ka_interval = secs(v);
     }
-    let p: Vec<&str> = positional.iter().map(String::as_str).collect();
-    let command = match p.as_slice() {
-        [] => Command::Serve,
-        ["account", "add", email, password] => Command::AccountAdd {
-            email: (*email).into(),
-            password: (*password).into(),
-            username: username.take(),
-            display_name: display_name.take(),
-        },
-        ["account", "password", email, password] => {
-            Command::AccountPassword { email: (*email).into(), password: (*password).into() }
-        }
-        ["account", "list"] => Command::AccountList,
-        ["account", "remove", email] => Command::AccountRemove { email: (*email).into() },
-        ["account", "set-picture", email, file] => {
-            Command::AccountSetPicture { email: (*email).into(), file: (*file).into() }
-        }
-        ["account", "clear-picture", email] => Command::AccountClearPicture { email: (*email).into() },
-        _ => return Err(format!("unexpected arguments: {}", p.join(" "))),
-    };
-    if (username.is_some() || display_name.is_some()) && !matches!(command, Command::AccountAdd { .. }) {
-        return Err("--username and --display-name only go with `account add`".into());
+    if let Some(v) = s.idle_timeout {
+        config.idle_timeout = secs(v);
     }
-    if no_http && http_port.is_some() {
-        return Err("--http-port and --no-http contradict each other".into());
+    if let Some(v) = s.login_timeout {
+        config.login_timeout = secs(v);
     }
+    config.max_connections = s.max_connections.unwrap_or(config.max_connections);
+    config.max_prelogin_per_address = s.max_prelogin_per_address.unwrap_or(config.max_prelogin_per_address);
+    config.max_outbound_bytes = s.max_outbound_bytes.unwrap_or(config.max_outbound_bytes);
+    let l = &mut config.login_limits;
+    l.per_address_free = s.login_failures_per_address.unwrap_or(l.per_address_free);
+    l.per_account_free = s.login_failures_per_account.unwrap_or(l.per_account_free);
+    l.backoff_max = s.login_backoff_max.map_or(l.backoff_max, secs);
+    l.forget_after = s.login_forget_after.map_or(l.forget_after, secs);
+    l.summary_interval = s.login_log_interval.map_or(l.summary_interval, secs);
+    config.min_client_version = s.min_client_version.unwrap_or(config.min_client_version);
+    config.persist_piece_bytes = s.persist_piece_bytes.unwrap_or(config.persist_piece_bytes);
+    config.http_url = s.http_url;
     // The HTTP side: the given port, else the one after the IM port (a free one when that is 0).
-    config.http_port = if no_http {
-        None
-    } else {
-        match http_port {
-            Some(p) => Some(p),
-            None => Some(default_http_port(&config.listen)?),
-        }
+    config.http_port = match (s.no_http, s.http_port) {
+        (true, _) => None,
+        (false, Some(p)) => Some(p),
+        (false, None) => Some(default_http_port(&config.listen).map_err(ParseFailure::Invalid)?),
+    };
+    let command = match cli.command {
+        None => Command::Serve,
+        Some(Top::Account(a)) => match a {
+            AccountCmd::Add { email, password, username, display_name } => {
+                Command::AccountAdd { email, password: nonempty_password(password)?, username, display_name }
+            }
+            AccountCmd::Password { email, password } => {
+                Command::AccountPassword { email, password: nonempty_password(password)? }
+            }
+            AccountCmd::List => Command::AccountList,
+            AccountCmd::Remove { email } => Command::AccountRemove { email },
+            AccountCmd::SetPicture { email, file } => Command::AccountSetPicture { email, file },
+            AccountCmd::ClearPicture { email } => Command::AccountClearPicture { email },
+        },
     };
     Ok(Args { command, config })
 }
@@ -206,24 +250,38 @@ fn default_http_port(listen: &str) -> Result<u16, String> {
 pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
     let args = match parse(args) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("msim-server: {e}\n{USAGE}");
+        Err(ParseFailure::Clap(e)) => {
+            // --help and --version print to stdout and succeed; usage errors to stderr, code 2.
+            let _ = e.print();
+            return e.exit_code();
+        }
+        Err(ParseFailure::Invalid(e)) => {
+            eprintln!("msim-server: error: {e}\n\nFor more information, try '--help'.");
             return 2;
         }
     };
+    init_logging(args.config.log);
     match execute(args) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("msim-server: {e}");
+            log::error!("{e}");
             1
         }
     }
 }
 
+/// stderr, timestamps, `RUST_LOG` levels (info by default; warn with --quiet).
+fn init_logging(events: bool) {
+    let default = if events { "info" } else { "warn" };
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+        .format_timestamp_millis()
+        .format_target(false)
+        .try_init();
+}
+
 fn execute(args: Args) -> Result<(), String> {
     let open = || Db::open(&args.config.db).map_err(|e| format!("cannot open {}: {e}", args.config.db));
     match args.command {
-        Command::Help => println!("{USAGE}"),
         Command::AccountAdd { email, password, username, display_name } => {
             let uid = open()?
                 .create_account_with_password(None, &email, &password, username.as_deref(), display_name.as_deref())
@@ -313,7 +371,7 @@ mod tests {
         Duration::from_secs(n)
     }
 
-    fn p(s: &str) -> Result<Args, String> {
+    fn p(s: &str) -> Result<Args, ParseFailure> {
         parse(s.split_whitespace().map(String::from))
     }
 
@@ -377,6 +435,15 @@ mod tests {
             "account set-picture a@b.c",
         ] {
             assert!(p(bad).is_err(), "{bad}");
+        }
+        // An empty password is refused, for a new account and a new password alike.
+        assert!(matches!(p("account add a@b.c ''").map(|_| ()), Ok(())), "quotes are not shell-parsed here");
+        let empty = parse(["account", "add", "a@b.c", ""].map(String::from));
+        assert!(matches!(empty, Err(ParseFailure::Invalid(e)) if e.contains("empty")));
+        assert!(parse(["account", "password", "a@b.c", ""].map(String::from)).is_err());
+        // --version and --help are clap's, answered before anything else runs.
+        for flag in ["--version", "--help"] {
+            assert!(matches!(p(flag), Err(ParseFailure::Clap(e)) if e.exit_code() == 0), "{flag}");
         }
     }
 }

@@ -225,7 +225,8 @@ impl Server {
         let (http_port, http_url) = (config.http_port, config.http_url.clone());
         let shared = Arc::new(Shared::new(config, db));
         let shown: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
-        log_if(&shared, format_args!("listening on {}", shown.join(", ")));
+        // The binary prints the addresses on stdout (scripts read them); once is enough.
+        log::debug!("listening on {}", shown.join(", "));
         // Pictures: served on the first address, another port; without an HTTP side the URLs
         // published by an earlier run are withdrawn (they would lead nowhere).
         let http = match http_port {
@@ -428,9 +429,11 @@ fn refused(shared: &Shared, stream: &TcpStream, why: &'static str) {
     }
 }
 
-/// Writes one log line to stderr. Callers never pass passwords or login responses.
+/// One log line (the `log` crate: the binary writes it to stderr with a timestamp, `RUST_LOG`
+/// decides the level; a library user's logger gets it). Callers never pass passwords or login
+/// responses.
 pub(crate) fn log(args: std::fmt::Arguments<'_>) {
-    eprintln!("msim-server: {args}");
+    log::info!("{args}");
 }
 
 pub(crate) fn log_if(shared: &Shared, args: std::fmt::Arguments<'_>) {

@@ -2,7 +2,7 @@
 //! this process, against msim-server in a child process, so the two memories are measured apart:
 //! - the server is this same executable re-run with `MSIM_SCALE_ROLE=server`: it starts
 //!   `msim_server::Server` with the `msim-server` binary's defaults (`:memory:` database,
-//!   256 KiB connection stacks), creates the N accounts (each lists the next, so every sign-on
+//!   event loops), creates the N accounts (each lists the next, so every sign-on
 //!   fans out one presence), prints its port and serves until its stdin closes;
 //! - resident memory (VmRSS) of each process is read before the first session and after the last
 //!   sign-on; the difference over N is the memory per session. Client sessions share counting
@@ -11,9 +11,9 @@
 //! Then every session sends one IM to the next and all N are awaited. There is no baseline to
 //! run side by side here: the figures are memory (not noisy) and wall times reported as such.
 //! Target (issue "Performance"): ≤ 64 KiB resident per client session.
-//! Run: `cargo bench --bench scale` (RLIMIT_NOFILE is raised, as root past the hard limit; a
-//! client session needs two descriptors — socket and wake-up eventfd —, a server session one,
-//! and the system one thread per session in each process).
+//! Run: `cargo bench --bench scale` (RLIMIT_NOFILE is raised, as root past the hard limit where
+//! the process may; a client session needs two descriptors — socket and wake-up eventfd — and a
+//! thread, a server session one descriptor). The server alone at scale: `benches/load.rs`.
 
 mod common;
 #[path = "../tests/common/mod.rs"]
@@ -177,7 +177,7 @@ fn main() {
     );
     println!(
         "{:<52} {:>8.1} KiB  ({sst_n} stacks of {} KiB)",
-        "  of which connection-thread stacks",
+        "  of which event-loop thread stacks",
         sst as f64 / n as f64,
         server_stack / 1024
     );

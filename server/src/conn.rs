@@ -3,12 +3,13 @@
 //! see.
 //!
 //! Anyone may send to a connection from any thread (routing, presence fan-out, keepalive); only
-//! the connection's own session thread reads from it and writes what the outbox had to queue.
+//! the event loop that owns it (`reactor.rs`) reads from it, and it writes what the outbox had to
+//! queue.
 
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 pub use crate::outbox::PendingIm;
@@ -16,10 +17,6 @@ use crate::outbox::{Outbox, PushError};
 
 use msim::protocol::kinds::ServerMessage;
 use msim::protocol::status::{Presence, StatusList};
-
-/// Most input read and thrown away while lingering on a graceful close: a peer that keeps sending
-/// is cut off rather than holding the thread.
-const LINGER_DISCARD_LIMIT: usize = 64 * 1024;
 
 /// Who a connection is once `login2` succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +38,7 @@ pub struct OwnStatus {
     pub text: String,
 }
 
-/// A connection handle, shared between the session thread and senders.
+/// A connection handle, shared between its event loop and senders.
 pub struct Conn {
     pub id: u64,
     pub peer: SocketAddr,
@@ -50,6 +47,9 @@ pub struct Conn {
     closed: AtomicBool,
     /// Set by [`Conn::end_after_flush`].
     ending: AtomicBool,
+    /// Offline delivery is waiting for the peer (`router::deliver_offline`): the session handles
+    /// no further requests until it is settled, as when the session had a thread of its own.
+    settling: AtomicBool,
     unsent_ims: Mutex<Vec<PendingIm>>,
     login: OnceLock<LoginInfo>,
     status: Mutex<OwnStatus>,
@@ -57,6 +57,9 @@ pub struct Conn {
     pub had_offline: AtomicBool,
     /// `Config::log`: whether this connection's own events go to the log.
     log: bool,
+    /// This connection's own handle, once an event loop adopted it: a batch (`batch.rs`) keeps
+    /// it until it writes what was deferred.
+    me: OnceLock<Weak<Conn>>,
 }
 
 impl Conn {
@@ -69,15 +72,17 @@ impl Conn {
             outbox: Outbox::new(outbox_limit)?,
             closed: AtomicBool::new(false),
             ending: AtomicBool::new(false),
+            settling: AtomicBool::new(false),
             unsent_ims: Mutex::new(Vec::new()),
             login: OnceLock::new(),
             status: Mutex::new(OwnStatus { code: 1, text: String::new() }),
             had_offline: AtomicBool::new(false),
             log,
+            me: OnceLock::new(),
         })
     }
 
-    /// The socket, for the session thread's reads (`&TcpStream` implements `Read`).
+    /// The socket, for its event loop.
     pub fn stream(&self) -> &TcpStream {
         &self.stream
     }
@@ -118,6 +123,30 @@ impl Conn {
     /// is then closed (logged), and the sender carries on.
     pub fn send(&self, msg: &ServerMessage) -> bool {
         self.send_with(msg, None).is_some()
+    }
+
+    /// Like [`Conn::send`] for a message already encoded (one encoding for a whole fan-out).
+    pub fn send_encoded(&self, bytes: &[u8]) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        self.push(bytes.to_vec(), None).is_some()
+    }
+
+    /// Queues `bytes`: deferred to the running batch on an event loop (`batch.rs`), written at
+    /// once elsewhere.
+    fn push(&self, bytes: Vec<u8>, im: Option<PendingIm>) -> Option<u64> {
+        if let Some(me) = self.me.get().filter(|_| crate::batch::active()) {
+            let pushed = self.outbox.push_deferred(bytes, im);
+            if let Ok((_, true)) = pushed {
+                if let Some(me) = me.upgrade() {
+                    crate::batch::add(me);
+                }
+            }
+            return self.pushed(pushed.map(|(end, _)| end));
+        }
+        let pushed = self.outbox.push(&self.stream, bytes, im);
+        self.pushed(pushed)
     }
 
     /// Like [`Conn::send`] for a live IM: if the connection ends before the IM was written, it is
@@ -168,8 +197,7 @@ impl Conn {
             return None;
         }
         let bytes = self.encode(msg)?;
-        let pushed = self.outbox.push(&self.stream, bytes, im);
-        self.pushed(pushed)
+        self.push(bytes, im)
     }
 
     fn pushed(&self, r: Result<u64, PushError>) -> Option<u64> {
@@ -195,7 +223,7 @@ impl Conn {
     }
 
     /// Writes what is queued as far as the socket takes it; false when the socket failed. For the
-    /// session thread, when `poll` says the socket is writable.
+    /// event loop, when the socket is writable.
     pub fn flush(&self) -> bool {
         self.outbox.flush(&self.stream).is_ok()
     }
@@ -211,7 +239,8 @@ impl Conn {
     }
 
     /// Writes everything queued, waiting for the socket up to `limit`; true when all was written.
-    /// Only the session thread calls this: it blocks the caller, and no one else waits on it.
+    /// It blocks the caller: never called on an event loop (offline delivery runs on a thread of
+    /// its own, `router.rs`).
     pub fn flush_own(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         loop {
@@ -235,7 +264,7 @@ impl Conn {
 
     /// Waits until the peer's TCP acknowledged `offset` bytes, the connection is gone, or
     /// `limit` passed; returns the bytes acknowledged (where the kernel does not tell, the bytes
-    /// written). Only the session thread calls this (it blocks the caller; nobody else waits on it).
+    /// written). Blocks the caller: never called on an event loop.
     pub fn wait_acked(&self, offset: u64, limit: Duration) -> u64 {
         let deadline = Instant::now() + limit;
         let mut pause = Duration::from_millis(1);
@@ -250,20 +279,53 @@ impl Conn {
         }
     }
 
-    /// The fd that wakes the session thread's `poll` (bytes queued, or the session must end).
-    pub fn wake_fd(&self) -> RawFd {
-        self.outbox.wake_fd()
+    /// Sets the event loop this connection belongs to (when the loop adopts it).
+    pub fn set_waker(self: &Arc<Conn>, wake: crate::reactor::Wake) {
+        let _ = self.me.set(Arc::downgrade(self));
+        self.outbox.set_waker(wake);
     }
 
-    pub fn clear_wake(&self) {
-        self.outbox.clear_wake();
+    /// Whether the event loop `id` (see `batch::set_loop`) owns this connection.
+    pub fn on_loop(&self, id: usize) -> bool {
+        self.outbox.on_loop(id)
     }
 
-    /// Asks the session thread to end this connection after writing what is queued (a session
+    /// Asks the owning loop to write what is queued (a batch hands it over so).
+    pub fn kick(&self) {
+        self.outbox.wake();
+    }
+
+    /// Writes what a batch deferred; a connection whose socket failed is closed.
+    pub fn flush_batch(&self) {
+        // (A connection that began a graceful end meanwhile is closed for writing already.)
+        if !self.flush() && !self.is_closed() {
+            self.close();
+        } else if self.queued() > 0 {
+            // The socket is full: the loop times the peer (`Config::write_timeout`).
+            self.outbox.wake();
+        }
+    }
+
+    /// Asks the event loop to end this connection after writing what is queued (a session
     /// replaced by a new login gets its error 6 first). Any thread may call it.
     pub fn end_after_flush(&self) {
         self.ending.store(true, Ordering::Release);
         self.outbox.wake();
+    }
+
+    /// Holds the session's further requests until [`Conn::settled`].
+    pub fn settling(&self) {
+        self.settling.store(true, Ordering::Release);
+    }
+
+    /// Lets the session handle requests again (and tells its event loop).
+    pub fn settled(&self) {
+        self.settling.store(false, Ordering::Release);
+        self.outbox.wake();
+    }
+
+    pub fn is_settling(&self) -> bool {
+        self.settling.load(Ordering::Acquire)
     }
 
     /// True once [`Conn::end_after_flush`] was called.
@@ -283,40 +345,22 @@ impl Conn {
         }
     }
 
-    /// Ends a connection this thread decided to end after sending a final message (fatal error,
-    /// logout, replaced): writes what is queued (up to `linger`), stops writing (the peer sees the
-    /// message, then end of stream), then reads and discards what the peer still sends for up to
-    /// `linger`. Closing with unread input would make the kernel send a reset, which can destroy
-    /// the final message before the peer reads it. Only the session thread may call this (it
-    /// reads the socket).
-    pub fn close_gracefully(&self, linger: Duration) {
-        if self.is_closed() {
-            return;
-        }
-        self.flush_own(linger);
+    /// The second step of a graceful end (the first is writing what is queued, see
+    /// `session.rs`): refuses further messages and stops writing, so the peer sees the final
+    /// message, then end of stream. The session then reads and discards what the peer still sends
+    /// for a while: closing with unread input would make the kernel send a reset, which can
+    /// destroy the final message before the peer reads it. False when already closed.
+    pub fn begin_linger(&self) -> bool {
         if self.closed.swap(true, Ordering::AcqRel) {
-            return;
+            return false;
         }
         self.close_outbox();
         let _ = self.stream.shutdown(Shutdown::Write);
-        let deadline = Instant::now() + linger;
-        let mut buf = [0u8; 1024];
-        let mut discarded = 0usize;
-        while discarded < LINGER_DISCARD_LIMIT {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match std::io::Read::read(&mut &self.stream, &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => discarded += n,
-            }
-        }
-        let _ = self.stream.shutdown(Shutdown::Both);
+        true
     }
 
     /// Shuts the socket down at once (what is queued is dropped; queued IMs are kept for
-    /// [`Conn::take_unsent_ims`]); the session thread's `poll` then returns and it cleans up.
+    /// [`Conn::take_unsent_ims`]); its event loop is told, and cleans up.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.close_outbox();

@@ -4,18 +4,20 @@
 //! challenge/response, persist replies for every (dsn, lid) with known semantics, contact lists,
 //! blocking, bm routing with offline storage, presence fan-out, keepalives and idle timeouts.
 //!
-//! Threads: one accept thread per listen address, one keepalive thread, and one small-stack
-//! thread per connection (`poll` on its socket and an eventfd; dead peers detected by an idle
-//! limit before login and by TCP keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
+//! Threads: one accept thread per listen address, one keepalive thread, and a few event-loop
+//! threads (`reactor`, one per core by default) that hold every connection: epoll through `mio`,
+//! no thread per connection (dead peers detected by an idle limit before login and by TCP
+//! keepalive and `TCP_USER_TIMEOUT` after it, see `liveness`). Any thread may send to any
 //! connection without ever blocking: what the socket does not take is queued in the connection's
-//! bounded outbox (`outbox`) and written by its own thread. Storage is SQLite ([`db`]).
+//! bounded outbox (`outbox`) and written by its loop. Storage is SQLite ([`db`]).
 //!
 //! Modules: [`db`] storage, [`rules`] limits and username rules, `conn` connection handle,
-//! `outbox` non-blocking bounded output, `state` shared tables, `session` the per-connection loop, `login` the login exchange,
+//! `outbox` non-blocking bounded output, `state` shared tables, `reactor` the event loops, `session` one connection's state, `login` the login exchange,
 //! `handlers` client requests, `router` bm routing and presence, `keepalive` `\ka\` sweeps,
 //! [`cli`] the command line; `http` the HTTP side serving profile pictures (`db::pictures`).
 
 mod attempts;
+mod batch;
 pub mod cli;
 mod conn;
 pub mod db;
@@ -27,6 +29,7 @@ mod keepalive;
 mod liveness;
 mod login;
 mod outbox;
+mod reactor;
 mod router;
 pub mod rules;
 mod session;
@@ -64,8 +67,8 @@ pub struct Config {
     /// A connection must complete its login within this long after connecting, however slowly
     /// it trickles bytes; zero disables the limit.
     pub login_timeout: Duration,
-    /// Connections served at once (each costs a thread); more are accepted and closed at once,
-    /// and logged. Zero = no limit. Bounds the server's memory against connection floods.
+    /// Connections served at once (each costs a socket and a few hundred bytes of state; the
+    /// process needs a file descriptor for each); more are accepted and closed at once, and logged. Zero = no limit. Bounds the server's memory against connection floods.
     pub max_connections: usize,
     /// Connections from one address that have not logged in yet, served at once; more from that
     /// address are accepted and closed at once. Zero = no cap. Keeps one address from filling
@@ -74,9 +77,11 @@ pub struct Config {
     /// Test knob: delay before answering the contact-list request (0/1), to exercise clients'
     /// handling of a slow server (SPEC §24). Zero in normal use.
     pub contact_list_delay: Duration,
-    /// Stack size of each connection thread. Most of it is never touched, so resident memory per
-    /// session stays far below this; it only bounds the worst case.
+    /// Stack size of each event-loop thread (there are a few, see `event_loops`; connections
+    /// have no thread of their own any more). Handlers run on it.
     pub session_stack_size: usize,
+    /// Event-loop threads; 0 = one per available core.
+    pub event_loops: usize,
     /// A connection whose queued outgoing bytes make no progress for this long is closed: its
     /// peer stopped reading. (Senders never wait for it either way, see `max_outbound_bytes`.)
     pub write_timeout: Duration,
@@ -128,7 +133,8 @@ impl Default for Config {
             // once; one address holding 64 slots leaves the rest of max_connections to others.
             max_prelogin_per_address: 64,
             contact_list_delay: Duration::ZERO,
-            session_stack_size: 256 * 1024,
+            session_stack_size: 2 * 1024 * 1024,
+            event_loops: 0,
             write_timeout: Duration::from_secs(10),
             // Eight full frames (SPEC §24's 256 KiB cap) on top of the kernel's socket buffer.
             max_outbound_bytes: 2 * 1024 * 1024,
@@ -192,13 +198,14 @@ pub struct Server {
     addrs: Vec<SocketAddr>,
     /// One accept thread per address; empty once stopped.
     accept: Vec<JoinHandle<()>>,
+    reactor: Arc<reactor::Reactor>,
     keepalive: Option<JoinHandle<()>>,
     demo_accounts: Vec<(u32, demo::DemoAccount)>,
     /// The HTTP side (profile pictures), when `Config::http_port` asks for one.
     http: Option<http::HttpSide>,
 }
 
-/// How long `stop` waits for session threads to finish their cleanup.
+/// How long `stop` waits for the sessions to finish their cleanup.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 impl Server {
@@ -211,6 +218,7 @@ impl Server {
         let mut listeners = Vec::new();
         for a in config.listen_addrs() {
             let l = TcpListener::bind(a).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {a}: {e}")))?;
+            deepen_backlog(&l);
             listeners.push(l);
         }
         let addrs = listeners.iter().map(TcpListener::local_addr).collect::<io::Result<Vec<_>>>()?;
@@ -228,13 +236,22 @@ impl Server {
                 None
             }
         };
-        let mut server =
-            Server { shared: shared.clone(), addrs, accept: Vec::new(), keepalive: None, demo_accounts, http };
+        let reactor = Arc::new(reactor::Reactor::start(&shared, shared.config.event_loops)?);
+        let mut server = Server {
+            shared: shared.clone(),
+            addrs,
+            accept: Vec::new(),
+            reactor: reactor.clone(),
+            keepalive: None,
+            demo_accounts,
+            http,
+        };
         for listener in listeners {
-            let shared = shared.clone();
+            let (shared, reactor) = (shared.clone(), reactor.clone());
             // On failure `server` is dropped and stops the threads already started.
-            let t =
-                std::thread::Builder::new().name("msim-accept".into()).spawn(move || accept_loop(shared, listener))?;
+            let t = std::thread::Builder::new()
+                .name("msim-accept".into())
+                .spawn(move || accept_loop(shared, reactor, listener))?;
             server.accept.push(t);
         }
         server.keepalive =
@@ -342,6 +359,7 @@ impl Server {
         if !self.shared.wait_sessions_done(STOP_GRACE) {
             log_if(&self.shared, format_args!("stop: some sessions did not finish in time"));
         }
+        self.reactor.stop();
         log_if(&self.shared, format_args!("stopped"));
     }
 }
@@ -365,7 +383,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     a
 }
 
-fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+fn accept_loop(shared: Arc<Shared>, reactor: Arc<reactor::Reactor>, listener: TcpListener) {
     for stream in listener.incoming() {
         if shared.is_stopping() {
             break;
@@ -380,7 +398,7 @@ fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 refused(&shared, &stream, attempts::SERVER_FULL);
             }
             Ok(stream) => match stream.peer_addr() {
-                Ok(peer) if shared.take_prelogin_slot(peer.ip()) => session::spawn(&shared, stream, peer),
+                Ok(peer) if shared.take_prelogin_slot(peer.ip()) => reactor::accept(&shared, &reactor, stream, peer),
                 Ok(_) => refused(&shared, &stream, attempts::PRELOGIN_CAP),
                 Err(_) => {}
             },
@@ -391,6 +409,15 @@ fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             }
         }
     }
+}
+
+/// The accept queue std's `bind` asks for (128) overflows when thousands of clients sign on at
+/// once (after a restart, or the load benchmark): the kernel then drops handshakes and clients
+/// wait out SYN retries. A second `listen` raises it, up to `net.core.somaxconn`.
+fn deepen_backlog(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen on a valid, bound and listening socket only changes its backlog.
+    unsafe { libc::listen(listener.as_raw_fd(), 4096) };
 }
 
 /// Closes a connection refused at accept (`why`: one of the `attempts` refusal kinds).

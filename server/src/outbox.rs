@@ -2,9 +2,10 @@
 //! when the socket is full, bounded in bytes (issue "Hostile peers, round two", slow reader).
 //!
 //! Any thread may [`Outbox::push`] a message. If nothing is queued, the bytes go straight into the
-//! socket with a non-blocking `send`; whatever the socket does not take is queued and the
-//! connection's own session thread is woken (an eventfd, see [`Waker`]) to write the rest when
-//! the socket becomes writable ([`Outbox::flush`], driven by `poll` in `session.rs`). A push that
+//! socket with a non-blocking `send`; whatever the socket does not take is queued, and the
+//! connection's event loop (`reactor.rs`) writes the rest when the socket becomes writable
+//! ([`Outbox::flush`]: its edge-triggered registration reports the socket writable again once
+//! the peer has read; the loop is also told when a queue starts, to time a stalled peer). A push that
 //! would take the queue past its limit fails with [`PushError::Full`]: the peer is not reading, the
 //! caller closes that connection and carries on. So one full socket never blocks another session.
 //!
@@ -16,8 +17,8 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Mutex, MutexGuard};
+use std::os::fd::AsRawFd;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 /// An IM riding in the queue: if the connection ends before it was written in full, it is stored
@@ -56,12 +57,16 @@ struct State {
     /// When the queue last made progress (or became non-empty); None while it is empty.
     progress_at: Option<Instant>,
     closed: bool,
+    /// Bytes were queued by a deferred push ([`Outbox::push_deferred`]) and the pusher's batch
+    /// will flush them; a second deferred push need not register the outbox again.
+    dirty: bool,
 }
 
 /// See the module docs.
 pub struct Outbox {
     state: Mutex<State>,
-    waker: Waker,
+    /// The connection's event loop, told when a queue starts or the session must end.
+    waker: OnceLock<crate::reactor::Wake>,
     limit: usize,
 }
 
@@ -75,11 +80,35 @@ enum Sent {
 fn send_nonblocking(stream: &TcpStream, bytes: &[u8]) -> Sent {
     loop {
         // SAFETY: a valid socket fd and a readable buffer of the length passed. MSG_DONTWAIT makes
-        // this one call non-blocking without changing the socket (the session thread's reads
+        // this one call non-blocking without changing the socket (the event loop's reads
         // stay as they are); MSG_NOSIGNAL turns a closed peer into EPIPE instead of SIGPIPE.
         let n = unsafe {
             libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_DONTWAIT | MSG_NOSIGNAL)
         };
+        if n >= 0 {
+            return Sent::Bytes(n as usize);
+        }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Sent::WouldBlock,
+            _ => return Sent::Failed,
+        }
+    }
+}
+
+/// Messages written by one `sendmsg` at most (well below `IOV_MAX`, 1024 on Linux).
+const MAX_GATHER: usize = 64;
+
+/// One non-blocking `sendmsg` of several buffers in order.
+fn send_gathered(stream: &TcpStream, iov: &[libc::iovec]) -> Sent {
+    // SAFETY: all-zero is a valid msghdr (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = iov.len() as _;
+    loop {
+        // SAFETY: a valid socket fd; `msg` points to `iov`, whose buffers are alive and unchanged
+        // while the caller holds the outbox lock.
+        let n = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_DONTWAIT | MSG_NOSIGNAL) };
         if n >= 0 {
             return Sent::Bytes(n as usize);
         }
@@ -106,8 +135,9 @@ impl Outbox {
                 written: 0,
                 progress_at: None,
                 closed: false,
+                dirty: false,
             }),
-            waker: Waker::new()?,
+            waker: OnceLock::new(),
             limit,
         })
     }
@@ -125,6 +155,36 @@ impl Outbox {
     /// Like [`Outbox::push`], with `first` run while the outbox is locked: nothing another thread
     /// pushes can get ahead of this message (login registers the session and sends `lc=2` so).
     pub fn push_after(
+        &self,
+        stream: &TcpStream,
+        bytes: Vec<u8>,
+        im: Option<PendingIm>,
+        first: impl FnOnce(),
+    ) -> Result<u64, PushError> {
+        self.push_now(stream, bytes, im, first)
+    }
+
+    /// Queues a message without writing it: the caller's batch writes everything queued with one
+    /// system call when it ends (`batch.rs`: the messages routed from one read of a sender's
+    /// socket go out together). Returns the offset as [`Outbox::push`] does, and whether the
+    /// outbox must be added to the batch (it was not waiting for one already).
+    pub fn push_deferred(&self, bytes: Vec<u8>, im: Option<PendingIm>) -> Result<(u64, bool), PushError> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(PushError::Closed);
+        }
+        if st.queued + bytes.len() > self.limit {
+            return Err(PushError::Full);
+        }
+        st.queued += bytes.len();
+        st.progress_at.get_or_insert_with(Instant::now);
+        st.queue.push_back(Entry { bytes, done: 0, im });
+        let end = st.written + st.queued as u64;
+        let register = !std::mem::replace(&mut st.dirty, true);
+        Ok((end, register))
+    }
+
+    fn push_now(
         &self,
         stream: &TcpStream,
         bytes: Vec<u8>,
@@ -157,30 +217,51 @@ impl Outbox {
         }
         st.queued += rest;
         st.progress_at.get_or_insert_with(Instant::now);
+        let started = st.queue.is_empty();
         st.queue.push_back(Entry { bytes, done, im });
         let end = st.written + st.queued as u64;
         drop(st);
-        self.waker.wake();
+        if started {
+            // The loop times the peer from now on (`Config::write_timeout`).
+            self.wake();
+        }
         Ok(end)
     }
 
     /// Writes queued bytes until the socket would block. Err when the socket failed (the outbox
-    /// is then closed). Called by the session thread when its socket is writable.
+    /// is then closed). Called by the event loop when the socket is writable, and by whoever must wait for the peer.
     pub fn flush(&self, stream: &TcpStream) -> Result<(), PushError> {
         let mut st = self.lock();
+        st.dirty = false;
         if st.closed {
             return Err(PushError::Closed);
         }
-        while let Some(front) = st.queue.front_mut() {
-            match send_nonblocking(stream, &front.bytes[front.done..]) {
-                Sent::Bytes(n) => {
-                    front.done += n;
-                    let finished = front.done == front.bytes.len();
+        while !st.queue.is_empty() {
+            // Everything queued (up to MAX_GATHER messages) in one system call.
+            let sent = {
+                // On the stack: no allocation per write.
+                let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_GATHER];
+                let mut count = 0;
+                for (slot, e) in iov.iter_mut().zip(st.queue.iter()) {
+                    let rest = &e.bytes[e.done..];
+                    *slot = libc::iovec { iov_base: rest.as_ptr() as *mut _, iov_len: rest.len() };
+                    count += 1;
+                }
+                send_gathered(stream, &iov[..count])
+            };
+            match sent {
+                Sent::Bytes(mut n) => {
                     st.queued -= n;
                     st.written += n as u64;
                     st.progress_at = Some(Instant::now());
-                    if finished {
-                        st.queue.pop_front();
+                    while n > 0 {
+                        let front = st.queue.front_mut().expect("sent bytes were queued");
+                        let take = n.min(front.bytes.len() - front.done);
+                        front.done += take;
+                        n -= take;
+                        if front.done == front.bytes.len() {
+                            st.queue.pop_front();
+                        }
                     }
                 }
                 Sent::WouldBlock => break,
@@ -220,81 +301,21 @@ impl Outbox {
         std::mem::take(&mut st.queue).into_iter().filter_map(|e| e.im).collect()
     }
 
-    /// The eventfd the session thread polls to learn that bytes were queued or it should stop.
-    pub fn wake_fd(&self) -> RawFd {
-        self.waker.fd.as_raw_fd()
+    /// Sets the event loop to tell (once, when the connection is adopted by a loop).
+    pub fn set_waker(&self, wake: crate::reactor::Wake) {
+        let _ = self.waker.set(wake);
     }
 
-    /// Wakes the session thread (its `poll` returns).
+    /// Whether the event loop `id` owns this outbox's connection.
+    pub fn on_loop(&self, id: usize) -> bool {
+        self.waker.get().is_some_and(|w| w.loop_id() == id)
+    }
+
+    /// Tells the connection's event loop to look at it (bytes queued, or it should end).
     pub fn wake(&self) {
-        self.waker.wake();
-    }
-
-    /// Clears pending wake-ups; the session thread calls it after its `poll` returned.
-    pub fn clear_wake(&self) {
-        self.waker.clear();
-    }
-}
-
-/// Wakes a thread blocked in `poll`: a non-blocking eventfd on Linux (one file descriptor per
-/// connection), a pipe elsewhere. `fd` is polled and drained; wake-ups are written to `write`.
-struct Waker {
-    fd: OwnedFd,
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    write: OwnedFd,
-}
-
-impl Waker {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn new() -> io::Result<Waker> {
-        // SAFETY: eventfd takes no pointers; a negative result is an error.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
+        if let Some(w) = self.waker.get() {
+            w.wake();
         }
-        // SAFETY: a fresh fd owned by nothing else.
-        Ok(Waker { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn new() -> io::Result<Waker> {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors pipe() writes.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fresh fds owned by nothing else.
-        let (fd, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        for f in [&fd, &write] {
-            // SAFETY: plain fcntl calls on valid fds.
-            unsafe {
-                let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
-                libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-                libc::fcntl(f.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
-        Ok(Waker { fd, write })
-    }
-
-    fn write_fd(&self) -> RawFd {
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        return self.write.as_raw_fd();
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        self.fd.as_raw_fd()
-    }
-
-    fn wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a valid u64. A full counter or pipe (EAGAIN) is already
-        // "woken".
-        let _ = unsafe { libc::write(self.write_fd(), (&one as *const u64).cast(), 8) };
-    }
-
-    fn clear(&self) {
-        let mut v = [0u8; 64];
-        // SAFETY: reads at most 64 bytes into a valid buffer; EAGAIN when nothing is pending.
-        // (An eventfd read takes exactly 8 bytes and resets the counter.)
-        while unsafe { libc::read(self.fd.as_raw_fd(), v.as_mut_ptr().cast(), v.len()) } > 0 {}
     }
 }
 

@@ -173,26 +173,65 @@ pub fn store_unsent(shared: &Shared, uid: u32, ims: Vec<PendingIm>) {
 /// into our socket is not enough, because a connection that resets (or vanishes) then loses
 /// whatever was still in the socket buffers, and the user would never see it (issue "Real
 /// peers" item 1). What was not acknowledged within `write_timeout` stays stored and comes
-/// again at the next login (at least once, never lost). Runs on the session's own thread, so
-/// the wait delays only this session's first requests.
-pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
+/// again at the next login (at least once, never lost).
+///
+/// Called on the session's event loop, which must never wait: the IMs that fit in half the
+/// outbox are queued here at once (so they come before anything sent after the login), and the
+/// waiting — for the peer to read the rest, then for its acknowledgement — goes to a thread of
+/// its own that ends when the box is done (only logins with stored mail start one). Meanwhile
+/// the session handles no further requests ([`Conn::settling`]), as before.
+pub fn deliver_offline(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32) {
     let pending = match shared.db.offline_for(uid) {
         Ok(p) => p,
         Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read offline messages: {e}")),
     };
+    if pending.is_empty() {
+        return;
+    }
     // (id, stream offset at which the recipient has everything up to and including this IM)
     let mut sent: Vec<(i64, u64)> = Vec::with_capacity(pending.len());
-    for m in &pending {
+    let Some(next) = send_offline(shared, conn, uid, &pending, &mut sent, false) else { return };
+    let (s, c) = (shared.clone(), conn.clone());
+    // The session answers its next requests once the box is settled (stored IMs deleted or kept).
+    conn.settling();
+    let spawned = std::thread::Builder::new().name("msim-offline".into()).stack_size(256 * 1024).spawn(move || {
+        if next < pending.len() {
+            send_offline(&s, &c, uid, &pending[next..], &mut sent, true);
+        }
+        confirm_offline(&s, &c, uid, &sent);
+        c.settled();
+    });
+    if let Err(e) = spawned {
+        conn.settled();
+        log_if(shared, format_args!("uid {uid}: no thread to confirm offline messages ({e}), kept for the next login"));
+    }
+}
+
+/// Queues stored IMs from `pending` onto `conn`, recording each in `sent`. Never more than half
+/// the outbox at a time (a large box must not look like a peer that stopped reading): at that
+/// point it returns the index to go on from, or, with `may_wait`, waits for the peer to read.
+/// None when nothing more is to be done (the connection ended, or nothing was sent).
+fn send_offline(
+    shared: &Shared,
+    conn: &Conn,
+    uid: u32,
+    pending: &[crate::db::Offline],
+    sent: &mut Vec<(i64, u64)>,
+    may_wait: bool,
+) -> Option<usize> {
+    for (i, m) in pending.iter().enumerate() {
         // The recipient may have blocked the sender since the message was stored: such a message
         // is dropped, which needs no acknowledgement beyond that of the IMs before it.
         let end = if shared.db.is_blocked(uid, m.sender).unwrap_or(false) {
             sent.last().map_or(0, |&(_, end)| end)
         } else {
-            // Never more than half the outbox at a time: the rest waits here, in this session's
-            // own thread, until the peer has read enough (a large box must not look like a
-            // peer that stopped reading).
-            if conn.queued() > shared.config.max_outbound_bytes / 2 && !conn.flush_own(shared.config.write_timeout) {
-                break;
+            if conn.queued() > shared.config.max_outbound_bytes / 2 {
+                if !may_wait {
+                    return Some(i);
+                }
+                if !conn.flush_own(shared.config.write_timeout) {
+                    break;
+                }
             }
             match conn.send_tracked(&text_bm(m.kind, m.sender, &m.msg, Some(m.sent_at), m.cv)) {
                 Some(end) => {
@@ -204,6 +243,11 @@ pub fn deliver_offline(shared: &Shared, conn: &Conn, uid: u32) {
         };
         sent.push((m.id, end));
     }
+    (!sent.is_empty()).then_some(pending.len())
+}
+
+/// Waits (on the delivery thread) until the peer acknowledged what was sent, then deletes it.
+fn confirm_offline(shared: &Shared, conn: &Conn, uid: u32, sent: &[(i64, u64)]) {
     let Some(&(_, last_end)) = sent.last() else { return };
     conn.flush_own(shared.config.write_timeout);
     let acked = conn.wait_acked(last_end, shared.config.write_timeout);
@@ -243,19 +287,20 @@ pub fn presence_for(shared: &Shared, subject: u32, viewer: u32) -> StatusList {
     }
 }
 
-/// Sends `uid`'s bm 100 with `status` to every online watcher allowed to see it.
+/// Sends `uid`'s bm 100 with `status` to every online watcher allowed to see it: one query for
+/// the watchers and their privacy ([`crate::db::Db::watchers_who_may_see`]), the message encoded
+/// once, and one lock of the session table.
 pub fn announce(shared: &Shared, uid: u32, status: &StatusList) {
-    let watchers = match shared.db.watchers(uid) {
+    let watchers = match shared.db.watchers_who_may_see(uid) {
         Ok(w) => w,
         Err(e) => return log_if(shared, format_args!("uid {uid}: cannot read watchers: {e}")),
     };
-    let msg = status_bm(uid, status);
-    for w in watchers.into_iter().filter(|&w| w != uid) {
-        if let Some(conn) = shared.online(w) {
-            if can_see(shared, uid, w).unwrap_or(false) {
-                conn.send(&msg);
-            }
-        }
+    let bytes = match status_bm(uid, status).encode() {
+        Ok(m) => m.encode(),
+        Err(e) => return log_if(shared, format_args!("uid {uid}: cannot encode a status: {e}")),
+    };
+    for conn in shared.online_among(&watchers) {
+        conn.send_encoded(&bytes);
     }
 }
 
@@ -281,5 +326,65 @@ pub fn refresh_for(shared: &Shared, subject: u32, viewer: u32) {
 pub fn refresh_all(shared: &Shared, subject: u32) {
     for w in shared.db.watchers(subject).unwrap_or_default() {
         refresh_for(shared, subject, w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{ContactWrite, Db, ListKind, ALL};
+    use crate::Config;
+
+    /// `watchers_who_may_see` (the fan-out's one query) agrees with `can_see` (every other
+    /// presence decision) over many pseudo-random privacy setups: contacts normal or blocked
+    /// (visibility 2), allow and block lists with and without `*`, ShowOnlyToList.
+    #[test]
+    fn the_fan_out_query_lets_exactly_the_watchers_can_see_allows() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..60 {
+            let shared = Shared::new(Config { log: false, ..Config::default() }, Db::open(":memory:").unwrap());
+            let db = &shared.db;
+            let uids: Vec<u32> = (0..6)
+                .map(|i| db.create_account(None, &format!("u{i}@x.org"), &[1; 20], None, None).unwrap())
+                .collect();
+            for &o in &uids {
+                for &t in &uids {
+                    if o != t && next(2) == 0 {
+                        db.add_contact(o, t, None).unwrap();
+                        if next(4) == 0 {
+                            let w = ContactWrite { visibility: Some(2), ..ContactWrite::default() };
+                            db.write_contact(o, t, &w).unwrap();
+                        }
+                    }
+                    match next(8) {
+                        0 => db.list_add(o, ListKind::Block, t).unwrap(),
+                        1 => db.list_add(o, ListKind::Allow, t).unwrap(),
+                        _ => {}
+                    }
+                }
+                if next(4) == 0 {
+                    db.list_add(o, ListKind::Block, ALL).unwrap();
+                }
+                db.set_privacy(o, Some(next(3) == 0), None).unwrap();
+            }
+            for &subject in &uids {
+                let mut fast = db.watchers_who_may_see(subject).unwrap();
+                let mut slow: Vec<u32> = db
+                    .watchers(subject)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|&w| w != subject && can_see(&shared, subject, w).unwrap())
+                    .collect();
+                fast.sort_unstable();
+                slow.sort_unstable();
+                assert_eq!(fast, slow, "subject {subject}");
+            }
+        }
     }
 }

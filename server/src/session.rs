@@ -1,5 +1,6 @@
-//! The per-connection loop: challenge on connect, read and frame bytes, parse, enforce login and
-//! session key, dispatch, and clean up when the connection ends.
+//! One connection's session, driven by its event loop (`reactor.rs`): challenge on connect, read
+//! and frame bytes, parse, enforce login and session key, dispatch, keep the deadlines, end
+//! gracefully after a final message, and clean up when the connection ends.
 //!
 //! Input errors (SPEC §16.2 code 1): bytes that are not a message, or a frame over the cap, get the
 //! capture's fatal parse error and the connection is closed (SPEC §6.1 shows exactly that reply);
@@ -7,7 +8,7 @@
 //! skipped. Either way only this connection is affected.
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,12 +25,9 @@ use crate::{handlers, log_if, login, router};
 /// The capture's text for error 1 (SPEC §6.1, §16.2).
 pub const PARSE_ERROR_TEXT: &str = "There was an error parsing an incoming request.";
 
-/// Bytes read per `read` call; messages are small, and a big buffer per thread is memory per session.
-const READ_CHUNK: usize = 4096;
-
 /// The frame cap before login: `login2` is a few hundred bytes (a response of at most a few dozen
 /// bytes of base64 and an e-mail address), so 4 KiB is ample; together with one read buffer a
-/// connection that has not logged in holds about 8 KiB of input, not 256 KiB (SPEC §24's cap
+/// connection that has not logged in holds at most that much input, not 256 KiB (SPEC §24's cap
 /// applies after login).
 pub const PRELOGIN_MAX_FRAME: usize = 4 * 1024;
 
@@ -52,47 +50,10 @@ pub enum Flow {
 /// The end reason of a connection closed by [`Flow::LoginFailed`]; not logged.
 const LOGIN_FAILED: &str = "login failed";
 
-/// Starts the thread for a new connection; on failure (no memory for a thread) the socket is dropped.
-/// The connection holds one of its address's pre-login slots (`Shared::take_prelogin_slot`),
-/// given back at login or when it ends.
-pub fn spawn(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-    let _ = stream.set_nodelay(true);
-    let conn = match Conn::new(shared.next_conn_id(), peer, stream, shared.config.max_outbound_bytes, shared.config.log)
-    {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            shared.release_prelogin_slot(peer.ip());
-            return log_if(shared, format_args!("connection from {peer} refused: {e}"));
-        }
-    };
-    shared.add_conn(conn.clone());
-    let thread_shared = shared.clone();
-    let thread_conn = conn.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("msim-conn-{}", conn.id))
-        .stack_size(shared.config.session_stack_size)
-        .spawn(move || {
-            let mut end = SessionEnd {
-                shared: &thread_shared,
-                conn: &thread_conn,
-                reason: "session thread panicked",
-                logged_in: false,
-            };
-            end.reason = run(&thread_shared, &thread_conn, &mut end.logged_in);
-        });
-    if let Err(e) = spawned {
-        log_if(shared, format_args!("conn {} from {peer}: cannot start a thread: {e}", conn.id));
-        conn.close();
-        shared.release_prelogin_slot(peer.ip());
-        shared.remove_conn(conn.id);
-    }
-}
-
-/// The end of a session, run when its thread ends, also by unwinding from a panic: without it a
-/// panic in a handler would leave the account online (watchers never see it go offline, a new
-/// login "replaces" a dead session) and the connection open and counted forever (also against
-/// `max_connections`).
-struct SessionEnd<'a> {
+/// The end of a session, run when it ends, also after a panic in a handler: without it a panic
+/// would leave the account online (watchers never see it go offline, a new login "replaces" a
+/// dead session) and the connection open and counted forever (also against `max_connections`).
+pub(crate) struct SessionEnd<'a> {
     shared: &'a Arc<Shared>,
     conn: &'a Arc<Conn>,
     reason: &'static str,
@@ -122,54 +83,323 @@ impl Drop for SessionEnd<'_> {
     }
 }
 
-/// Runs a session until its connection ends and returns why; [`SessionEnd`] does the cleanup.
-/// (A connection is logged when it logs in and when it closes, not when it opens: a guessing loop
-/// would otherwise write a line per attempt.)
-fn run(shared: &Arc<Shared>, conn: &Arc<Conn>, logged_in: &mut bool) -> &'static str {
-    let nonce: [u8; 64] = {
-        let mut n = [0u8; 64];
-        rand::Rng::fill(&mut rand::thread_rng(), &mut n[..]);
-        n
-    };
-    // SPEC §6.1: the challenge, then the unsolicited server info, before the client says anything.
-    conn.send(&ServerMessage::Challenge { nonce });
-    conn.send(&handlers::persist::server_info(shared));
+/// Most input read and thrown away while lingering on a graceful close: a peer that keeps sending
+/// is cut off rather than holding the connection.
+const LINGER_DISCARD_LIMIT: usize = 64 * 1024;
 
-    let (reason, server_ended) = read_loop(shared, conn, &nonce, logged_in);
-    if server_ended {
-        conn.close_gracefully(LINGER);
-    } else {
-        conn.close();
-    }
-    reason
+/// How many reads one connection gets per round of its event loop before the others' turn.
+const READS_PER_ROUND: usize = 16;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Open,
+    /// The server ended it after a final message of its own (fatal error, logout, replaced):
+    /// writing what is queued, until `by`.
+    Draining {
+        by: Instant,
+        why: &'static str,
+    },
+    /// Written and shut down for writing; reading and discarding what the peer still sends until
+    /// it closes or `by` (see [`Conn::begin_linger`]).
+    Lingering {
+        by: Instant,
+        why: &'static str,
+        discarded: usize,
+    },
 }
 
-/// What `poll` reported for a connection.
-struct Ready {
-    /// Data, end of stream or an error can be read from the socket.
-    readable: bool,
+/// What the event loop does with a session after it ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Open,
+    /// Input may be left unread (its share of the round is used up): run it again soon.
+    More,
+    Ended(&'static str),
 }
 
-/// Waits for the socket (readable, or writable when `want_write`) or the connection's wake fd,
-/// at most `timeout` (None = no limit).
-fn wait(conn: &Conn, want_write: bool, timeout: Option<Duration>) -> Ready {
-    let sock_events = libc::POLLIN | if want_write { libc::POLLOUT } else { 0 };
-    let mut fds = [
-        libc::pollfd { fd: conn.stream().as_raw_fd(), events: sock_events, revents: 0 },
-        libc::pollfd { fd: conn.wake_fd(), events: libc::POLLIN, revents: 0 },
-    ];
-    // Rounded up, so a deadline is never polled for as 0 ms too early and spun on.
-    let ms = timeout.map_or(-1, |t| libc::c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX));
-    // SAFETY: two valid pollfds, count 2.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
-    if n <= 0 {
-        return Ready { readable: false };
-    }
-    if fds[1].revents != 0 {
-        conn.clear_wake();
-    }
-    Ready { readable: fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 }
+/// One connection's state, kept by its event loop (`reactor.rs`). Small on purpose: idle
+/// sessions are most of a big server's memory.
+pub struct Session {
+    pub conn: Arc<Conn>,
+    framer: Framer,
+    nonce: [u8; 64],
+    logged_in: bool,
+    /// The login deadline (`Config::login_timeout`), until login.
+    login_by: Option<Instant>,
+    last_read: Instant,
+    /// Until login (and after it where the kernel cannot watch the peer), silence ends a session.
+    idle_limit: Option<Duration>,
+    phase: Phase,
+    /// Input is held while offline delivery settles ([`Conn::is_settling`]): nothing is read or
+    /// handled until the delivery thread is done and wakes the loop.
+    paused: bool,
+    /// The deadline this session has on its loop's timer heap (see `reactor.rs`).
+    pub armed: Option<Instant>,
 }
+
+impl Session {
+    /// A new connection: SPEC §6.1, the challenge, then the unsolicited server info, before the
+    /// client says anything.
+    pub fn start(shared: &Arc<Shared>, conn: Arc<Conn>) -> Session {
+        let mut nonce = [0u8; 64];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut nonce[..]);
+        conn.send(&ServerMessage::Challenge { nonce });
+        conn.send(&handlers::persist::server_info(shared));
+        let config = &shared.config;
+        let now = Instant::now();
+        Session {
+            conn,
+            // Until login, frames are capped at a few KiB (`PRELOGIN_MAX_FRAME`), so a connection
+            // that has not authenticated holds little memory.
+            framer: Framer::new(PRELOGIN_MAX_FRAME),
+            nonce,
+            logged_in: false,
+            login_by: (!config.login_timeout.is_zero()).then(|| now + config.login_timeout),
+            last_read: now,
+            idle_limit: (!config.idle_timeout.is_zero()).then_some(config.idle_timeout),
+            phase: Phase::Open,
+            paused: false,
+            armed: None,
+        }
+    }
+
+    /// The earliest deadline of this session: the login deadline and the idle limit, a stalled
+    /// outbox (`write_timeout`: a peer that stopped reading), or the end of a graceful close.
+    pub fn next_deadline(&self, shared: &Shared) -> Option<Instant> {
+        self.deadline(shared).map(|(at, _)| at)
+    }
+
+    fn deadline(&self, shared: &Shared) -> Option<(Instant, &'static str)> {
+        let mut deadline: Option<(Instant, &'static str)> = None;
+        let mut consider = |at: Instant, why: &'static str| {
+            if deadline.is_none_or(|(d, _)| at < d) {
+                deadline = Some((at, why));
+            }
+        };
+        match self.phase {
+            Phase::Draining { by, why } | Phase::Lingering { by, why, .. } => consider(by, why),
+            Phase::Open => {
+                if let (false, Some(by)) = (self.logged_in, self.login_by) {
+                    // A client that trickles bytes cannot hold its slot for long.
+                    consider(by, "no login within the login timeout");
+                }
+                if let Some(idle) = self.idle_limit {
+                    consider(self.last_read + idle, "idle timeout");
+                }
+                if let Some(since) = self.conn.stalled_since() {
+                    consider(since + shared.config.write_timeout, "peer stopped reading (write timeout)");
+                }
+            }
+        }
+        deadline
+    }
+
+    /// After a wake-up from another thread or a deadline: ends the session when a deadline
+    /// passed, the server closed it, or a newer login replaced it.
+    pub fn check(&mut self, shared: &Arc<Shared>, now: Instant) -> Progress {
+        if let Some((_, why)) = self.deadline(shared).filter(|&(at, _)| now >= at) {
+            return Progress::Ended(why);
+        }
+        if self.phase == Phase::Open {
+            if self.conn.is_closed() {
+                return Progress::Ended("closed by server");
+            }
+            if self.conn.ending() {
+                return self.end_gracefully("replaced by a newer login");
+            }
+            if self.paused && !self.conn.is_settling() {
+                self.paused = false;
+                // Handle what was held, then read on (edge-triggered: no new event would come).
+                if let p @ Progress::Ended(_) = self.write(false) {
+                    return p;
+                }
+                return Progress::More;
+            }
+        }
+        // Also writes what another loop's batch handed over (`batch.rs`).
+        self.write(true)
+    }
+
+    /// The socket is readable and/or writable.
+    pub fn ready(
+        &mut self,
+        shared: &Arc<Shared>,
+        buf: &mut [u8],
+        msg: &mut Message,
+        readable: bool,
+        writable: bool,
+    ) -> Progress {
+        if writable {
+            if let p @ Progress::Ended(_) = self.write(true) {
+                return p;
+            }
+        }
+        if !readable {
+            return Progress::Open;
+        }
+        if let Phase::Lingering { .. } = self.phase {
+            return self.discard(buf);
+        }
+        if self.phase == Phase::Open && !self.paused && self.framer.pending() > 0 {
+            // Requests held while offline delivery settled.
+            if let p @ Progress::Ended(_) = self.input(shared, msg) {
+                return p;
+            }
+            if self.phase != Phase::Open {
+                return self.write(false);
+            }
+        }
+        for _ in 0..READS_PER_ROUND {
+            if self.paused {
+                return Progress::Open;
+            }
+            let n = match recv(self.conn.stream(), buf) {
+                Ok(0) => return Progress::Ended("peer closed"),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return self.check(shared, Instant::now()),
+                // TCP_USER_TIMEOUT or keepalive gave up: the peer stopped acknowledging.
+                Err(e) if e.kind() == ErrorKind::TimedOut => {
+                    return Progress::Ended("dead connection (peer stopped responding)")
+                }
+                Err(_) => return Progress::Ended("read error"),
+            };
+            if self.phase != Phase::Open {
+                continue; // draining: input is not handled any more
+            }
+            self.last_read = Instant::now();
+            self.framer.push(&buf[..n]);
+            if let p @ Progress::Ended(_) = self.input(shared, msg) {
+                return p;
+            }
+            if self.phase != Phase::Open {
+                return self.write(false);
+            }
+            if self.conn.is_closed() {
+                return Progress::Ended("closed by server");
+            }
+            if n < buf.len() {
+                return self.check(shared, Instant::now());
+            }
+        }
+        Progress::More
+    }
+
+    /// Handles every whole message buffered, as one batch: what they send to any connection is
+    /// written once at the end (`batch.rs`).
+    fn input(&mut self, shared: &Arc<Shared>, msg: &mut Message) -> Progress {
+        crate::batch::run(|| self.input_batch(shared, msg))
+    }
+
+    fn input_batch(&mut self, shared: &Arc<Shared>, msg: &mut Message) -> Progress {
+        loop {
+            if self.conn.is_settling() {
+                self.paused = true;
+                break;
+            }
+            let frame = match self.framer.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    log_if(shared, format_args!("conn {}: {e}", self.conn.id));
+                    send_parse_error(&self.conn, true);
+                    return self.end_gracefully("frame too large");
+                }
+            };
+            let big = frame.len() > SHRINK_AFTER;
+            if msg.parse_into(frame).is_err() {
+                send_parse_error(&self.conn, true);
+                return self.end_gracefully("unparseable input");
+            }
+            let flow = handle(shared, &self.conn, &self.nonce, msg);
+            if big {
+                // Give back the buffers a large message grew, so an idle session stays small.
+                *msg = Message::default();
+            }
+            match flow {
+                Flow::Continue => {}
+                Flow::Close => return self.end_gracefully("session ended"),
+                Flow::LoginFailed => return self.end_gracefully(LOGIN_FAILED),
+            }
+            if !self.logged_in && self.conn.login().is_some() {
+                self.logged_in_now(shared);
+            }
+        }
+        if self.framer.pending() == 0 && self.framer.capacity() > SMALL_FRAMER {
+            // An idle session keeps no grown input buffer.
+            self.framer = Framer::new(self.framer.cap());
+        }
+        Progress::Open
+    }
+
+    fn logged_in_now(&mut self, shared: &Shared) {
+        self.logged_in = true;
+        shared.release_prelogin_slot(self.conn.peer.ip());
+        if crate::liveness::after_login(self.conn.stream(), shared.config.idle_timeout) {
+            self.idle_limit = None;
+        }
+        if self.framer.cap() < DEFAULT_MAX_FRAME && self.framer.pending() == 0 {
+            // A client cannot send before it has the session key of lc=2, so nothing is pending
+            // here in practice; if a stray byte is, the small framer stays until it is consumed.
+            self.framer = Framer::default();
+        }
+    }
+
+    /// Ends the session after what is queued (a final message of the server's own) was written.
+    fn end_gracefully(&mut self, why: &'static str) -> Progress {
+        if self.phase == Phase::Open {
+            self.phase = Phase::Draining { by: Instant::now() + LINGER, why };
+        }
+        self.write(false)
+    }
+
+    /// Writes what the outbox queued (`writable`: the socket said it can take more), and moves a
+    /// draining session on once all is written.
+    fn write(&mut self, writable: bool) -> Progress {
+        if (writable || matches!(self.phase, Phase::Draining { .. })) && self.conn.queued() > 0 && !self.conn.flush() {
+            return Progress::Ended(match self.phase {
+                Phase::Draining { why, .. } | Phase::Lingering { why, .. } => why,
+                Phase::Open => "write error",
+            });
+        }
+        if let Phase::Draining { why, .. } = self.phase {
+            if self.conn.queued() == 0 {
+                if !self.conn.begin_linger() {
+                    return Progress::Ended(why);
+                }
+                self.phase = Phase::Lingering { by: Instant::now() + LINGER, why, discarded: 0 };
+                // Edge-triggered: input that arrived earlier gives no new event.
+                let mut buf = [0u8; 1024];
+                return self.discard(&mut buf);
+            }
+        }
+        Progress::Open
+    }
+
+    /// Reads and throws away input while lingering; ends at the peer's close or the limit.
+    fn discard(&mut self, buf: &mut [u8]) -> Progress {
+        let Phase::Lingering { why, ref mut discarded, .. } = self.phase else { return Progress::Open };
+        while *discarded < LINGER_DISCARD_LIMIT {
+            match recv(self.conn.stream(), buf) {
+                Ok(0) => return Progress::Ended(why),
+                Ok(n) => *discarded += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Open,
+                Err(_) => return Progress::Ended(why),
+            }
+        }
+        Progress::Ended(why)
+    }
+
+    /// Cleans up after the session ended (see [`SessionEnd`]); the connection is closed at once.
+    pub fn end(self, shared: &Arc<Shared>, why: &'static str) {
+        let _end = SessionEnd { shared, conn: &self.conn, reason: why, logged_in: self.logged_in };
+    }
+}
+
+/// A framer whose buffer grew past this is replaced once empty.
+const SMALL_FRAMER: usize = 2 * 1024;
 
 /// One non-blocking read (the socket itself stays blocking; see `outbox.rs`).
 fn recv(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -179,114 +409,6 @@ fn recv(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
         Err(std::io::Error::last_os_error())
     } else {
         Ok(n as usize)
-    }
-}
-
-/// Runs the connection until it ends; returns why, and whether this thread ended it after a
-/// final message of its own (then the close lingers, see [`Conn::close_gracefully`]).
-///
-/// One `poll` loop per connection: it reads the socket, writes what other threads had to queue
-/// (`outbox.rs`: senders never block on this socket), and keeps the timers — the login deadline
-/// and the idle limit until login (after it the kernel watches the peer, `liveness.rs`), and
-/// `write_timeout` for queued bytes that make no progress (a peer that stopped reading).
-fn read_loop(shared: &Arc<Shared>, conn: &Arc<Conn>, nonce: &[u8; 64], logged_in: &mut bool) -> (&'static str, bool) {
-    let config = &shared.config;
-    // Until login, frames are capped at a few KiB (`PRELOGIN_MAX_FRAME`), so a connection that has
-    // not authenticated holds little memory.
-    let mut framer = Framer::new(PRELOGIN_MAX_FRAME);
-    let mut msg = Message::default();
-    let mut buf = [0u8; READ_CHUNK];
-    let login_by = (!config.login_timeout.is_zero()).then(|| Instant::now() + config.login_timeout);
-    let mut last_read = Instant::now();
-    // Until login (and after it where the kernel cannot watch the peer), silence ends a session.
-    let mut idle_limit = (!config.idle_timeout.is_zero()).then_some(config.idle_timeout);
-    loop {
-        if !*logged_in && conn.login().is_some() {
-            *logged_in = true;
-            shared.release_prelogin_slot(conn.peer.ip());
-            if crate::liveness::after_login(conn.stream(), config.idle_timeout) {
-                idle_limit = None;
-            }
-        }
-        if *logged_in && framer.cap() < DEFAULT_MAX_FRAME && framer.pending() == 0 {
-            // A client cannot send before it has the session key of lc=2, so nothing is pending
-            // here in practice; if a stray byte is, the small framer stays until it is consumed.
-            framer = Framer::default();
-        }
-        let mut deadline: Option<(Instant, &'static str)> = None;
-        let mut consider = |at: Instant, why: &'static str| {
-            if deadline.is_none_or(|(d, _)| at < d) {
-                deadline = Some((at, why));
-            }
-        };
-        if let (false, Some(by)) = (*logged_in, login_by) {
-            // A client that trickles bytes cannot hold its thread (and its slot) for long.
-            consider(by, "no login within the login timeout");
-        }
-        if let Some(idle) = idle_limit {
-            consider(last_read + idle, "idle timeout");
-        }
-        if let Some(since) = conn.stalled_since() {
-            consider(since + config.write_timeout, "peer stopped reading (write timeout)");
-        }
-        let now = Instant::now();
-        if let Some((_, why)) = deadline.filter(|&(at, _)| now >= at) {
-            return (why, false);
-        }
-        let ready = wait(conn, conn.queued() > 0, deadline.map(|(at, _)| at - now));
-        if conn.is_closed() {
-            return ("closed by server", false);
-        }
-        if conn.ending() {
-            return ("replaced by a newer login", true);
-        }
-        if conn.queued() > 0 && !conn.flush() {
-            return ("write error", false);
-        }
-        if !ready.readable {
-            continue;
-        }
-        let n = match recv(conn.stream(), &mut buf) {
-            Ok(0) => return ("peer closed", false),
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock) => continue,
-            // TCP_USER_TIMEOUT or keepalive gave up: the peer stopped acknowledging.
-            Err(e) if e.kind() == ErrorKind::TimedOut => return ("dead connection (peer stopped responding)", false),
-            Err(_) => return ("read error", false),
-        };
-        last_read = Instant::now();
-        framer.push(&buf[..n]);
-        loop {
-            let frame = match framer.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => {
-                    log_if(shared, format_args!("conn {}: {e}", conn.id));
-                    send_parse_error(conn, true);
-                    return ("frame too large", true);
-                }
-            };
-            let big = frame.len() > SHRINK_AFTER;
-            if msg.parse_into(frame).is_err() {
-                send_parse_error(conn, true);
-                return ("unparseable input", true);
-            }
-            match handle(shared, conn, nonce, &msg) {
-                Flow::Continue => {}
-                Flow::Close => return ("session ended", true),
-                Flow::LoginFailed => return (LOGIN_FAILED, true),
-            }
-            if big {
-                // Give back the buffers a large message grew, so an idle session stays small.
-                msg = Message::default();
-                if framer.pending() == 0 {
-                    framer = Framer::new(framer.cap());
-                }
-            }
-        }
-        if conn.is_closed() {
-            return ("closed by server", false);
-        }
     }
 }
 

@@ -81,7 +81,7 @@ impl Shared {
         self.stopping.store(true, Ordering::Release);
     }
 
-    /// Tracks a new connection (for keepalive and stop) and counts its session thread.
+    /// Tracks a new connection (for keepalive and stop) and counts its session.
     pub fn add_conn(&self, conn: Arc<Conn>) {
         *self.live_sessions.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(conn.id, conn);
@@ -111,12 +111,12 @@ impl Shared {
         }
     }
 
-    /// Connections with a running session thread.
+    /// Connections with a live session.
     pub fn conn_count(&self) -> usize {
         *self.live_sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Forgets a connection whose session thread is ending.
+    /// Forgets a connection whose session is ending.
     pub fn remove_conn(&self, id: u64) {
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         let mut n = self.live_sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -126,7 +126,7 @@ impl Shared {
         }
     }
 
-    /// Waits until every session thread has finished, at most `limit`.
+    /// Waits until every session has finished, at most `limit`.
     pub fn wait_sessions_done(&self, limit: Duration) -> bool {
         let n = self.live_sessions.lock().unwrap_or_else(|p| p.into_inner());
         let (n, _) = self.sessions_done.wait_timeout_while(n, limit, |n| *n > 0).unwrap_or_else(|p| p.into_inner());
@@ -140,6 +140,12 @@ impl Shared {
     /// The logged-in session of `uid`, if any.
     pub fn online(&self, uid: u32) -> Option<Arc<Conn>> {
         self.online.read().unwrap_or_else(|p| p.into_inner()).get(&uid).cloned()
+    }
+
+    /// The logged-in sessions among `uids`, under one lock of the table (presence fan-out).
+    pub fn online_among(&self, uids: &[u32]) -> Vec<Arc<Conn>> {
+        let map = self.online.read().unwrap_or_else(|p| p.into_inner());
+        uids.iter().filter_map(|u| map.get(u).cloned()).collect()
     }
 
     pub fn online_count(&self) -> usize {

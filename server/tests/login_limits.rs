@@ -130,7 +130,10 @@ fn a_guessing_loop_is_logged_as_a_summary_not_a_line_per_attempt() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // Kept open until the end: the binary prints more lines (the picture server's address), and
+    // a closed pipe would make that print panic and end the server.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let addr: SocketAddr = line.split_whitespace().nth(3).and_then(|a| a.parse().ok()).unwrap();
     let stderr = child.stderr.take().unwrap();
     let log = std::thread::spawn(move || {
@@ -144,6 +147,7 @@ fn a_guessing_loop_is_logged_as_a_summary_not_a_line_per_attempt() {
     std::thread::sleep(Duration::from_millis(2500)); // past one summary interval
     child.kill().unwrap();
     child.wait().unwrap();
+    drop(stdout);
     let log = log.join().unwrap();
     let lines: Vec<&str> = log.lines().collect();
     assert!(lines.len() <= 4, "{} log lines for 100 attempts:\n{log}", lines.len());

@@ -27,6 +27,38 @@ fn im_between_two_sessions_carries_sender_and_cv() {
     assert_eq!(m.payload, buddy::BmPayload::Text(text.into()));
 }
 
+/// Write coalescing (`batch.rs`): IMs that reach the server in one read are routed as one batch
+/// and written to the recipient together (gathered, 64 messages per `sendmsg`); none may be lost,
+/// reordered or cut, also when the batch is larger than one gather and mixes two recipients.
+#[test]
+fn a_burst_of_ims_in_one_write_arrives_whole_and_in_order() {
+    let s = server();
+    let (mut a, mut b) = two_users(&s);
+    s.add_account("c@example.com", "cpw", Some("cc"), None).unwrap();
+    let mut c = Client::login(s.addr(), "c@example.com", "cpw");
+    let mut burst = Vec::new();
+    for i in 0..300 {
+        let to = if i % 3 == 0 { c.uid } else { b.uid };
+        let m = msim::protocol::kinds::BmToServer {
+            kind: bm::IM,
+            sesskey: a.sesskey,
+            target: to,
+            cv: None,
+            msg: format!("im {i:03} {}", "x".repeat(i % 40)),
+        };
+        burst.extend(ClientMessage::Bm(m).encode().unwrap().encode());
+    }
+    a.send_raw(&burst);
+    for (client, want) in
+        [(&mut b, (0..300).filter(|i| i % 3 != 0).collect::<Vec<_>>()), (&mut c, (0..300).step_by(3).collect())]
+    {
+        for i in want {
+            let (text, _) = client.expect_bm(bm::IM, a.uid);
+            assert_eq!(text, format!("im {i:03} {}", "x".repeat(i % 40)));
+        }
+    }
+}
+
 #[test]
 fn typing_zap_media_and_client_version_are_relayed() {
     let s = server();

@@ -59,6 +59,11 @@ impl Framer {
         self.cap
     }
 
+    /// Bytes the buffer has room for without growing: what it keeps allocated while idle.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Bytes held that are not yet part of a returned frame.
     pub fn pending(&self) -> usize {
         self.buf.len() - self.start

@@ -212,4 +212,5 @@ pub mod client;
 pub mod fleet;
 pub mod hostile;
 pub mod installed;
+pub mod load;
 pub mod purple;

@@ -43,6 +43,21 @@ pub(super) fn refuse<T>(text: &str) -> Result<T, Refusal> {
 const IMPORT_GROUP: &str = "MySpace Friends";
 
 pub fn handle(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, req: &PersistRequest) {
+    let delay = shared.config.contact_list_delay;
+    if req.item() == DataItem::ListAllContacts && !delay.is_zero() {
+        // Test knob: the reply comes later from a thread of its own, so the event loop (and every
+        // other session on it) is not held.
+        let (s, c, r) = (shared.clone(), conn.clone(), req.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            reply(&s, &c, uid, &r);
+        });
+        return;
+    }
+    reply(shared, conn, uid, req);
+}
+
+fn reply(shared: &Arc<Shared>, conn: &Arc<Conn>, uid: u32, req: &PersistRequest) {
     let answer = answer(shared, conn, uid, req);
     let reply = match answer.and_then(|body| PersistReply::to(req, uid, &body).map_err(|e| Refusal(e.to_string()))) {
         Ok(r) => r,
@@ -74,12 +89,7 @@ fn answer(shared: &Shared, conn: &Conn, uid: u32, req: &PersistRequest) -> Answe
     }
     let db = &shared.db;
     match item {
-        DataItem::ListAllContacts => {
-            if !shared.config.contact_list_delay.is_zero() {
-                std::thread::sleep(shared.config.contact_list_delay);
-            }
-            contact_list(shared, uid)
-        }
+        DataItem::ListAllContacts => contact_list(shared, uid),
         DataItem::ContactInfo => {
             let other = need_u32(&body, "ContactID")?;
             let Some(acct) = db.account(other)? else { return refuse("No such user.") };

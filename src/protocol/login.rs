@@ -52,8 +52,10 @@ pub enum LoginError {
 }
 
 /// How much stack [`on_wiped_stack`] overwrites below its caller's frame. The computations it wraps
-/// (SHA-1, RC4 key setup, lower-casing ten bytes) use well under 2 KiB; the margin is cheap.
-const STACK_WIPE_BYTES: usize = 16 * 1024;
+/// (SHA-1, RC4 key setup, lower-casing ten bytes) use well under 2 KiB. Every byte wiped is a
+/// stack page touched on each session's IO thread (resident for the session's life: 16 KiB here
+/// grew a client session by 12 KiB), so the margin stays small.
+const STACK_WIPE_BYTES: usize = 4 * 1024;
 
 /// Runs `f` in a frame of its own, then overwrites the stack that frame and its callees used.
 ///

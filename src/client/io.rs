@@ -139,7 +139,18 @@ impl Drop for IoExit {
     }
 }
 
+thread_local! {
+    /// The session whose IO thread this is (null on other threads); compared, never dereferenced.
+    static IO_THREAD_OF: std::cell::Cell<*const Inner> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Whether the calling thread is `inner`'s IO thread (then inside one of its callbacks).
+pub(super) fn on_io_thread_of(inner: &Arc<Inner>) -> bool {
+    IO_THREAD_OF.with(|c| std::ptr::eq(c.get(), Arc::as_ptr(inner)))
+}
+
 pub(super) fn io_main(inner: Arc<Inner>) {
+    IO_THREAD_OF.with(|c| c.set(Arc::as_ptr(&inner)));
     let exit = IoExit(inner.clone());
     let mut conn: Option<Conn> = None;
     let mut buf = [0u8; READ_CHUNK];

@@ -184,7 +184,12 @@ impl Session {
             let mut core = lock(&self.inner.core);
             f(&mut core.machine, Instant::now())
         };
-        self.inner.wake.raise();
+        // From this session's own callback (THREAD dispatch) the IO thread is the caller: it
+        // writes what was queued as soon as the callback returns, so no wake-up is needed — two
+        // syscalls and a poll saved on every IM a bot or bridge answers from `on_im_received`.
+        if !super::io::on_io_thread_of(&self.inner) {
+            self.inner.wake.raise();
+        }
         r
     }
 

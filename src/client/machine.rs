@@ -27,10 +27,10 @@ use super::events::{progress, Event, MessageId, OwnStatus, RequestId};
 use super::held::Held;
 use super::lifecycle::Cause;
 use super::names::Names;
-use super::reconnect::{Outbox, QueuedIm};
+use super::reconnect::Outbox;
 use super::requests::{Purpose, Requests};
 use super::trace;
-use super::transmit::{PendingIm, Transmit, TxQueue};
+use super::transmit::TxQueue;
 
 /// Frames above this size leave a big buffer behind in the framer; it is replaced once empty so
 /// a session's idle memory stays small (scale target: ≤ 64 KiB per session).
@@ -266,85 +266,6 @@ impl Machine {
 
     // ---- outputs ----
 
-    /// Next message for the socket, in order. The IO layer reports it back with
-    /// [`Machine::transmitted`] once written or [`Machine::untransmitted`] if it never will be;
-    /// until then its bytes count against [`Config::max_send_queue`].
-    pub fn take_transmit(&mut self) -> Option<Transmit> {
-        self.tx.take()
-    }
-
-    /// `cost` bytes taken with [`Machine::take_transmit`] reached the socket; `im` (the taken
-    /// transmit's tag) is reported as sent.
-    pub fn transmitted(&mut self, cost: usize, im: Option<PendingIm>) {
-        self.tx.release(cost);
-        if let Some(im) = im {
-            self.emit(Event::ImSent { id: im.id });
-        }
-    }
-
-    /// Transmits taken that will never be written, as (cost, IM) pairs: their connection ended.
-    /// IMs among them go back to the front of the outbox, in order, when a reconnect follows;
-    /// otherwise each is reported failed. Nothing is dropped silently.
-    pub fn untransmitted(&mut self, lost: impl IntoIterator<Item = (usize, Option<PendingIm>)>) {
-        let mut ims = Vec::new();
-        for (cost, im) in lost {
-            self.tx.release(cost);
-            ims.extend(im);
-        }
-        let requeue = matches!(self.phase, Phase::WaitingToReconnect | Phase::Connecting) && self.signed_on_once;
-        if requeue {
-            for im in ims.into_iter().rev() {
-                self.outbox.push_front(QueuedIm { id: im.id, who: im.who, markup: im.markup });
-            }
-        } else {
-            for im in ims {
-                let error = Error::Network("the connection ended before the IM was written".into());
-                self.emit(Event::ImFailed { id: im.id, error });
-            }
-        }
-    }
-
-    /// Takes every queued transmit at once (the connection they were meant for is gone); report
-    /// them with [`Machine::untransmitted`].
-    pub fn drain_transmits(&mut self) -> Vec<(usize, Option<PendingIm>)> {
-        let mut out = Vec::new();
-        while let Some(t) = self.tx.take() {
-            out.push((t.cost(), t.im));
-        }
-        out
-    }
-
-    pub fn has_transmits(&self) -> bool {
-        !self.tx.is_empty()
-    }
-
-    /// Events to deliver or socket actions to carry out.
-    pub fn has_events_or_actions(&self) -> bool {
-        !self.events.is_empty() || !self.io.is_empty()
-    }
-
-    /// Next bytes to write, counted as written at once (for callers that write synchronously,
-    /// such as tests and fuzzers).
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let t = self.tx.take()?;
-        self.transmitted(t.cost(), t.im);
-        Some(t.bytes)
-    }
-
-    /// Bytes waiting for the socket or for a connection (the send queue's fill, see
-    /// [`Config::max_send_queue`]).
-    pub fn queued_bytes(&self) -> usize {
-        self.tx.bytes() + self.outbox.bytes()
-    }
-
-    /// Whether the send queue has room for another operation.
-    pub(crate) fn check_room(&self) -> Result<()> {
-        if self.queued_bytes() >= self.cfg.max_send_queue {
-            return Err(Error::QueueFull);
-        }
-        Ok(())
-    }
-
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -382,33 +303,6 @@ impl Machine {
         let id = self.next_msg_id;
         self.next_msg_id += 1;
         id
-    }
-
-    /// Encodes and queues a message (with its trace).
-    pub(crate) fn send(&mut self, msg: ClientMessage) -> Result<()> {
-        self.send_tagged(msg, None)
-    }
-
-    /// Encodes and queues a message; `im` is reported when it is written. Refused with
-    /// `QueueFull` while the send queue is at its cap, and with `InvalidArgument` when it would
-    /// exceed the frame cap (a server closes the connection on such a frame, SPEC §24).
-    pub(crate) fn send_tagged(&mut self, msg: ClientMessage, im: Option<PendingIm>) -> Result<()> {
-        self.check_room()?;
-        let m = msg.encode().map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let m = self.sesskey_as_received(m);
-        let bytes = m.encode();
-        if bytes.len() > self.cfg.max_frame {
-            return Err(Error::InvalidArgument(format!(
-                "the message would be {} bytes, over the {}-byte frame cap",
-                bytes.len(),
-                self.cfg.max_frame
-            )));
-        }
-        if self.cfg.trace {
-            self.emit(Event::Trace { dir: super::events::Direction::Out, text: trace::redact(&m) });
-        }
-        self.tx.push(Transmit { bytes, im });
-        Ok(())
     }
 
     /// Sends a persist request; with a purpose, its reply is awaited until the request timeout.

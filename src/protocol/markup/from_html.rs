@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::emoticon::push_with_emoticons;
 use super::xml::{attr, Token, Tokenizer};
-use super::{escape_markup_attr, escape_markup_text, safe_url, sanitize_colour, MAX_DEPTH};
+use super::{bounded_face, escape_markup_attr, escape_markup_text, safe_url, sanitize_colour, MAX_DEPTH};
 
 /// Outgoing `h` for HTML sizes 1..=7 (SPEC §15.3).
 const SIZE_HEIGHTS_PX: [u32; 7] = [9, 11, 11, 13, 16, 19, 23];
@@ -65,8 +65,8 @@ fn apply_css(style: &str, e: &mut Effect) {
             }
             "font-family" => {
                 let first = value.split(',').next().unwrap_or("").trim().trim_matches(['\'', '"']);
-                if !first.trim().is_empty() {
-                    e.face = Some(first.trim().to_string());
+                if let Some(face) = bounded_face(first) {
+                    e.face = Some(face.to_string());
                 }
             }
             "font-size" => {
@@ -92,7 +92,7 @@ fn effect_of(name: &str, attrs: &[(&str, Cow<'_, str>)]) -> Effect {
         "i" | "em" => e.bits |= 2,
         "u" => e.bits |= 4,
         "font" => {
-            e.face = attr(attrs, "face").map(str::trim).filter(|f| !f.is_empty()).map(String::from);
+            e.face = attr(attrs, "face").and_then(|f| bounded_face(f)).map(String::from);
             e.height = attr(attrs, "size").and_then(html_size_to_height);
             e.colour = attr(attrs, "color").and_then(sanitize_colour);
         }

@@ -104,6 +104,31 @@ fn escape_markup_attr(s: &str, out: &mut String) {
 /// A colour we are willing to pass on: a name (`black`), `#rgb` / `#rrggbb`, or `rgb(r,g,b)`
 /// (SPEC §15.1), the last normalised to `#rrggbb` as Pidgin does (SPEC §15.2). Anything else is
 /// dropped, so a colour can never carry other markup or CSS.
+/// Longer than any real font family name, in bytes (escaped, where it is escaped).
+const MAX_FACE_BYTES: usize = 64;
+
+/// A face name for HTML (incoming markup): plain words of at most [`MAX_FACE_BYTES`], because it
+/// ends up inside a CSS `style`, where `;`, quotes or parentheses could smuggle in other
+/// properties. Anything else drops the face.
+fn sanitize_face(face: &str) -> Option<&str> {
+    let face = face.trim();
+    let ok = !face.is_empty()
+        && face.len() <= MAX_FACE_BYTES
+        && face.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | ',' | '.'));
+    ok.then_some(face)
+}
+
+/// A face name for markup (outgoing HTML): at most [`MAX_FACE_BYTES`] once escaped. Every `<f>`
+/// restates the face in force at each style change, so its length multiplies by the number of
+/// tags: an unbounded face was a quadratic blow-up (a 164-byte HTML input gave 2 782 bytes of
+/// markup; found by the html_to_markup fuzz target's 10^7-execution run). A longer one is dropped.
+fn bounded_face(face: &str) -> Option<&str> {
+    let face = face.trim();
+    let mut escaped = String::new();
+    escape_markup_attr(face, &mut escaped);
+    (!face.is_empty() && escaped.len() <= MAX_FACE_BYTES).then_some(face)
+}
+
 fn sanitize_colour(v: &str) -> Option<String> {
     // Longest CSS colour name is 20 letters ("lightgoldenrodyellow").
     const MAX_NAME: usize = 32;

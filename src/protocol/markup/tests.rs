@@ -380,3 +380,21 @@ proptest! {
         prop_assert_eq!(markup_to_plain(&html_to_markup(&t)), t.clone());
     }
 }
+
+#[test]
+fn a_long_font_face_is_dropped_not_restated_at_every_style_change() {
+    // Found by the html_to_markup fuzz target (10^7 executions): every `<f>` restates the face in
+    // force, so a face as long as the input times the number of style changes grew quadratically
+    // (164 bytes of HTML gave 2 782 bytes of markup).
+    let face = "\"".repeat(400);
+    let html = format!("<font face='{face}'>{}</font>", "<b>x</b> ".repeat(200));
+    let markup = html_to_markup(&html);
+    assert!(markup.len() <= 4 * html.len(), "{} bytes of markup for {} of HTML", markup.len(), html.len());
+    assert!(!markup.contains("&quot;"), "the over-long face is dropped: {}", &markup[..80]);
+    // A real face name still goes through, escaped.
+    assert_eq!(html_to_markup("<font face=\"O'Neil\">x</font>"), "<f f='O&apos;Neil'>x</f>");
+    let crash =
+        b"&<font face=.\"\0A\"\"\"\"&\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"ce=.\"\0A\"\"\"\"&\"";
+    let crash = String::from_utf8_lossy(crash);
+    assert!(html_to_markup(&crash).len() <= 16 * crash.len() + 64);
+}

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::emoticon::symbol_for;
 use super::xml::{attr, Token, Tokenizer};
-use super::{escape_html_attr, escape_html_text, safe_url, sanitize_colour, MAX_DEPTH};
+use super::{escape_html_attr, escape_html_text, safe_url, sanitize_colour, sanitize_face, MAX_DEPTH};
 
 /// Largest pixel height honoured (96 pt); a hostile `h='99999999'` would otherwise ask the UI
 /// for an absurd font. Larger values are clamped.
@@ -21,18 +21,6 @@ pub(crate) fn height_to_size(h: u32) -> (u32, u32) {
     let pt = (3 * h + 2) / 4;
     let size = SIZE_POINTS.iter().position(|&p| p >= pt).map_or(7, |i| i + 1);
     (pt, size as u32)
-}
-
-/// A face name is used only when it is plain words: it ends up inside a CSS `style`, where `;`,
-/// quotes or parentheses could smuggle in other properties. Anything else drops the face.
-fn sanitize_face(face: &str) -> Option<&str> {
-    // Longer than any real font family name; bounds what a peer can put in our style attribute.
-    const MAX_FACE_CHARS: usize = 64;
-    let face = face.trim();
-    let ok = !face.is_empty()
-        && face.chars().count() <= MAX_FACE_CHARS
-        && face.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | ',' | '.'));
-    ok.then_some(face)
 }
 
 /// One open markup element: its name (to match the end tag) and the HTML that closes it.

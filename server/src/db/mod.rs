@@ -464,10 +464,11 @@ impl Db {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn db_with(n: usize) -> (Db, Vec<u32>) {
+    /// A fresh in-memory database with `n` accounts; their uids (also used by `offline.rs`'s tests).
+    pub(crate) fn db_with(n: usize) -> (Db, Vec<u32>) {
         let db = Db::open(":memory:").unwrap();
         let uids = (0..n)
             .map(|i| db.create_account(None, &format!("u{i}@x.org"), &[i as u8; 20], None, None).unwrap())

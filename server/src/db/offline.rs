@@ -79,14 +79,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn db_with(n: usize) -> (Db, Vec<u32>) {
-        let db = Db::open(":memory:").unwrap();
-        let uids = (0..n)
-            .map(|i| db.create_account(None, &format!("u{i}@x.org"), &[i as u8; 20], None, None).unwrap())
-            .collect();
-        (db, uids)
-    }
+    use crate::db::tests::db_with;
 
     #[test]
     fn the_offline_box_has_a_share_per_sender_and_caps_in_ims_and_bytes() {

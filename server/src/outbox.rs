@@ -77,23 +77,9 @@ enum Sent {
     Failed,
 }
 
+/// One non-blocking send of `bytes` (a gathered send of one buffer).
 fn send_nonblocking(stream: &TcpStream, bytes: &[u8]) -> Sent {
-    loop {
-        // SAFETY: a valid socket fd and a readable buffer of the length passed. MSG_DONTWAIT makes
-        // this one call non-blocking without changing the socket (the event loop's reads
-        // stay as they are); MSG_NOSIGNAL turns a closed peer into EPIPE instead of SIGPIPE.
-        let n = unsafe {
-            libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_DONTWAIT | MSG_NOSIGNAL)
-        };
-        if n >= 0 {
-            return Sent::Bytes(n as usize);
-        }
-        match io::Error::last_os_error().kind() {
-            io::ErrorKind::Interrupted => continue,
-            io::ErrorKind::WouldBlock => return Sent::WouldBlock,
-            _ => return Sent::Failed,
-        }
-    }
+    send_gathered(stream, &[libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() }])
 }
 
 /// Messages written by one `sendmsg` at most (well below `IOV_MAX`, 1024 on Linux).
@@ -107,7 +93,9 @@ fn send_gathered(stream: &TcpStream, iov: &[libc::iovec]) -> Sent {
     msg.msg_iovlen = iov.len() as _;
     loop {
         // SAFETY: a valid socket fd; `msg` points to `iov`, whose buffers are alive and unchanged
-        // while the caller holds the outbox lock.
+        // while the caller holds the outbox lock. MSG_DONTWAIT makes this one call non-blocking
+        // without changing the socket (the event loop's reads stay as they are); MSG_NOSIGNAL turns
+        // a closed peer into EPIPE instead of SIGPIPE.
         let n = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_DONTWAIT | MSG_NOSIGNAL) };
         if n >= 0 {
             return Sent::Bytes(n as usize);

@@ -30,25 +30,10 @@ const IN_FLIGHT: usize = 256;
 /// Descriptors each process keeps for itself beyond one per session.
 const SPARE_FDS: u64 = 64;
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new limit.
+/// Raises RLIMIT_NOFILE towards [`WANTED_NOFILE`] (the hard limit too, as root; else the soft one
+/// to the hard one) — the load benchmark's helper; returns the new limit.
 fn raise_nofile() -> u64 {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: plain syscalls on a local struct.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
-        // As root the hard limit can rise too (to fs.nr_open); elsewhere this one call fails
-        // and the soft limit goes to the hard one.
-        let hard = r.rlim_max;
-        r.rlim_max = r.rlim_max.max(WANTED_NOFILE);
-        r.rlim_cur = r.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
-            r.rlim_max = hard;
-            r.rlim_cur = hard;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
-        }
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
-    }
-    r.rlim_cur
+    fixtures::load::raise_nofile(WANTED_NOFILE)
 }
 
 /// Descriptors asked for: a client session holds two (its socket and its IO thread's wake-up

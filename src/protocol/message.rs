@@ -111,6 +111,7 @@ impl Message {
     /// `self` holds the frame as after [`Message::parse_into`] on the same bytes (`result` says
     /// whether it parsed; on an error `self` keeps the raw frame, with no fields). On
     /// `Incomplete` `self` is undefined. Bytes past `limit` are not searched.
+    #[inline(always)]
     pub(crate) fn parse_to_final(&mut self, data: &[u8], limit: usize) -> (Scanned, Result<(), ParseError>) {
         self.marks.clear();
         let data = &data[..data.len().min(limit)];
@@ -180,16 +181,19 @@ impl Message {
     }
 
     /// The first key and its raw value: the message kind (SPEC §2.1).
+    #[inline]
     pub fn kind(&self) -> Option<(&[u8], &[u8])> {
         (!self.is_empty()).then(|| (self.token(0), self.token(1)))
     }
 
     /// True when the first key is `key`.
+    #[inline]
     pub fn is_kind(&self, key: &str) -> bool {
         self.kind().is_some_and(|(k, _)| k == key.as_bytes())
     }
 
     /// Raw value of the first field named `key` (SPEC §2.2: first wins).
+    #[inline]
     pub fn get_raw(&self, key: &str) -> Option<&[u8]> {
         let key = key.as_bytes();
         let (m, t) = (&self.marks[..], &self.text[..]);
@@ -200,7 +204,7 @@ impl Message {
             // The key's length, then its first byte, decide for nearly every field; only a
             // field that passes both is compared in full.
             let (kb, vb) = (p[0] as usize, p[1] as usize);
-            if p[1] - p[0] - 1 == len && (len == 0 || t[kb + 1] == first) && t[kb + 1..vb] == *key {
+            if p[1] - p[0] - 1 == len && (len == 0 || t[kb + 1] == first) && same_bytes(&t[kb + 1..vb], key) {
                 return Some(&t[vb + 1..m[2 * i + 2] as usize]);
             }
         }
@@ -258,6 +262,13 @@ impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Message({:?})", String::from_utf8_lossy(&self.text))
     }
+}
+
+/// `a == b` for short slices of equal length (keys): compared inline, since a `memcmp` call costs
+/// more than comparing a few bytes.
+#[inline(always)]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Reads a raw escaped value as a string.
@@ -502,6 +513,24 @@ mod tests {
                         prop_assert_eq!(m.get_raw(key), Some(first));
                         let _ = v;
                     }
+                }
+            }
+        }
+
+        #[test]
+        fn get_raw_finds_what_a_linear_search_finds_for_present_and_absent_keys(
+            fields in proptest::collection::vec(("[ab]{0,6}", "[ab]{0,3}"), 0..10)) {
+            let mut frame = Vec::new();
+            for (k, v) in &fields {
+                frame.extend_from_slice(format!("\\{k}\\{v}").as_bytes());
+            }
+            let Ok(m) = Message::parse(&frame) else { return Ok(()) };
+            // Every key of 0–6 `a`/`b` bytes: those of the message and many that are absent.
+            for len in 0..=6u32 {
+                for bits in 0..1u32 << len {
+                    let key: String = (0..len).map(|i| if bits >> i & 1 == 1 { 'b' } else { 'a' }).collect();
+                    let want = fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_bytes());
+                    prop_assert_eq!(m.get_raw(&key), want, "key {:?}", key);
                 }
             }
         }

@@ -13,6 +13,7 @@ pub mod list;
 pub mod login;
 pub mod markup;
 pub mod message;
+mod pairs;
 pub mod password;
 pub mod persist;
 mod scan;

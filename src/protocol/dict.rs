@@ -81,7 +81,8 @@ impl<'a> Dict<'a> {
     }
 
     /// First raw value for `key`.
-    #[inline]
+    // Inlined into each caller, as `Message::get_raw`: the key is nearly always a literal.
+    #[inline(always)]
     pub fn get_raw(&self, key: &str) -> Option<&'a [u8]> {
         let key = key.as_bytes();
         let (raw, len) = (self.raw, key.len());
@@ -194,9 +195,23 @@ fn index_with<const W: usize>(
     pairs: &mut Pairs,
     eq_mask: impl Fn(&[u8], u8) -> u32,
 ) -> Result<(), DictError> {
-    // The current item's start, first `=` and number.
+    // The current item's start, first `=` and number; the first item without `=` and the
+    // first past MAX_PAIRS — plain numbers here, the error is built once at the end.
     let (mut start, mut eq, mut item) = (0u32, NO_EQ, 0usize);
-    let mut error = None;
+    let (mut no_equals, mut too_many) = (usize::MAX, usize::MAX);
+    let mut out = pairs.fill();
+    let mut end_item = |start: u32, eq: u32, end: u32, item: usize| {
+        if start == end {
+            return; // an empty item: skipped
+        }
+        if eq == NO_EQ {
+            no_equals = no_equals.min(item);
+        } else if out.len() == MAX_PAIRS {
+            too_many = too_many.min(item);
+        } else {
+            out.push(eq, end);
+        }
+    };
     scan::blocks2::<W>(raw, SEP, b'=', eq_mask, |base, mut seps, mut eqs| {
         let base = base as u32; // the body is under 4 GiB (checked by the caller)
         while seps != 0 {
@@ -207,7 +222,7 @@ fn index_with<const W: usize>(
                     eq = base + before.trailing_zeros();
                 }
             }
-            end_item(pairs, &mut error, [start, eq, base + j], item);
+            end_item(start, eq, base + j, item);
             (start, eq, item) = (base + j + 1, NO_EQ, item + 1);
             eqs &= !1u32 << j; // the `=` signs after bit j
             seps &= seps - 1;
@@ -216,23 +231,12 @@ fn index_with<const W: usize>(
             eq = base + eqs.trailing_zeros();
         }
     });
-    end_item(pairs, &mut error, [start, eq, raw.len() as u32], item);
-    error.map_or(Ok(()), Err)
-}
-
-/// Ends item number `item`, `[start, first =, end)`: a pair, nothing (an empty item), or the
-/// parse's error (the first one is kept).
-#[inline(always)]
-fn end_item(pairs: &mut Pairs, error: &mut Option<DictError>, [start, eq, end]: [u32; 3], item: usize) {
-    if start == end || error.is_some() {
-        return;
-    }
-    if eq == NO_EQ {
-        *error = Some(DictError::MissingEquals(item));
-    } else if pairs.len() == MAX_PAIRS {
-        *error = Some(DictError::TooManyPairs);
-    } else {
-        pairs.push(eq, end);
+    end_item(start, eq, raw.len() as u32, item);
+    // The first error in the body wins, as a reader going item by item would report it.
+    match (no_equals, too_many) {
+        (usize::MAX, usize::MAX) => Ok(()),
+        (bad, over) if bad < over => Err(DictError::MissingEquals(bad)),
+        _ => Err(DictError::TooManyPairs),
     }
 }
 

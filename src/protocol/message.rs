@@ -114,14 +114,13 @@ impl Message {
     #[inline(always)]
     pub(crate) fn parse_to_final(&mut self, data: &[u8], limit: usize) -> (Scanned, Result<(), ParseError>) {
         self.marks.clear();
+        self.text.clear();
         let data = &data[..data.len().min(limit)];
-        let Some(end) = super::scan::scan_to_final(data, &mut self.marks) else {
+        let Some(end) = super::scan::scan_to_final(data, &mut self.marks, &mut self.text) else {
             return (Scanned::Incomplete, Ok(()));
         };
-        let frame = &data[..end];
-        self.text.clear();
-        self.text.extend_from_slice(frame);
-        if let Err(e) = Self::check_start(frame) {
+        self.text.truncate(end);
+        if let Err(e) = Self::check_start(&self.text) {
             self.marks.clear();
             return (Scanned::Frame(end), Err(e));
         }
@@ -193,7 +192,9 @@ impl Message {
     }
 
     /// Raw value of the first field named `key` (SPEC §2.2: first wins).
-    #[inline]
+    // Inlined into each caller: the key is nearly always a literal, so its length, first byte and
+    // comparison become constants there.
+    #[inline(always)]
     pub fn get_raw(&self, key: &str) -> Option<&[u8]> {
         let key = key.as_bytes();
         let (m, t) = (&self.marks[..], &self.text[..]);

@@ -55,6 +55,14 @@ impl Pairs {
         self.len += 1;
     }
 
+    /// A writer for a parser filling this index: it keeps the count in a register (a push
+    /// through `&mut self` would store and reload it for every pair).
+    #[inline(always)]
+    pub(crate) fn fill(&mut self) -> Fill<'_> {
+        let len = self.len;
+        Fill { pairs: self, len }
+    }
+
     #[cold]
     fn spill(&mut self) {
         self.heap.reserve(4 * INLINE);
@@ -80,6 +88,39 @@ impl Pairs {
     }
 }
 
+/// See [`Pairs::fill`]; the count is written back when it is dropped.
+pub(crate) struct Fill<'p> {
+    pairs: &'p mut Pairs,
+    len: u32,
+}
+
+impl Fill<'_> {
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// As [`Pairs::push`].
+    #[inline(always)]
+    pub(crate) fn push(&mut self, eq: u32, end: u32) {
+        match self.pairs.inline.get_mut(self.len as usize) {
+            Some(slot) if !self.pairs.spilled => *slot = eq | end << 16,
+            _ => {
+                self.pairs.len = self.len;
+                self.pairs.push(eq, end);
+            }
+        }
+        self.len += 1;
+    }
+}
+
+impl Drop for Fill<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.pairs.len = self.len;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +136,21 @@ mod tests {
         let got: Vec<(usize, usize)> = p.iter().collect();
         let want: Vec<(usize, usize)> = (0..40).map(|i| (i * 10 + 1, i * 10 + 5)).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_fill_spills_as_push_does() {
+        let mut p = Pairs::for_body(1000);
+        {
+            let mut f = p.fill();
+            for i in 0..40u32 {
+                f.push(i * 10 + 1, i * 10 + 5);
+                assert_eq!(f.len(), i as usize + 1);
+            }
+        }
+        assert_eq!(p.len(), 40);
+        let want: Vec<(usize, usize)> = (0..40).map(|i| (i * 10 + 1, i * 10 + 5)).collect();
+        assert_eq!(p.iter().collect::<Vec<_>>(), want);
     }
 
     #[test]

@@ -21,15 +21,19 @@ pub(crate) fn backslashes(text: &[u8], out: &mut Vec<u32>) {
 }
 
 /// As [`backslashes`], stopping at the first `\final\`: returns its position (the backslashes
-/// before it are in `out`), or `None` when `text` has none (`out` then holds them all).
+/// before it are in `out`), or `None` when `text` has none (`out` then holds them all). The
+/// bytes scanned are appended to `copy` on the way, each block stored right after it is loaded
+/// (the message keeps its own copy of the frame, and this saves a second pass over it): on
+/// `Some(end)`, `copy` has at least `text[..end]` appended (the caller truncates it); on `None`,
+/// all of `text`.
 #[inline(always)]
-pub(crate) fn scan_to_final(text: &[u8], out: &mut Vec<u32>) -> Option<usize> {
+pub(crate) fn scan_to_final(text: &[u8], out: &mut Vec<u32>, copy: &mut Vec<u8>) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU has AVX2, BMI1 and POPCNT (checked just above).
-        return unsafe { scan_to_final_avx2(text, out) };
+        return unsafe { scan_to_final_avx2(text, out, copy) };
     }
-    scan_to_final_with::<16>(text, out, eq_mask16)
+    scan_to_final_with::<16>(text, out, copy, eq_mask16)
 }
 
 /// True on CPUs with AVX2 and the bit instructions that came with it (BMI1, POPCNT: every
@@ -52,8 +56,8 @@ unsafe fn backslashes_avx2(text: &[u8], out: &mut Vec<u32>) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi1,popcnt")]
-unsafe fn scan_to_final_avx2(text: &[u8], out: &mut Vec<u32>) -> Option<usize> {
-    scan_to_final_with::<32>(text, out, |b, x| unsafe { eq_mask32(b, x) })
+unsafe fn scan_to_final_avx2(text: &[u8], out: &mut Vec<u32>, copy: &mut Vec<u8>) -> Option<usize> {
+    scan_to_final_with::<32>(text, out, copy, |b, x| unsafe { eq_mask32(b, x) })
 }
 
 /// [`backslashes`] with blocks of `W` bytes (`eq` makes a block's mask); the tail is done 16 or
@@ -79,12 +83,19 @@ fn backslashes_with<const W: usize>(text: &[u8], out: &mut Vec<u32>, eq: impl Fn
 /// [`scan_to_final`] with blocks of `W` bytes. A second mask marks the bytes followed by `f`;
 /// only a backslash there (rare: the `\f\` key of buddy messages) is checked further.
 #[inline(always)]
-fn scan_to_final_with<const W: usize>(text: &[u8], out: &mut Vec<u32>, eq: impl Fn(&[u8], u8) -> u32) -> Option<usize> {
+fn scan_to_final_with<const W: usize>(
+    text: &[u8],
+    out: &mut Vec<u32>,
+    copy: &mut Vec<u8>,
+    eq: impl Fn(&[u8], u8) -> u32,
+) -> Option<usize> {
     let is_final = |p: usize| text.get(p + 1..p + 1 + FINAL_TAIL.len()) == Some(FINAL_TAIL);
     let mut base = 0;
     // Blocks whose following byte exists too, so the `f` mask can be read one byte on.
     while base + W < text.len() {
-        let mask = eq(&text[base..], b'\\');
+        let block = &text[base..base + W];
+        copy.extend_from_slice(block); // a fixed-size copy: one vector store, no call
+        let mask = eq(block, b'\\');
         if mask != 0 {
             if let Some(end) = block_to_final(mask, mask & eq(&text[base + 1..], b'f'), base, out, is_final) {
                 return Some(end);
@@ -93,6 +104,7 @@ fn scan_to_final_with<const W: usize>(text: &[u8], out: &mut Vec<u32>, eq: impl 
         base += W;
     }
     if W > 16 && base + 16 < text.len() {
+        copy.extend_from_slice(&text[base..base + 16]);
         let mask = eq_mask16(&text[base..], b'\\');
         if mask != 0 {
             let f = mask & eq_mask16(&text[base + 1..], b'f');
@@ -102,6 +114,7 @@ fn scan_to_final_with<const W: usize>(text: &[u8], out: &mut Vec<u32>, eq: impl 
         }
         base += 16;
     }
+    copy.extend_from_slice(&text[base..]);
     for (p, &b) in text.iter().enumerate().skip(base) {
         if b == b'\\' {
             if is_final(p) {
@@ -272,8 +285,11 @@ mod tests {
 
         #[test]
         fn scan_to_final_stops_where_a_substring_search_finds_final(text in bytes()) {
-            let mut got = Vec::new();
-            let end = scan_to_final(&text, &mut got);
+            let (mut got, mut copy) = (Vec::new(), Vec::new());
+            let end = scan_to_final(&text, &mut got, &mut copy);
+            let upto = end.unwrap_or(text.len());
+            prop_assert!(copy.len() >= upto);
+            prop_assert_eq!(&copy[..upto], &text[..upto]);
             let want_end = memchr::memmem::find(&text, b"\\final\\");
             prop_assert_eq!(end, want_end);
             let upto = want_end.unwrap_or(text.len());
@@ -317,8 +333,9 @@ mod tests {
         for at in 0..40 {
             let mut text = vec![b'x'; at];
             text.extend_from_slice(b"\\final\\\\f\\");
-            let mut out = Vec::new();
-            assert_eq!(scan_to_final(&text, &mut out), Some(at), "at {at}");
+            let (mut out, mut copy) = (Vec::new(), Vec::new());
+            assert_eq!(scan_to_final(&text, &mut out, &mut copy), Some(at), "at {at}");
+            assert_eq!(&copy[..at], &text[..at]);
             assert!(out.is_empty());
         }
     }

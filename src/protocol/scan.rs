@@ -277,24 +277,49 @@ mod tests {
     proptest! {
         #[test]
         fn backslashes_are_those_a_plain_search_finds(text in bytes()) {
-            let mut got = Vec::new();
-            backslashes(&text, &mut got);
             let want: Vec<u32> = text.iter().enumerate().filter(|(_, b)| **b == b'\\').map(|(i, _)| i as u32).collect();
+            // Each width, whatever this CPU would pick (a CPU with AVX2 never runs the 16-byte
+            // path otherwise).
+            let mut got = Vec::new();
+            backslashes_with::<16>(&text, &mut got, eq_mask16);
+            prop_assert_eq!(&got, &want);
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                got.clear();
+                // SAFETY: the CPU has AVX2, BMI1 and POPCNT.
+                unsafe { backslashes_avx2(&text, &mut got) };
+                prop_assert_eq!(&got, &want);
+            }
+            got.clear();
+            backslashes(&text, &mut got);
             prop_assert_eq!(got, want);
         }
 
         #[test]
         fn scan_to_final_stops_where_a_substring_search_finds_final(text in bytes()) {
-            let (mut got, mut copy) = (Vec::new(), Vec::new());
-            let end = scan_to_final(&text, &mut got, &mut copy);
-            let upto = end.unwrap_or(text.len());
-            prop_assert!(copy.len() >= upto);
-            prop_assert_eq!(&copy[..upto], &text[..upto]);
             let want_end = memchr::memmem::find(&text, b"\\final\\");
-            prop_assert_eq!(end, want_end);
             let upto = want_end.unwrap_or(text.len());
             let want: Vec<u32> = text[..upto].iter().enumerate().filter(|(_, b)| **b == b'\\').map(|(i, _)| i as u32).collect();
-            prop_assert_eq!(got, want);
+            let check = |end: Option<usize>, got: &[u32], copy: &[u8]| -> Result<(), TestCaseError> {
+                prop_assert_eq!(end, want_end);
+                prop_assert_eq!(got, &want[..]);
+                prop_assert!(copy.len() >= upto);
+                prop_assert_eq!(&copy[..upto], &text[..upto]);
+                Ok(())
+            };
+            let (mut got, mut copy) = (Vec::new(), Vec::new());
+            check(scan_to_final_with::<16>(&text, &mut got, &mut copy, eq_mask16), &got, &copy)?;
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                let (mut got, mut copy) = (Vec::new(), Vec::new());
+                // SAFETY: the CPU has AVX2, BMI1 and POPCNT.
+                check(unsafe { scan_to_final_avx2(&text, &mut got, &mut copy) }, &got, &copy)?;
+            }
+            let (mut got, mut copy) = (vec![7], b"kept".to_vec());
+            let end = scan_to_final(&text, &mut got, &mut copy);
+            prop_assert_eq!(got[0], 7); // appended to what was there
+            prop_assert_eq!(&copy[..4], b"kept");
+            check(end, &got[1..], &copy[4..])?;
         }
     }
 

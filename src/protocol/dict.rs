@@ -389,7 +389,9 @@ mod tests {
 
     /// What a body means, worked out the slow way: split at every 0x1C, skip empty items, split
     /// each at its first `=`.
-    fn naive(body: &[u8]) -> Result<Vec<(&[u8], &[u8])>, DictError> {
+    type Read<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+    fn naive(body: &[u8]) -> Result<Read<'_>, DictError> {
         let mut out = Vec::new();
         for (i, item) in body.split(|&b| b == SEP).enumerate() {
             if item.is_empty() {

@@ -279,7 +279,7 @@ impl Db {
         conn.execute_batch(pictures::SCHEMA)?;
         conn.execute_batch(passwords::SCHEMA)?;
         conn.execute_batch(prefs::SCHEMA)?;
-        Ok(Db { conn: Mutex::new(conn), block_cache: Mutex::default() })
+        Ok(Db { conn: Mutex::new(conn), block_cache: Mutex::new(block_cache::BlockCache::for_path(path)) })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {

@@ -37,8 +37,8 @@ pub enum DictError {
 
 /// A parsed dictionary borrowing from its message.
 ///
-/// It keeps the body and where each pair is in it (`protocol/pairs.rs`): parsing a message body allocates
-/// nothing, and the whole `Dict` is 112 bytes (moved without a `memcpy` call).
+/// It keeps the body and where each pair is in it (`protocol/pairs.rs`): parsing a message body
+/// allocates nothing, and the whole `Dict` is 112 bytes (moved without a `memcpy` call).
 #[derive(Clone, Default)]
 pub struct Dict<'a> {
     raw: &'a [u8],

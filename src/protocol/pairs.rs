@@ -43,16 +43,7 @@ impl Pairs {
     /// body indexed inline is under 64 KiB, so they fit in 16 bits).
     #[inline(always)]
     pub(crate) fn push(&mut self, eq: u32, end: u32) {
-        if !self.spilled {
-            if let Some(slot) = self.inline.get_mut(self.len as usize) {
-                *slot = eq | end << 16;
-                self.len += 1;
-                return;
-            }
-            self.spill();
-        }
-        self.heap.push([eq, end]);
-        self.len += 1;
+        self.fill().push(eq, end);
     }
 
     /// A writer for a parser filling this index: it keeps the count in a register (a push
@@ -63,11 +54,16 @@ impl Pairs {
         Fill { pairs: self, len }
     }
 
+    /// Appends to `heap`, moving the inline pairs there first if they are not yet (`len` is
+    /// the count before this pair).
     #[cold]
-    fn spill(&mut self) {
-        self.heap.reserve(4 * INLINE);
-        self.heap.extend(self.inline.iter().map(|&p| [p & 0xffff, p >> 16]));
-        self.spilled = true;
+    fn push_to_heap(&mut self, len: u32, eq: u32, end: u32) {
+        if !self.spilled {
+            self.heap.reserve(4 * INLINE);
+            self.heap.extend(self.inline[..len as usize].iter().map(|&p| [p & 0xffff, p >> 16]));
+            self.spilled = true;
+        }
+        self.heap.push([eq, end]);
     }
 
     /// Pair `i`'s (`=`, end) offsets.
@@ -105,10 +101,7 @@ impl Fill<'_> {
     pub(crate) fn push(&mut self, eq: u32, end: u32) {
         match self.pairs.inline.get_mut(self.len as usize) {
             Some(slot) if !self.pairs.spilled => *slot = eq | end << 16,
-            _ => {
-                self.pairs.len = self.len;
-                self.pairs.push(eq, end);
-            }
+            _ => self.pairs.push_to_heap(self.len, eq, end),
         }
         self.len += 1;
     }

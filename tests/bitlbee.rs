@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::client::Client;
+use common::purple::{build_plugin, fresh_dir, pkg_config};
 use msim::client::{Event, OwnStatus};
 use msim::protocol::status::Presence;
 
@@ -99,14 +100,7 @@ fn have_bitlbee() -> bool {
              ************************************************************************"
         );
     }
-    ok && Command::new("pkg-config").args(["--exists", "purple"]).status().is_ok_and(|s| s.success())
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = common::scratch_dir().join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    ok && pkg_config(&["--exists", "purple"]).is_some()
 }
 
 /// The plugin and libmsim.so in `<dir>/plugins/purple/`, and a private bitlbee.conf.
@@ -114,18 +108,11 @@ fn bitlbee_dir(port: u16) -> PathBuf {
     let dir = fresh_dir("bitlbee");
     let build = dir.join("build");
     std::fs::create_dir_all(&build).unwrap();
-    let out = Command::new("make")
-        .arg("-C")
-        .arg(common::repo_root().join("examples-c/purple"))
-        .arg(format!("MSIM_LIB_DIR={}", common::lib_dir().display()))
-        .arg(format!("BUILD_DIR={}", build.display()))
-        .output()
-        .expect("run make");
-    assert!(out.status.success(), "make failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let plugin = build_plugin(&build, &[]);
     let purple = dir.join("plugins/purple");
     std::fs::create_dir_all(&purple).unwrap();
     std::fs::create_dir_all(dir.join("users")).unwrap();
-    std::fs::copy(build.join("libmsim-purple.so"), purple.join("libmsim-purple.so")).unwrap();
+    std::fs::copy(plugin, purple.join("libmsim-purple.so")).unwrap();
     std::fs::copy(common::lib_dir().join("libmsim.so"), purple.join("libmsim.so")).unwrap();
     let conf = format!(
         "[settings]\nRunMode = ForkDaemon\nDaemonInterface = 127.0.0.1\nDaemonPort = {port}\nAuthMode = Open\n\

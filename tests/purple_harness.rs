@@ -14,29 +14,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::purple::{fresh_dir, libpurple_present, pkg_config, run_harness};
-
-/// `make -C examples-c/purple` into `build`, against the libmsim of this test run.
-fn build_plugin(build: &Path) -> PathBuf {
-    let out = Command::new("make")
-        .arg("-C")
-        .arg(common::repo_root().join("examples-c/purple"))
-        .arg(format!("MSIM_LIB_DIR={}", common::lib_dir().display()))
-        .arg(format!("BUILD_DIR={}", build.display()))
-        .arg("CFLAGS=-O0 -g -Werror")
-        .output()
-        .expect("run make");
-    assert!(
-        out.status.success(),
-        "make -C examples-c/purple failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    build.join("libmsim-purple.so")
-}
+use common::purple::{build_plugin, fresh_dir, libpurple_present, pkg_config, run_harness};
 
 /// `make -C examples-c/purple install-icons` into `destdir` (PREFIX=/usr, Debian's Pidgin data dir).
 fn make_install_icons(destdir: &Path) {
@@ -64,7 +45,7 @@ fn prpl_msim_in_libpurple_against_msim_server() {
     let version = pkg_config(&["--modversion", "purple"]).unwrap_or_default();
     println!("libpurple {version}");
 
-    let plugin = build_plugin(&fresh_dir("purple-build"));
+    let plugin = build_plugin(&fresh_dir("purple-build"), &["CFLAGS=-O0 -g -Werror"]);
     let plugins = fresh_dir("purple-plugins");
     std::fs::copy(&plugin, plugins.join("libmsim-purple.so")).unwrap();
     // The name the plugin records (libmsim's SONAME, build.rs), as `make install` copies it.

@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::client::Client;
+use common::purple::{build_plugin, fresh_dir, pkg_config};
 use msim::client::OwnStatus;
 use msim_server::Server;
 
@@ -46,28 +47,10 @@ fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = common::scratch_dir().join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `make -C examples-c/purple` once for both tests.
 fn plugin() -> &'static PathBuf {
     static PLUGIN: OnceLock<PathBuf> = OnceLock::new();
-    PLUGIN.get_or_init(|| {
-        let build = fresh_dir("real-clients-build");
-        let out = Command::new("make")
-            .arg("-C")
-            .arg(common::repo_root().join("examples-c/purple"))
-            .arg(format!("MSIM_LIB_DIR={}", common::lib_dir().display()))
-            .arg(format!("BUILD_DIR={}", build.display()))
-            .output()
-            .expect("run make");
-        assert!(out.status.success(), "make failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        build.join("libmsim-purple.so")
-    })
+    PLUGIN.get_or_init(|| build_plugin(&fresh_dir("real-clients-build"), &[]))
 }
 
 /// A config dir with the plugin (and libmsim.so beside it, RUNPATH $ORIGIN).
@@ -380,7 +363,7 @@ fn is_char_device(path: &str) -> bool {
 }
 
 fn pkg_config_missing() -> bool {
-    !Command::new("pkg-config").args(["--exists", "purple", "glib-2.0"]).status().is_ok_and(|s| s.success())
+    pkg_config(&["--exists", "purple", "glib-2.0"]).is_none()
 }
 
 /// Pidgin draws the protocol icon only from its own data dir (examples-c/purple/README.md); as

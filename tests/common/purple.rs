@@ -57,6 +57,26 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// `make -C examples-c/purple` into `build`, against the libmsim of this test run, with `args`
+/// added to make's command line (`CFLAGS=…`); the plugin it built.
+pub fn build_plugin(build: &Path, args: &[&str]) -> PathBuf {
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(super::repo_root().join("examples-c/purple"))
+        .arg(format!("MSIM_LIB_DIR={}", super::lib_dir().display()))
+        .arg(format!("BUILD_DIR={}", build.display()))
+        .args(args)
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make -C examples-c/purple failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    build.join("libmsim-purple.so")
+}
+
 fn build_harness(tag: &str) -> PathBuf {
     let cflags = pkg_config(&["--cflags", "purple", "glib-2.0"]).unwrap();
     let libs = pkg_config(&["--libs", "purple", "glib-2.0"]).unwrap();

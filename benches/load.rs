@@ -15,11 +15,11 @@
 //! past ~28 000 sessions, several source addresses for the ephemeral ports: BENCHMARKS.md lists
 //! the kernel limits.
 
+mod common;
 #[path = "../tests/common/load/mod.rs"]
 mod load;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use load::{Load, Plan};
@@ -76,20 +76,11 @@ fn main() {
     let limit = load::raise_nofile(n as u64 + 4096);
     assert!(limit >= n as u64 + 64, "RLIMIT_NOFILE is {limit}: too low for {n} sessions");
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("MSIM_LOAD_ROLE", "server")
-        .env("MSIM_SESSIONS", n.to_string())
-        .env("MSIM_WATCHERS", watchers.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the server process");
+    let env = [("MSIM_SESSIONS", n.to_string()), ("MSIM_WATCHERS", watchers.to_string())];
+    let (mut child, f) = common::start_server_process("MSIM_LOAD_ROLE", &env);
     let spid = child.id().to_string();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    let f: Vec<u32> = ready.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect();
-    assert_eq!(f.len(), 2, "server child failed to start: {ready:?}");
-    let (port, first_uid) = (f[0] as u16, f[1]);
+    assert_eq!(f.len(), 2, "server child failed to start: {f:?}");
+    let (port, first_uid) = (f[0] as u16, f[1] as u32);
 
     let plan = Plan {
         server: std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port),

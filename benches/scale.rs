@@ -19,8 +19,7 @@ mod common;
 #[path = "../tests/common/mod.rs"]
 mod fixtures;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use fixtures::fleet::Fleet;
@@ -102,17 +101,8 @@ fn main() {
     if n < wanted {
         println!("RLIMIT_NOFILE hard limit is {limit}: running {n} sessions instead of {wanted}");
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("MSIM_SCALE_ROLE", "server")
-        .env("MSIM_SESSIONS", n.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the server process");
+    let (mut child, f) = common::start_server_process("MSIM_SCALE_ROLE", &[("MSIM_SESSIONS", n.to_string())]);
     let spid = child.id().to_string();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    let f: Vec<u64> = ready.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect();
     let (port, first_uid, server_stack) = (f[0] as u16, f[1] as u32, f[2] as usize);
 
     let client_stack = msim::client::Config::default().io_stack_size;

@@ -74,3 +74,23 @@ pub fn row(name: &str, s: &Sample, baseline: Option<(&str, &Sample)>) {
         None => println!("{name:<44} {:>9.1} ns  (p10 {:>8.1}, p90 {:>8.1})", s.median_ns, s.p10_ns, s.p90_ns),
     }
 }
+
+/// Re-runs this benchmark's executable as its server (`role_var=server`, plus `env`), in a
+/// process of its own so that its memory is measured apart, and waits for the `ready …` line it
+/// prints once listening: the child (the server exits when its stdin closes) and the numbers
+/// after `ready`.
+pub fn start_server_process(role_var: &str, env: &[(&str, String)]) -> (std::process::Child, Vec<u64>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(role_var, "server")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server process");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    let fields = ready.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect();
+    (child, fields)
+}

@@ -28,15 +28,6 @@ fn env(key: &str, default: usize) -> usize {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn status_kib(pid: &str, key: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn server_child(n: usize, watchers: usize) {
     // One socket per session, and spare; the thread-per-connection server (before the
     // event loops) also had an eventfd each.
@@ -92,16 +83,16 @@ fn main() {
         sources: Plan::loopback_sources(sources),
     };
     let gen = Load::start(plan).expect("load generator starts");
-    let rss0 = status_kib(&spid, "VmRSS:");
+    let rss0 = common::status_kib(&spid, "VmRSS:");
     let result = (|| -> Result<(), String> {
         let limit = Duration::from_secs(300);
         let sign_on = gen.sign_on(limit)?;
         std::thread::sleep(Duration::from_secs(1)); // the last presence fan-outs land
-        let rss1 = status_kib(&spid, "VmRSS:");
-        let threads1 = status_kib(&spid, "Threads:");
+        let rss1 = common::status_kib(&spid, "VmRSS:");
+        let threads1 = common::status_kib(&spid, "Threads:");
         let ims = gen.send_ims(limit)?;
         std::thread::sleep(Duration::from_millis(500));
-        let rss2 = status_kib(&spid, "VmRSS:");
+        let rss2 = common::status_kib(&spid, "VmRSS:");
         let mut fan = Vec::with_capacity(rounds);
         for round in 1..=rounds as u64 {
             fan.push(gen.status_round(round, Duration::from_secs(30))?);
@@ -140,7 +131,7 @@ fn main() {
     })();
     if let Err(e) = &result {
         println!("load: FAILED: {e}");
-        println!("(server resident now: {} KiB)", status_kib(&spid, "VmRSS:"));
+        println!("(server resident now: {} KiB)", common::status_kib(&spid, "VmRSS:"));
     }
     let t = Instant::now();
     drop(gen);

@@ -39,15 +39,6 @@ fn raise_nofile() -> u64 {
 /// eventfd), so 10 000 sessions need more than the usual hard limit of 20 000.
 const WANTED_NOFILE: u64 = 65_536;
 
-fn status_kib(pid: &str, key: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Resident KiB of the anonymous read-write mappings of exactly `size` bytes — the thread stacks
 /// of that size (their guard page is a separate mapping) — and how many there are.
 fn stacks_kib(pid: &str, size: usize) -> (u64, usize) {
@@ -106,14 +97,14 @@ fn main() {
     let (port, first_uid, server_stack) = (f[0] as u16, f[1] as u32, f[2] as usize);
 
     let client_stack = msim::client::Config::default().io_stack_size;
-    let (c0, s0) = (status_kib("self", "VmRSS:"), status_kib(&spid, "VmRSS:"));
+    let (c0, s0) = (common::status_kib("self", "VmRSS:"), common::status_kib(&spid, "VmRSS:"));
     let mut fleet = Fleet::new();
     let t0 = Instant::now();
     let accounts = (0..n).map(|i| (email(i), "pw".to_owned()));
     fleet.sign_on("127.0.0.1", port, accounts, in_flight, Duration::from_secs(600)).unwrap();
     let sign_on = t0.elapsed();
     std::thread::sleep(Duration::from_secs(1)); // let the last presence fan-outs land
-    let (c1, s1) = (status_kib("self", "VmRSS:"), status_kib(&spid, "VmRSS:"));
+    let (c1, s1) = (common::status_kib("self", "VmRSS:"), common::status_kib(&spid, "VmRSS:"));
     let (cst, cst_n) = stacks_kib("self", client_stack);
     let (sst, sst_n) = stacks_kib(&spid, server_stack);
 
@@ -121,7 +112,7 @@ fn main() {
     fleet.send_ims(|i| first_uid + ((i + 1) % n) as u32, "hello <b>neighbour</b>").unwrap();
     fleet.wait_ims(n, Duration::from_secs(600)).unwrap();
     let ims = t1.elapsed();
-    let (c2, s2) = (status_kib("self", "VmRSS:"), status_kib(&spid, "VmRSS:"));
+    let (c2, s2) = (common::status_kib("self", "VmRSS:"), common::status_kib(&spid, "VmRSS:"));
 
     let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / n as f64;
     println!("scale: {n} sessions through the C API, msim-server in a separate process");

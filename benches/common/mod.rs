@@ -94,3 +94,14 @@ pub fn start_server_process(role_var: &str, env: &[(&str, String)]) -> (std::pro
     let fields = ready.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect();
     (child, fields)
 }
+
+/// A `/proc/PID/status` figure in KiB (`key` such as `"VmRSS:"`; `pid` may be `"self"`); 0 when
+/// it cannot be read.
+pub fn status_kib(pid: &str, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

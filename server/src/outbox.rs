@@ -161,15 +161,21 @@ impl Outbox {
         if st.closed {
             return Err(PushError::Closed);
         }
-        if st.queued + bytes.len() > self.limit {
-            return Err(PushError::Full);
-        }
-        st.queued += bytes.len();
-        st.progress_at.get_or_insert_with(Instant::now);
-        st.queue.push_back(Entry { bytes, done: 0, im });
-        let end = st.written + st.queued as u64;
+        let end = self.enqueue(&mut st, Entry { bytes, done: 0, im })?;
         let register = !std::mem::replace(&mut st.dirty, true);
         Ok((end, register))
+    }
+
+    /// Queues what is left of `entry` if the outbox limit allows: the stream offset just past it.
+    fn enqueue(&self, st: &mut State, entry: Entry) -> Result<u64, PushError> {
+        let rest = entry.bytes.len() - entry.done;
+        if st.queued + rest > self.limit {
+            return Err(PushError::Full);
+        }
+        st.queued += rest;
+        st.progress_at.get_or_insert_with(Instant::now);
+        st.queue.push_back(entry);
+        Ok(st.written + st.queued as u64)
     }
 
     fn push_now(
@@ -199,15 +205,8 @@ impl Outbox {
                 return Ok(st.written);
             }
         }
-        let rest = bytes.len() - done;
-        if st.queued + rest > self.limit {
-            return Err(PushError::Full);
-        }
-        st.queued += rest;
-        st.progress_at.get_or_insert_with(Instant::now);
         let started = st.queue.is_empty();
-        st.queue.push_back(Entry { bytes, done, im });
-        let end = st.written + st.queued as u64;
+        let end = self.enqueue(&mut st, Entry { bytes, done, im })?;
         drop(st);
         if started {
             // The loop times the peer from now on (`Config::write_timeout`).
